@@ -1,0 +1,3 @@
+"""dpr: run Earth-observation data processors as jobs behind OGC API - Processes."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Implementations of the ports: storage, executors, processors, configuration."""

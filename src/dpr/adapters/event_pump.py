@@ -1,0 +1,73 @@
+"""Delivering executor events to the service in order, in batches a chatty processor cannot
+turn into a write storm."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from dpr.domain.events import AnyEvent, Progressed
+from dpr.ports.executor import EventHandler
+
+log = logging.getLogger(__name__)
+
+
+def coalesce(events: Iterable[AnyEvent]) -> list[AnyEvent]:
+    """Merge runs of consecutive ``Progressed`` events of one job into the last one (keeping the
+    highest progress and the latest message). Order of everything else is kept."""
+    out: list[AnyEvent] = []
+    for event in events:
+        prev = out[-1] if out else None
+        if isinstance(event, Progressed) and isinstance(prev, Progressed) and prev.job_id == event.job_id:
+            progress = max((p for p in (prev.progress, event.progress) if p is not None), default=None)
+            message = event.message if event.message is not None else prev.message
+            out[-1] = Progressed(job_id=event.job_id, at=event.at, progress=progress, message=message)
+        else:
+            out.append(event)
+    return out
+
+
+class EventPump:
+    """A queue fed from any thread (``put_threadsafe``) or the loop (``put``), drained by one
+    task that awaits the handler for each (coalesced) event."""
+
+    def __init__(self, handler: EventHandler) -> None:
+        self._handler = handler
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[AnyEvent] = asyncio.Queue()
+        self._task = asyncio.create_task(self._drain(), name="dpr-event-pump")
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def put(self, event: AnyEvent) -> None:
+        self._idle.clear()
+        self._queue.put_nowait(event)
+
+    def put_threadsafe(self, event: AnyEvent) -> None:
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.put, event)
+
+    async def drained(self) -> None:
+        """Wait until every event put so far has been handled."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+    async def _drain(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            for event in coalesce(batch):
+                try:
+                    await self._handler(event)
+                except Exception:  # one bad event must not stop the others
+                    log.exception("could not apply event %s for job %s", type(event).__name__, event.job_id)
+            if self._queue.empty():
+                self._idle.set()

@@ -1,0 +1,72 @@
+"""Runs processors in this process's threads: the executor for tests and ``--ephemeral``.
+
+It is "fake" only in that there is no cluster: processors really run, report progress and
+honour cancellation, and it passes the same contract suite as the Dask executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from dpr.adapters.event_pump import EventPump
+from dpr.adapters.runner import run_order
+from dpr.domain.job import Job
+from dpr.domain.run import WorkOrder
+from dpr.ports.executor import EventHandler, Executor
+
+
+class FakeExecutor(Executor):
+    """At most ``max_workers`` jobs run at once; the rest wait (their jobs stay ``accepted``)."""
+
+    def __init__(self, max_workers: int = 4) -> None:
+        self.max_workers = max_workers
+        self._pump: EventPump | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._flags: dict[str, threading.Event] = {}
+        self._futures: dict[str, asyncio.Future[object]] = {}
+
+    async def start(self, handler: EventHandler) -> None:
+        self._pump = EventPump(handler)
+        self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="dpr-job")
+
+    async def submit(self, order: WorkOrder) -> str:
+        assert self._pump is not None and self._pool is not None, "start() first"
+        flag = threading.Event()
+        self._flags[order.job_id] = flag
+        future = asyncio.get_running_loop().run_in_executor(
+            self._pool, run_order, order, self._pump.put_threadsafe, flag.is_set
+        )
+        self._futures[order.job_id] = future
+        future.add_done_callback(lambda _: self._forget(order.job_id))
+        return f"fake:{order.job_id}"
+
+    async def cancel(self, job_id: str) -> None:
+        flag = self._flags.get(job_id)
+        if flag is not None:
+            flag.set()
+        future = self._futures.get(job_id)
+        if future is not None:
+            future.cancel()  # drops it if still queued; a running thread sees the flag instead
+
+    async def adopt(self, job: Job) -> bool:
+        return job.job_id in self._futures
+
+    async def close(self) -> None:
+        for flag in self._flags.values():
+            flag.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._pump is not None:
+            await self._pump.drained()
+            await self._pump.close()
+
+    async def drained(self) -> None:
+        """Wait until every event emitted so far was handled (for tests)."""
+        if self._pump is not None:
+            await self._pump.drained()
+
+    def _forget(self, job_id: str) -> None:
+        self._flags.pop(job_id, None)
+        self._futures.pop(job_id, None)

@@ -1,0 +1,96 @@
+"""Running one work order on whatever thread or worker an executor chose.
+
+Shared by every executor so a processor behaves the same in tests, on one machine and on a
+cluster. ``run_order`` never raises: every outcome becomes an event.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from dpr.adapters.processor_loader import load_processor
+from dpr.domain.errors import Cancelled, ProcessorError
+from dpr.domain.events import AnyEvent, Failed, Logged, Progressed, Started, Succeeded
+from dpr.domain.execute import plain_value
+from dpr.domain.run import WorkOrder
+from dpr.domain.secrets import mask
+from dpr.ports.processor import ProcessorContext
+
+Emit = Callable[[AnyEvent], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunContext(ProcessorContext):
+    """The processor's view of its job: progress, log, cancellation flag and environment.
+
+    Every text it sends out has the run's secrets masked.
+    """
+
+    def __init__(self, order: WorkOrder, emit: Emit, cancelled: Callable[[], bool]) -> None:
+        self.job_id = order.job_id
+        self._emit, self._cancelled = emit, cancelled
+        allowed = {k: os.environ[k] for k in order.processor.env if k in os.environ}
+        self._env = {**allowed, **order.secrets}
+        self._secrets = list(self._env.values())
+
+    def progress(self, percent: int | None = None, message: str | None = None) -> None:
+        text = None if message is None else mask(message, self._secrets)
+        self._emit(Progressed(job_id=self.job_id, at=utcnow(), progress=percent, message=text))
+
+    def log(self, line: str, level: str = "INFO") -> None:
+        self._emit(Logged(job_id=self.job_id, at=utcnow(), line=mask(line, self._secrets), level=level))
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled()
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return dict(self._env)
+
+    def masked(self, text: str) -> str:
+        return mask(text, self._secrets)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+
+
+def run_order(order: WorkOrder, emit: Emit, cancelled: Callable[[], bool]) -> AnyEvent:
+    """Run the order's processor; emit ``Started``, its progress and logs, and the outcome.
+
+    Returns the final event (also emitted).
+    """
+    emit(Started(job_id=order.job_id, at=utcnow(), worker=worker_name()))
+    context = RunContext(order, emit, cancelled)
+    final: AnyEvent
+    try:
+        processor = load_processor(order.processor)
+        inputs = {k: _unwrap(v) for k, v in order.inputs.items()}
+        outputs = processor.run(inputs, context)
+        final = Succeeded(job_id=order.job_id, at=utcnow(), outputs=dict(outputs or {}))
+    except Cancelled:
+        final = Failed(job_id=order.job_id, at=utcnow(), error="cancelled on request")
+    except ProcessorError as e:
+        final = Failed(job_id=order.job_id, at=utcnow(), error=context.masked(e.reason))
+    except Exception as e:  # the processor's own bug: report it, keep the worker alive
+        context.log(traceback.format_exc(), level="ERROR")
+        final = Failed(job_id=order.job_id, at=utcnow(), error=context.masked(f"{type(e).__name__}: {e}"))
+    emit(final)
+    return final
+
+
+def _unwrap(value: Any) -> Any:
+    """Qualified values reach processors as their bare value; references stay as they are."""
+    if isinstance(value, list):
+        return [plain_value(v) for v in value]
+    return plain_value(value)

@@ -1,0 +1,76 @@
+"""The settings dpr runs with, as typed Structs. Unknown keys are errors."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+
+class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str | None = None  # set when behind a proxy; else taken from each request
+    title: str = "dpr"
+    description: str = "Earth-observation data processors as OGC API - Processes jobs"
+    cors_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
+
+
+class StorageSettings(_Section):
+    url: str = "memory://"
+    pool_size: int = 10
+    max_overflow: int = 10
+    connect_timeout: float = 30.0  # how long start-up waits for the database
+    connect_pause: float = 1.0
+    migrate_on_start: bool = True
+
+
+class ExecutorSettings(_Section):
+    kind: Literal["fake", "local", "scheduler", "gateway"] = "fake"
+    address: str | None = None
+    workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str = "auto"
+    cancel_grace: float = 10.0
+
+
+class LimitSettings(_Section):
+    max_active: int | None = None
+    max_active_per_process: int | None = None
+    retry_after: int = 5
+    sync_timeout: float = 300.0
+
+
+class ProcessDefinition(_Section):
+    id: str
+    processor: str
+    options: dict[str, object] = msgspec.field(default_factory=dict)
+    env: list[str] = msgspec.field(default_factory=list)
+    retries: int = 0
+
+
+class ProcessSettings(_Section):
+    enabled: list[str] | None = None
+    definitions: list[ProcessDefinition] = msgspec.field(default_factory=list)
+
+
+class SecuritySettings(_Section):
+    allow_internal_urls: bool = False
+
+
+class LoggingSettings(_Section):
+    level: str = "INFO"
+
+
+class Settings(_Section):
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
+    executor: ExecutorSettings = msgspec.field(default_factory=ExecutorSettings)
+    limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
+    processes: ProcessSettings = msgspec.field(default_factory=ProcessSettings)
+    security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)

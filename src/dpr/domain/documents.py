@@ -1,0 +1,80 @@
+"""The JSON documents of OGC API - Processes 1.0, as Structs with the standard's wire names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from dpr.domain.process import JobControl, Metadata, Transmission
+from dpr.domain.status import JobStatus
+
+
+class Link(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    href: str
+    rel: str | None = None
+    type: str | None = None
+    title: str | None = None
+    hreflang: str | None = None
+
+
+class StatusInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    jobID: str
+    processID: str
+    status: JobStatus
+    type: str = "process"
+    message: str | None = None
+    created: datetime | None = None
+    started: datetime | None = None
+    finished: datetime | None = None
+    updated: datetime | None = None
+    progress: int | None = None
+    links: list[Link] = msgspec.field(default_factory=list)
+
+
+class JobList(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    jobs: list[StatusInfo]
+    links: list[Link]
+    numberMatched: int | None = None
+    numberReturned: int | None = None
+
+
+class ProcessSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    id: str
+    version: str
+    title: str | None = None
+    description: str | None = None
+    keywords: list[str] = msgspec.field(default_factory=list)
+    metadata: list[Metadata] = msgspec.field(default_factory=list)
+    jobControlOptions: list[JobControl] = msgspec.field(default_factory=list)
+    outputTransmission: list[Transmission] = msgspec.field(default_factory=list)
+    links: list[Link] = msgspec.field(default_factory=list)
+
+
+class ProcessList(msgspec.Struct, frozen=True, kw_only=True):
+    processes: list[ProcessSummary]
+    links: list[Link]
+
+
+class LandingPage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    links: list[Link]
+    title: str | None = None
+    description: str | None = None
+
+
+class ConfClasses(msgspec.Struct, frozen=True, kw_only=True):
+    conformsTo: list[str]
+
+
+class OgcException(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An RFC 7807 problem document (the standard's ``exception.yaml``)."""
+
+    type: str
+    title: str | None = None
+    status: int | None = None
+    detail: str | None = None
+    instance: str | None = None
+
+
+Results = dict[str, Any]

@@ -1,0 +1,83 @@
+"""Execute requests (OGC ``execute.yaml``): the stored form and its parsing against a process."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+from dpr.domain.errors import InvalidInput
+
+
+class ResponseMode(StrEnum):
+    RAW = "raw"
+    DOCUMENT = "document"
+
+
+class OutputRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """How the caller wants one output: a format and value or reference transmission."""
+
+    format: dict[str, Any] | None = None
+    transmissionMode: str = "value"
+
+
+class Subscriber(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Callback URIs the server POSTs to when the job progresses, succeeds or fails."""
+
+    successUri: str | None = None
+    inProgressUri: str | None = None
+    failedUri: str | None = None
+
+
+class ExecuteRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A validated execute request, as stored in the job (never with secrets in it).
+
+    ``inputs`` maps each input id to its value: a plain JSON value, a qualified value
+    (``{"value": ..., "mediaType": ...}``), a reference (``{"href": ...}``), a bounding box
+    (``{"bbox": [...], "crs": ...}``), or a list of those for inputs that take several values.
+    """
+
+    inputs: dict[str, Any] = msgspec.field(default_factory=dict)
+    outputs: dict[str, OutputRequest] = msgspec.field(default_factory=dict)
+    response: ResponseMode = ResponseMode.RAW
+    subscriber: Subscriber | None = None
+
+
+class _WireRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """The request body as it arrives, before checking it against the process."""
+
+    inputs: dict[str, Any] | None = None
+    outputs: dict[str, OutputRequest] | None = None
+    response: ResponseMode = ResponseMode.RAW
+    subscriber: Subscriber | None = None
+
+
+def decode_execute_body(body: bytes | str | dict[str, Any] | None) -> _WireRequest:
+    """Decode a request body, raising ``InvalidInput`` with msgspec's precise reason."""
+    try:
+        if body is None or (isinstance(body, (bytes, str)) and not body.strip()):
+            return _WireRequest()
+        if isinstance(body, dict):
+            return msgspec.convert(body, _WireRequest)
+        return msgspec.json.decode(body, type=_WireRequest)
+    except msgspec.ValidationError as e:
+        raise InvalidInput(f"the execute request is invalid: {e}") from None
+    except msgspec.DecodeError as e:
+        raise InvalidInput(f"the request body is not valid JSON: {e}") from None
+
+
+QUALIFIER_KEYS = frozenset({"value", "mediaType", "encoding", "schema"})
+
+
+def is_reference(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("href"), str)
+
+
+def is_qualified(value: Any) -> bool:
+    return isinstance(value, dict) and "value" in value and set(value) <= QUALIFIER_KEYS
+
+
+def plain_value(value: Any) -> Any:
+    """The bare value of an input item: unwraps a qualified value, keeps anything else."""
+    return value["value"] if is_qualified(value) else value

@@ -1,0 +1,39 @@
+"""What an executor needs to run one job: the work order handed to a worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class ProcessorRef(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a worker finds a processor: an import path and the options it is built with.
+
+    ``target`` is ``"package.module:ClassName"``; the class must implement the ``Processor`` port.
+    ``env`` names the environment variables this processor needs from the worker (only those are
+    handed to it).
+    """
+
+    target: str
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+    env: list[str] = msgspec.field(default_factory=list)
+    retries: int = 0
+
+
+class WorkOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """One job's work: who runs it, with which inputs.
+
+    ``secrets`` carry per-run credentials (tokens, keys) the processor needs. They live only in
+    memory for the run: never in the job record, never in a log line.
+    """
+
+    job_id: str
+    process_id: str
+    processor: ProcessorRef
+    inputs: dict[str, Any]
+    secrets: dict[str, str] = msgspec.field(default_factory=dict)
+    trace_context: dict[str, str] = msgspec.field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never show secrets, even in a debugger or a traceback
+        return f"WorkOrder(job_id={self.job_id!r}, process_id={self.process_id!r}, processor={self.processor.target!r})"

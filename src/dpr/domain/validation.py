@@ -1,0 +1,113 @@
+"""Checking an execute request against a process description and its input schemas."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import best_match
+
+from dpr.domain.errors import InvalidInput
+from dpr.domain.execute import (
+    ExecuteRequest,
+    _WireRequest,
+    decode_execute_body,
+    is_qualified,
+    is_reference,
+    plain_value,
+)
+from dpr.domain.process import InputDescription, ProcessDescription, Transmission
+
+
+def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """An OpenAPI 3.0 schema object (as the standard's process descriptions use) as JSON Schema.
+
+    Handles ``nullable`` and boolean ``exclusiveMinimum``/``exclusiveMaximum``, recursively.
+    """
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if isinstance(value, Mapping):
+            out[key] = to_json_schema(value)
+        elif isinstance(value, list):
+            out[key] = [to_json_schema(v) if isinstance(v, Mapping) else v for v in value]
+        else:
+            out[key] = copy.deepcopy(value)
+    if out.pop("nullable", False) is True and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    for bound, limit in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(bound), bool):
+            if out.pop(bound) and limit in out:
+                out[bound] = out.pop(limit)
+    return out
+
+
+class RequestValidator:
+    """Validates execute requests for one process; build once per process and reuse."""
+
+    def __init__(self, process: ProcessDescription) -> None:
+        self.process = process
+        self._validators = {
+            name: Draft202012Validator(to_json_schema(d.schema), format_checker=FormatChecker())
+            for name, d in process.inputs.items()
+        }
+
+    def parse(self, body: bytes | str | dict[str, Any] | None) -> ExecuteRequest:
+        """A validated ``ExecuteRequest``; raises ``InvalidInput`` naming the culprit."""
+        wire = decode_execute_body(body)
+        return ExecuteRequest(
+            inputs=self._inputs(wire.inputs or {}),
+            outputs=self._outputs(wire),
+            response=wire.response,
+            subscriber=wire.subscriber,
+        )
+
+    def _inputs(self, given: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(given) - set(self.process.inputs))
+        if unknown:
+            raise InvalidInput(f"process {self.process.id!r} has no such input", unknown[0])
+        inputs: dict[str, Any] = {}
+        for name, desc in self.process.inputs.items():
+            if name in given:
+                inputs[name] = self._input(name, desc, given[name])
+            elif desc.required:
+                raise InvalidInput("is required but missing", name)
+            elif "default" in desc.schema:
+                inputs[name] = copy.deepcopy(desc.schema["default"])
+        return inputs
+
+    def _input(self, name: str, desc: InputDescription, value: Any) -> Any:
+        items = value if desc.many and isinstance(value, list) else [value]
+        if len(items) < desc.minOccurs:
+            raise InvalidInput(f"needs at least {desc.minOccurs} values, got {len(items)}", name)
+        if desc.maxOccurs != "unbounded" and len(items) > desc.maxOccurs:
+            raise InvalidInput(f"takes at most {desc.maxOccurs} values, got {len(items)}", name)
+        for item in items:
+            self._item(name, item)
+        return value
+
+    def _item(self, name: str, item: Any) -> None:
+        if is_reference(item):
+            return  # checked when fetched: the content is not known yet
+        if is_qualified(item) and "mediaType" in item and not isinstance(item["mediaType"], str):
+            raise InvalidInput("mediaType must be a string", name)
+        error = best_match(self._validators[name].iter_errors(plain_value(item)))
+        if error is not None:
+            where = "".join(f"[{p!r}]" for p in error.absolute_path)
+            raise InvalidInput(f"{error.message}{' at ' + where if where else ''}", name)
+
+    def _outputs(self, wire: _WireRequest) -> dict[str, Any]:
+        outputs = wire.outputs or {}
+        for name, out in outputs.items():
+            if name not in self.process.outputs:
+                raise InvalidInput(f"process {self.process.id!r} has no output {name!r}")
+            if out.transmissionMode not in {t.value for t in self.process.outputTransmission}:
+                raise InvalidInput(
+                    f"output {name!r}: transmissionMode {out.transmissionMode!r} is not offered "
+                    f"(offered: {', '.join(self.process.outputTransmission)})"
+                )
+        return dict(outputs)
+
+
+__all__ = ["RequestValidator", "to_json_schema", "Transmission"]

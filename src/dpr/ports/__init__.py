@@ -1,0 +1,1 @@
+"""The interfaces dpr's core needs from the outside world: one ABC per module."""

@@ -1,0 +1,55 @@
+"""Where jobs run."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+
+from dpr.domain.events import AnyEvent
+from dpr.domain.job import Job
+from dpr.domain.run import WorkOrder
+
+EventHandler = Callable[[AnyEvent], Awaitable[None]]
+
+
+class Executor(ABC):
+    """Runs work orders and reports what happens to them as events.
+
+    Lifecycle: ``start(handler)`` once, then any number of ``submit``/``cancel``/``adopt``, then
+    ``close()``. Events for one job arrive in order: ``Started``, any ``Progressed``/``Logged``,
+    then exactly one of ``Succeeded`` or ``Failed``; a cancelled job may end with either, or
+    with nothing at all. Events may arrive for jobs the handler no longer cares about.
+    """
+
+    @abstractmethod
+    async def start(self, handler: EventHandler) -> None:
+        """Connect and begin delivering events to ``handler``."""
+
+    @abstractmethod
+    async def submit(self, order: WorkOrder) -> str:
+        """Queue the work and return an executor reference (kept in the job record).
+
+        Returns once the work is queued, not when it starts. ``Started`` is emitted when a
+        worker really begins computing.
+        """
+
+    @abstractmethod
+    async def cancel(self, job_id: str) -> None:
+        """Stop the job: drop it if queued, signal the processor if running. Idempotent;
+        unknown ids are ignored."""
+
+    @abstractmethod
+    async def adopt(self, job: Job) -> bool:
+        """After a restart: resume reporting on a job submitted earlier.
+
+        Returns ``True`` if the executor still knows the job and will emit its remaining
+        events, ``False`` if the job was lost (the caller then fails it).
+        """
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop delivering events and release resources. Does not cancel remote jobs."""
+
+    def dashboard_link(self) -> str | None:
+        """A URL of the cluster's dashboard, when there is one."""
+        return None

@@ -1,0 +1,56 @@
+"""Where jobs are kept."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from dpr.domain.job import Job
+from dpr.domain.query import JobPage, JobQuery
+
+
+class JobRepository(ABC):
+    """A store of Job records with compare-and-set updates.
+
+    Adapters translate their library's errors: an unreachable backend raises ``Unavailable``.
+    """
+
+    @abstractmethod
+    async def add(self, job: Job) -> None:
+        """Store a new job. Raises ``ConcurrentUpdate`` if its id is already taken."""
+
+    @abstractmethod
+    async def get(self, job_id: str) -> Job:
+        """The job with this id. Raises ``NoSuchJob``."""
+
+    @abstractmethod
+    async def update(self, job: Job, *, expected_version: int) -> None:
+        """Replace the stored job if its version is still ``expected_version``.
+
+        Raises ``NoSuchJob`` when the job is gone and ``ConcurrentUpdate`` when another writer
+        changed it first (then re-read, re-apply and retry). Never overwrites a terminal job
+        with a different status.
+        """
+
+    @abstractmethod
+    async def list(self, query: JobQuery) -> JobPage:
+        """The jobs matching ``query``, newest first, at most ``query.limit`` of them.
+
+        ``next`` is set when more jobs match after this page; walking the pages returns every
+        matching job exactly once, even while new jobs are added. ``number_matched`` is set
+        only when ``query.count`` is true.
+        """
+
+    @abstractmethod
+    async def list_active(self) -> list[Job]:
+        """Every job that is ``accepted`` or ``running`` (for recovery at start-up)."""
+
+    @abstractmethod
+    async def count_active(self, process_id: str | None = None) -> int:
+        """How many jobs are ``accepted`` or ``running``, for one process or overall."""
+
+    @abstractmethod
+    async def delete(self, job_id: str) -> None:
+        """Remove a job and what it owns. Raises ``NoSuchJob``. Idempotence is the caller's."""
+
+    async def close(self) -> None:
+        """Release connections. The default does nothing."""

@@ -1,0 +1,63 @@
+"""The plugin that does a process's work."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+from dpr.domain.errors import Cancelled
+from dpr.domain.process import ProcessDescription
+
+
+class ProcessorContext(ABC):
+    """What a running processor can ask of dpr. Safe to call from the processor's thread."""
+
+    job_id: str
+
+    @abstractmethod
+    def progress(self, percent: int | None = None, message: str | None = None) -> None:
+        """Report how far the work is (0..100) and/or what it is doing now."""
+
+    @abstractmethod
+    def log(self, line: str, level: str = "INFO") -> None:
+        """Add a line to the job's log."""
+
+    @property
+    @abstractmethod
+    def cancelled(self) -> bool:
+        """Whether the job was dismissed; a processor should stop soon after this is true."""
+
+    def check_cancelled(self) -> None:
+        """Raise ``Cancelled`` if the job was dismissed."""
+        if self.cancelled:
+            raise Cancelled(self.job_id)
+
+    @property
+    @abstractmethod
+    def env(self) -> Mapping[str, str]:
+        """The environment (and per-run secrets) this processor is allowed to see."""
+
+
+class Processor(ABC):
+    """A process implementation. Built from its ``options``; runs on a worker.
+
+    ``run`` is a plain (blocking) method on purpose: processors are CPU- and I/O-heavy EO code
+    that runs in a worker thread, not on the service's event loop.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @abstractmethod
+    def describe(self) -> ProcessDescription:
+        """The OGC description of the process this processor implements."""
+
+    @abstractmethod
+    def run(self, inputs: Mapping[str, Any], context: ProcessorContext) -> dict[str, Any]:
+        """Do the work and return the outputs by output id.
+
+        Raise ``ProcessorError`` with a message fit for the caller when the work fails;
+        ``Cancelled`` (via ``context.check_cancelled()``) when the job was dismissed. Any other
+        exception fails the job with its type and message.
+        """

@@ -1,0 +1,1 @@
+"""Use cases: what dpr does, orchestrated through ports."""

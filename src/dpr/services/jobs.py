@@ -1,0 +1,219 @@
+"""The job use cases: execute, status, list, results, dismiss, and applying executor events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+from msgspec.structs import replace
+
+from dpr.domain.errors import (
+    ConcurrentUpdate,
+    DomainError,
+    JobFailedError,
+    NoSuchJob,
+    NotAllowed,
+    Overloaded,
+    ResultNotReady,
+)
+from dpr.domain.events import AnyEvent, Logged
+from dpr.domain.execute import ExecuteRequest
+from dpr.domain.job import Job
+from dpr.domain.prefer import Mode, Preference, choose_mode
+from dpr.domain.process import JobControl, ProcessCatalog, ProcessDescription
+from dpr.domain.query import JobPage, JobQuery
+from dpr.domain.run import ProcessorRef, WorkOrder
+from dpr.domain.status import JobStatus
+from dpr.domain.validation import RequestValidator
+from dpr.ports.clock import Clock, IdGenerator
+from dpr.ports.executor import Executor
+from dpr.ports.job_repository import JobRepository
+from dpr.ports.log_store import JobLogStore
+from dpr.services.waiters import Waiters
+
+log = logging.getLogger(__name__)
+
+LOST = "the executor no longer knows this job (the cluster was lost or restarted before it finished)"
+
+
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """Admission control: outstanding (accepted + running) jobs allowed before answering 429."""
+
+    max_active: int | None = None
+    max_active_per_process: int | None = None
+    retry_after: int = 5
+    sync_timeout: float = 300.0
+
+
+class Execution(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``execute`` did: the job as it stands and how the request was honoured."""
+
+    job: Job
+    mode: Mode
+    process: ProcessDescription
+    preference_applied: list[str] = msgspec.field(default_factory=list)
+
+
+class JobService:
+    """Runs processes as jobs and keeps their records true to what the executor reports."""
+
+    def __init__(
+        self,
+        *,
+        repository: JobRepository,
+        executor: Executor,
+        catalog: ProcessCatalog,
+        processors: Mapping[str, ProcessorRef],
+        logs: JobLogStore,
+        clock: Clock,
+        ids: IdGenerator,
+        limits: Limits | None = None,
+    ) -> None:
+        self.repository, self.executor, self.catalog = repository, executor, catalog
+        self.processors, self.logs, self.clock, self.ids = processors, logs, clock, ids
+        self.limits = limits or Limits()
+        self._validators: dict[str, RequestValidator] = {}
+        self._waiters = Waiters()
+
+    async def start(self) -> list[Job]:
+        """Connect the executor and settle jobs left active by an earlier run; returns those
+        that were failed because the executor lost them."""
+        await self.executor.start(self.apply)
+        lost = []
+        for job in await self.repository.list_active():
+            if not await self.executor.adopt(job):
+                lost.append(await self._mutate(job.job_id, lambda j: j.fail(self.clock.now(), LOST)))
+        return [j for j in lost if j is not None]
+
+    async def close(self) -> None:
+        await self.executor.close()
+
+    def validator(self, process_id: str) -> RequestValidator:
+        if process_id not in self._validators:
+            self._validators[process_id] = RequestValidator(self.catalog.get(process_id))
+        return self._validators[process_id]
+
+    async def execute(
+        self,
+        process_id: str,
+        body: bytes | str | dict[str, Any] | None,
+        preference: Preference = Preference(),
+        *,
+        secrets: Mapping[str, str] | None = None,
+        owner: str | None = None,
+        trace_context: Mapping[str, str] | None = None,
+    ) -> Execution:
+        """Validate the request, create the job, hand it to the executor.
+
+        Synchronous executions wait for the outcome (up to ``Prefer: wait`` or the configured
+        timeout, then fall back to asynchronous). Raises ``NoSuchProcess``, ``InvalidInput``,
+        ``Overloaded``.
+        """
+        process = self.catalog.get(process_id)
+        request = self.validator(process_id).parse(body)
+        mode = choose_mode(process, preference)
+        await self._admit(process_id)
+        job = Job.accept(job_id=self.ids.new_id(), process_id=process_id, request=request, now=self.clock.now(), owner=owner)
+        await self.repository.add(job)
+        job = await self._submit(job, request, secrets or {}, trace_context or {})
+        applied = ["respond-async"] if preference.respond_async and mode is Mode.ASYNC else []
+        if mode is Mode.SYNC:
+            timeout = self.limits.sync_timeout if preference.wait is None else preference.wait
+            job = await self.wait(job.job_id, timeout)
+            if not job.is_terminal:
+                mode, applied = Mode.ASYNC, (["wait=%g" % preference.wait] if preference.wait is not None else [])
+            elif preference.wait is not None:
+                applied = ["wait=%g" % preference.wait]
+        return Execution(job=job, mode=mode, process=process, preference_applied=applied)
+
+    async def _admit(self, process_id: str) -> None:
+        lim = self.limits
+        if lim.max_active_per_process is not None:
+            if await self.repository.count_active(process_id) >= lim.max_active_per_process:
+                raise Overloaded(f"process {process_id!r} already has {lim.max_active_per_process} outstanding jobs", lim.retry_after)
+        if lim.max_active is not None and await self.repository.count_active() >= lim.max_active:
+            raise Overloaded(f"the server already has {lim.max_active} outstanding jobs", lim.retry_after)
+
+    async def _submit(self, job: Job, request: ExecuteRequest, secrets: Mapping[str, str], trace: Mapping[str, str]) -> Job:
+        order = WorkOrder(
+            job_id=job.job_id,
+            process_id=job.process_id,
+            processor=self.processors[job.process_id],
+            inputs=request.inputs,
+            secrets=dict(secrets),
+            trace_context=dict(trace),
+        )
+        try:
+            ref = await self.executor.submit(order)
+        except DomainError as e:
+            await self._mutate(job.job_id, lambda j: j.fail(self.clock.now(), f"could not be submitted: {e}"))
+            raise
+        updated = await self._mutate(job.job_id, lambda j: replace(j, executor_ref=ref, version=j.version + 1))
+        return updated or job
+
+    async def status(self, job_id: str) -> Job:
+        """The job's current record. Raises ``NoSuchJob``."""
+        return await self.repository.get(job_id)
+
+    async def list(self, query: JobQuery) -> JobPage:
+        return await self.repository.list(query)
+
+    async def results(self, job_id: str) -> tuple[Job, ProcessDescription | None]:
+        """The successful job and its process. Raises ``ResultNotReady`` while it is active,
+        ``JobFailedError`` when it failed or was dismissed."""
+        job = await self.repository.get(job_id)
+        if job.status is JobStatus.SUCCESSFUL:
+            return job, self.catalog.get(job.process_id) if job.process_id in self.catalog else None
+        if not job.is_terminal:
+            raise ResultNotReady(job_id, job.status)
+        raise JobFailedError(job_id, job.status, job.error or job.message)
+
+    async def dismiss(self, job_id: str) -> Job:
+        """Cancel an active job (it becomes ``dismissed``), or remove a finished one and its
+        results and logs. Returns the job as dismissed. Raises ``NoSuchJob``."""
+        job = await self.repository.get(job_id)
+        if job.is_terminal:
+            await self.repository.delete(job_id)
+            await self.logs.delete(job_id)
+            self._waiters.release(job_id)
+            note = f"Removed: the job had ended ({job.status}); its record and results are deleted."
+            return replace(job, status=JobStatus.DISMISSED, message=note, results=None)
+        if job.process_id in self.catalog and not self.catalog.get(job.process_id).allows(JobControl.DISMISS):
+            raise NotAllowed(f"process {job.process_id!r} does not allow dismissing its jobs")
+        dismissed = await self._mutate(job_id, lambda j: j if j.is_terminal else j.dismiss(self.clock.now()))
+        await self.executor.cancel(job_id)
+        return dismissed or job
+
+    async def apply(self, event: AnyEvent) -> None:
+        """Record an executor event. Never raises for unknown or finished jobs (late events)."""
+        if isinstance(event, Logged):
+            await self.logs.append(event.job_id, event.at, event.level, event.line)
+            return
+        await self._mutate(event.job_id, lambda j: j.apply(event))
+
+    async def wait(self, job_id: str, timeout: float) -> Job:
+        """The job once it has ended, or as it stands after ``timeout`` seconds."""
+        return await self._waiters.wait(job_id, timeout, self.repository.get)
+
+    async def _mutate(self, job_id: str, change: Callable[[Job], Job]) -> Job | None:
+        """Read-change-compare-and-set until it sticks; ``None`` when the job is gone."""
+        while True:
+            try:
+                job = await self.repository.get(job_id)
+            except NoSuchJob:
+                return None
+            new = change(job)
+            if new is job:
+                return job
+            try:
+                await self.repository.update(new, expected_version=job.version)
+            except ConcurrentUpdate:
+                continue
+            except NoSuchJob:
+                return None
+            if new.is_terminal:
+                self._waiters.release(job_id)
+            return new
