@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/dpr serve
+	$(BIN)/dpr serve --config config/dpr.yaml
 
 test: $(STAMP)
 	$(BIN)/lint-imports

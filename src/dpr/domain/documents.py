@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from dpr.domain.process import JobControl, Metadata, Transmission
+from dpr.domain.process import InputDescription, JobControl, Metadata, OutputDescription, Transmission
 from dpr.domain.status import JobStatus
 
 
@@ -50,6 +50,13 @@ class ProcessSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     jobControlOptions: list[JobControl] = msgspec.field(default_factory=list)
     outputTransmission: list[Transmission] = msgspec.field(default_factory=list)
     links: list[Link] = msgspec.field(default_factory=list)
+
+
+class Process(ProcessSummary, frozen=True, kw_only=True, omit_defaults=True):
+    """A full process description (``process.yaml``)."""
+
+    inputs: dict[str, InputDescription] = msgspec.field(default_factory=dict)
+    outputs: dict[str, OutputDescription] = msgspec.field(default_factory=dict)
 
 
 class ProcessList(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,6 +13,7 @@ from dpr.domain.documents import (
     JobList,
     LandingPage,
     Link,
+    Process,
     ProcessList,
     ProcessSummary,
     StatusInfo,
@@ -96,11 +97,10 @@ def process_summary(process: ProcessDescription, base: str) -> ProcessSummary:
     )
 
 
-def process_document(process: ProcessDescription, base: str) -> dict[str, Any]:
+def process_document(process: ProcessDescription, base: str) -> Process:
     """The full process description (``process.yaml``) with its links."""
-    doc = msgspec.to_builtins(process)
-    doc["links"] = msgspec.to_builtins(process_summary(process, base).links)
-    return doc
+    summary = process_summary(process, base)
+    return Process(**msgspec.structs.asdict(summary), inputs=process.inputs, outputs=process.outputs)
 
 
 def process_list(

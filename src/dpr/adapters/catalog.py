@@ -1,0 +1,54 @@
+"""Building the process catalog from the configured process definitions."""
+
+from __future__ import annotations
+
+import msgspec
+from msgspec.structs import replace
+
+from dpr.adapters.processor_loader import load_processor
+from dpr.adapters.settings import ProcessDefinition, ProcessSettings
+from dpr.domain.errors import ProcessorError
+from dpr.domain.process import ProcessCatalog, ProcessDescription
+from dpr.domain.run import ProcessorRef
+
+BUILTIN = [
+    ProcessDefinition(id="echo", processor="dpr.adapters.processors.echo:EchoProcessor"),
+    ProcessDefinition(id="mockup", processor="dpr.adapters.processors.mockup:MockupProcessor"),
+]
+
+
+class CatalogError(Exception):
+    """A process definition cannot be loaded; the message names the process."""
+
+
+def ref_of(definition: ProcessDefinition) -> ProcessorRef:
+    return ProcessorRef(
+        target=definition.processor,
+        options=dict(definition.options),
+        env=list(definition.env),
+        retries=definition.retries,
+    )
+
+
+def describe(definition: ProcessDefinition) -> ProcessDescription:
+    """The processor's own description, under the id the configuration gives it."""
+    try:
+        description = load_processor(ref_of(definition)).describe()
+    except ProcessorError as e:
+        raise CatalogError(f"process {definition.id!r}: {e}") from None
+    except (TypeError, ValueError, msgspec.ValidationError) as e:
+        raise CatalogError(f"process {definition.id!r}: its processor cannot be built: {e}") from None
+    return description if description.id == definition.id else replace(description, id=definition.id)
+
+
+def build_catalog(settings: ProcessSettings) -> tuple[ProcessCatalog, dict[str, ProcessorRef]]:
+    """The catalog (narrowed to ``enabled``) and where each process's processor lives."""
+    definitions = settings.definitions or BUILTIN
+    seen: set[str] = set()
+    for d in definitions:
+        if d.id in seen:
+            raise CatalogError(f"process {d.id!r} is defined twice")
+        seen.add(d.id)
+    wanted = [d for d in definitions if settings.enabled is None or d.id in settings.enabled]
+    catalog = ProcessCatalog([describe(d) for d in wanted])
+    return catalog, {d.id: ref_of(d) for d in wanted}

@@ -1,0 +1,1 @@
+"""Drivers of dpr: the HTTP app, the CLI, and the container that wires adapters to ports."""

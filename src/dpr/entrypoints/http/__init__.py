@@ -1,0 +1,1 @@
+"""The Litestar HTTP app: OGC API - Processes routes over the job service."""

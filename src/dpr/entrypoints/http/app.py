@@ -1,0 +1,58 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
+
+from dpr import __version__
+from dpr.adapters.settings import Settings
+from dpr.entrypoints.container import Container, build_container
+from dpr.entrypoints.http import core, jobs, processes
+from dpr.entrypoints.http.common import provide_jobs, provide_settings
+from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
+
+log = logging.getLogger("dpr")
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
+    """A ready-to-serve app. The container (built from ``settings`` when not given) supplies
+    every adapter; the job service starts with the app and stops with it."""
+    container = container or build_container(settings or Settings())
+    settings = container.settings()
+    service = container.job_service()
+
+    async def start(app: Litestar) -> None:
+        lost = await service.start()
+        if lost:
+            log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
+
+    async def stop(app: Litestar) -> None:
+        await service.close()
+        await service.repository.close()
+
+    return Litestar(
+        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES],
+        dependencies={
+            "jobs": Provide(provide_jobs, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        state=State({"jobs": service, "settings": settings, "container": container}),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        on_startup=[start],
+        on_shutdown=[stop],
+        cors_config=CORSConfig(allow_origins=settings.server.cors_origins, expose_headers=["Location", "Link", "Preference-Applied", "Retry-After"]),
+        openapi_config=OpenAPIConfig(
+            title=settings.server.title,
+            version=__version__,
+            description=settings.server.description,
+            path="/api/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(), YamlRenderPlugin()],
+        ),
+    )

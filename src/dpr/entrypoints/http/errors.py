@@ -1,0 +1,58 @@
+"""Every error, as an OGC exception document: the one exception-to-response map."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+
+from dpr.domain.errors import DomainError
+from dpr.domain.problems import DPR, EXC, Problem, problem, problem_for
+
+log = logging.getLogger("dpr.http")
+PROBLEM_JSON = "application/json"
+
+
+def _respond(p: Problem) -> Response[bytes]:
+    return Response(
+        content=msgspec.json.encode(p.body),
+        status_code=p.status,
+        media_type=PROBLEM_JSON,
+        headers=p.headers,
+    )
+
+
+def on_domain_error(request: Request, exc: DomainError) -> Response[bytes]:
+    return _respond(problem_for(exc, instance=request.url.path))
+
+
+def on_http_error(request: Request, exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    if isinstance(exc, NotFoundException):
+        p = problem(404, DPR + "not-found", "Not found", f"nothing at {request.url.path}", request.url.path)
+    elif isinstance(exc, ValidationException):
+        p = problem(400, EXC + "invalid-parameter-value", "Invalid request", _validation_detail(exc), request.url.path)
+    else:
+        p = problem(status, DPR + f"http-{status}", exc.__class__.__name__, str(exc.detail), request.url.path)
+    headers = dict(exc.headers or {})
+    return _respond(msgspec.structs.replace(p, headers={**p.headers, **headers}))
+
+
+def on_unexpected(request: Request, exc: Exception) -> Response[bytes]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _respond(problem(500, DPR + "internal", "Internal error", "the server failed unexpectedly; the error is logged", request.url.path))
+
+
+def _validation_detail(exc: ValidationException) -> str:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    reasons = [f"{e.get('key', '?')}: {e.get('message', '')}" for e in extra if isinstance(e, dict)]
+    return "; ".join(reasons) or str(exc.detail)
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: on_domain_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}

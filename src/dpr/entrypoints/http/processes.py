@@ -1,0 +1,45 @@
+"""``/processes``: the process list, descriptions and execution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from dpr.adapters.settings import Settings
+from dpr.domain import ogc
+from dpr.domain.documents import Process, ProcessList
+from dpr.domain.prefer import parse_prefer
+from dpr.entrypoints.http.common import base_url
+from dpr.entrypoints.http.outcome import execution_response
+from dpr.services.jobs import JobService
+
+
+@get("/processes", summary="The processes offered", tags=["Processes"])
+async def list_processes(
+    request: Request,
+    jobs: JobService,
+    settings: Settings,
+    limit: int = Parameter(default=100, ge=1, le=10000),
+    offset: int = Parameter(default=0, ge=0),
+) -> ProcessList:
+    everything = jobs.catalog.all()
+    page = everything[offset : offset + limit]
+    return ogc.process_list(page, base_url(request, settings), limit, offset, len(everything))
+
+
+@get("/processes/{process_id:str}", summary="A process description", tags=["Processes"])
+async def describe_process(request: Request, jobs: JobService, settings: Settings, process_id: str) -> Process:
+    return ogc.process_document(jobs.catalog.get(process_id), base_url(request, settings))
+
+
+@post("/processes/{process_id:str}/execution", summary="Execute a process", tags=["Processes"], status_code=200)
+async def execute(request: Request, jobs: JobService, settings: Settings, process_id: str) -> Response[Any]:
+    body = await request.body()
+    preference = parse_prefer(request.headers.get("prefer"))
+    run = await jobs.execute(process_id, body, preference)
+    return execution_response(run, base_url(request, settings))
+
+
+ROUTES = [list_processes, describe_process, execute]
