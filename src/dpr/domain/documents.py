@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -23,7 +23,7 @@ class StatusInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     jobID: str
     processID: str
     status: JobStatus
-    type: str = "process"
+    type: Literal["process"]  # required on the wire, so no default (omit_defaults would drop it)
     message: str | None = None
     created: datetime | None = None
     started: datetime | None = None
@@ -85,3 +85,19 @@ class OgcException(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
 
 
 Results = dict[str, Any]
+
+
+class LogLine(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    at: datetime
+    level: str
+    line: str
+
+
+class JobLogs(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of a job's log (dpr's extension: ``/jobs/{id}/logs``)."""
+
+    jobID: str
+    status: JobStatus
+    logs: list[LogLine]
+    links: list[Link]

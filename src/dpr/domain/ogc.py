@@ -54,6 +54,7 @@ def status_info(job: Job, base: str) -> StatusInfo:
         jobID=job.job_id,
         processID=job.process_id,
         status=job.status,
+        type="process",
         message=job.message,
         created=job.created,
         started=job.started,
@@ -146,6 +147,12 @@ def selected_outputs(request: ExecuteRequest, outputs: Mapping[str, Any]) -> dic
 
 
 def _inline(name: str, value: Any, process: ProcessDescription | None) -> Any:
+    """One output as ``inlineOrRefData``: objects must be qualified values there (1.0 has no
+    bare-object results), strings of a non-JSON media type carry it, the rest stay bare."""
+    if isinstance(value, dict):
+        if isinstance(value.get("href"), str):
+            return value
+        return {"value": value, "mediaType": JSON}
     desc = process.outputs.get(name) if process else None
     if desc is None or not isinstance(value, str):
         return value

@@ -31,7 +31,7 @@ from dpr.domain.validation import RequestValidator
 from dpr.ports.clock import Clock, IdGenerator
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
-from dpr.ports.log_store import JobLogStore
+from dpr.ports.log_store import JobLogStore, LogRecord
 from dpr.services.waiters import Waiters
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class JobService:
         limits: Limits | None = None,
     ) -> None:
         self.repository, self.executor, self.catalog = repository, executor, catalog
-        self.processors, self.logs, self.clock, self.ids = processors, logs, clock, ids
+        self.processors, self.log_store, self.clock, self.ids = processors, logs, clock, ids
         self.limits = limits or Limits()
         self._validators: dict[str, RequestValidator] = {}
         self._waiters = Waiters()
@@ -171,13 +171,18 @@ class JobService:
             raise ResultNotReady(job_id, job.status)
         raise JobFailedError(job_id, job.status, job.error or job.message)
 
+    async def logs(self, job_id: str, after: int = -1, limit: int = 1000) -> tuple[Job, list[LogRecord]]:
+        """The job and its log lines with ``seq > after``. Raises ``NoSuchJob``."""
+        job = await self.repository.get(job_id)
+        return job, await self.log_store.read(job_id, after, limit)
+
     async def dismiss(self, job_id: str) -> Job:
         """Cancel an active job (it becomes ``dismissed``), or remove a finished one and its
         results and logs. Returns the job as dismissed. Raises ``NoSuchJob``."""
         job = await self.repository.get(job_id)
         if job.is_terminal:
             await self.repository.delete(job_id)
-            await self.logs.delete(job_id)
+            await self.log_store.delete(job_id)
             self._waiters.release(job_id)
             note = f"Removed: the job had ended ({job.status}); its record and results are deleted."
             return replace(job, status=JobStatus.DISMISSED, message=note, results=None)
@@ -190,7 +195,7 @@ class JobService:
     async def apply(self, event: AnyEvent) -> None:
         """Record an executor event. Never raises for unknown or finished jobs (late events)."""
         if isinstance(event, Logged):
-            await self.logs.append(event.job_id, event.at, event.level, event.line)
+            await self.log_store.append(event.job_id, event.at, event.level, event.line)
             return
         await self._mutate(event.job_id, lambda j: j.apply(event))
 

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from dpr.adapters.settings import Settings
 from dpr.services.jobs import JobService
@@ -30,3 +31,9 @@ def base_url(request: Request, settings: Settings) -> str:
 
 def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = None, media_type: str = JSON) -> Response[bytes]:
     return Response(content=msgspec.json.encode(doc), status_code=status, media_type=media_type, headers=headers or {})
+
+
+Jobs = NamedDependency[JobService]
+"""Handler parameter type for the job service (injected by name: ``jobs``)."""
+Config = NamedDependency[Settings]
+"""Handler parameter type for the settings (injected by name: ``settings``)."""

@@ -7,15 +7,13 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.response import Redirect
 
-from dpr.adapters.settings import Settings
 from dpr.domain import ogc
 from dpr.domain.documents import ConfClasses, LandingPage
-from dpr.entrypoints.http.common import base_url, json_response
-from dpr.services.jobs import JobService
+from dpr.entrypoints.http.common import Config, Jobs, base_url, json_response
 
 
 @get("/", summary="Landing page", tags=["Capabilities"])
-async def landing(request: Request, settings: Settings) -> LandingPage:
+async def landing(request: Request, settings: Config) -> LandingPage:
     return ogc.landing_page(base_url(request, settings), settings.server.title, settings.server.description)
 
 
@@ -39,7 +37,7 @@ async def api(request: Request) -> Response[Any]:
 
 
 @get("/health", summary="Liveness and storage reachability", tags=["Operations"])
-async def health(jobs: JobService) -> dict[str, Any]:
+async def health(jobs: Jobs) -> dict[str, Any]:
     active = await jobs.repository.count_active()
     return {"status": "ok", "active_jobs": active, "processes": len(jobs.catalog)}
 

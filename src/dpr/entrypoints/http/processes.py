@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
-from dpr.adapters.settings import Settings
 from dpr.domain import ogc
 from dpr.domain.documents import Process, ProcessList
 from dpr.domain.prefer import parse_prefer
-from dpr.entrypoints.http.common import base_url
+from dpr.entrypoints.http.common import Config, Jobs, base_url
 from dpr.entrypoints.http.outcome import execution_response
-from dpr.services.jobs import JobService
 
 
 @get("/processes", summary="The processes offered", tags=["Processes"])
 async def list_processes(
     request: Request,
-    jobs: JobService,
-    settings: Settings,
-    limit: int = Parameter(default=100, ge=1, le=10000),
-    offset: int = Parameter(default=0, ge=0),
+    jobs: Jobs,
+    settings: Config,
+    limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 100,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> ProcessList:
     everything = jobs.catalog.all()
     page = everything[offset : offset + limit]
@@ -30,12 +28,12 @@ async def list_processes(
 
 
 @get("/processes/{process_id:str}", summary="A process description", tags=["Processes"])
-async def describe_process(request: Request, jobs: JobService, settings: Settings, process_id: str) -> Process:
+async def describe_process(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Process:
     return ogc.process_document(jobs.catalog.get(process_id), base_url(request, settings))
 
 
 @post("/processes/{process_id:str}/execution", summary="Execute a process", tags=["Processes"], status_code=200)
-async def execute(request: Request, jobs: JobService, settings: Settings, process_id: str) -> Response[Any]:
+async def execute(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Response[Any]:
     body = await request.body()
     preference = parse_prefer(request.headers.get("prefer"))
     run = await jobs.execute(process_id, body, preference)

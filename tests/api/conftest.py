@@ -1,0 +1,32 @@
+"""The app through Litestar's test client, on in-memory adapters."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+from litestar.testing import TestClient
+
+from dpr.adapters.settings import ProcessSettings, Settings
+from dpr.entrypoints.http.app import create_app
+from tests.unit.conftest import DEFINITIONS
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = Settings(processes=ProcessSettings(definitions=DEFINITIONS))
+    with TestClient(create_app(settings), base_url="http://dpr.test") as c:
+        yield c
+
+
+def wait_for(client: TestClient, url: str, *statuses: str, timeout: float = 10) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = client.get(url).json()
+        if doc["status"] in statuses:
+            return doc
+        time.sleep(0.02)
+    raise AssertionError(f"{url} never reached {statuses}; last {doc['status']}")

@@ -1,0 +1,55 @@
+"""A JobService on in-memory adapters and the in-process executor."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+
+import pytest
+
+from dpr.adapters.catalog import build_catalog
+from dpr.adapters.clock import SystemClock
+from dpr.adapters.fake_executor import FakeExecutor
+from dpr.adapters.memory_job_repository import InMemoryJobRepository
+from dpr.adapters.memory_log_store import InMemoryJobLogStore
+from dpr.adapters.settings import ProcessDefinition, ProcessSettings
+from dpr.ports.clock import IdGenerator
+from dpr.services.jobs import JobService, Limits
+
+DEFINITIONS = [
+    ProcessDefinition(id="echo", processor="dpr.adapters.processors.echo:EchoProcessor"),
+    ProcessDefinition(id="mockup", processor="dpr.adapters.processors.mockup:MockupProcessor"),
+    ProcessDefinition(id="secret-echo", processor="tests.processors:SecretEchoProcessor", env=["TOKEN"]),
+    ProcessDefinition(id="chatty", processor="tests.processors:ChattyProcessor"),
+    ProcessDefinition(id="crash", processor="tests.processors:CrashingProcessor"),
+]
+
+
+class SequentialIds(IdGenerator):
+    def __init__(self) -> None:
+        self._n = itertools.count(1)
+
+    def new_id(self) -> str:
+        return f"job-{next(self._n)}"
+
+
+def build_service(repository=None, executor=None, limits: Limits | None = None) -> JobService:
+    catalog, refs = build_catalog(ProcessSettings(definitions=DEFINITIONS))
+    return JobService(
+        repository=repository or InMemoryJobRepository(),
+        executor=executor or FakeExecutor(max_workers=2),
+        catalog=catalog,
+        processors=refs,
+        logs=InMemoryJobLogStore(),
+        clock=SystemClock(),
+        ids=SequentialIds(),
+        limits=limits,
+    )
+
+
+@pytest.fixture
+async def service() -> AsyncIterator[JobService]:
+    svc = build_service()
+    await svc.start()
+    yield svc
+    await svc.close()

@@ -1,0 +1,74 @@
+"""Configuration: YAML with variables, DPR_* overrides, and errors that say where."""
+
+from __future__ import annotations
+
+import pytest
+
+from dpr.adapters.catalog import CatalogError, build_catalog
+from dpr.adapters.config import ConfigError, load_settings, redact_url, redacted
+from dpr.adapters.settings import ProcessDefinition, ProcessSettings
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "dpr.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_configuration_loads_with_an_empty_environment():
+    settings = load_settings("config/dpr.yaml", env={})
+    assert settings.storage.url == "memory://" and settings.executor.kind == "fake"
+    assert [d.id for d in settings.processes.definitions] == ["echo", "mockup"]
+
+
+def test_variables_and_defaults_are_substituted_with_their_yaml_type(tmp_path):
+    path = write(tmp_path, "server:\n  port: ${PORT:-8100}\n  host: ${HOST}\n")
+    settings = load_settings(path, env={"HOST": "0.0.0.0"})
+    assert settings.server.port == 8100 and settings.server.host == "0.0.0.0"
+
+
+def test_a_missing_variable_names_file_key_and_variable(tmp_path):
+    path = write(tmp_path, "storage:\n  url: ${DB_URL}\n")
+    with pytest.raises(ConfigError, match=r"dpr\.yaml: key 'storage\.url' uses \$\{DB_URL\} but the environment variable DB_URL is not set"):
+        load_settings(path, env={})
+
+
+def test_an_unknown_key_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key 'executor\.kinds'"):
+        load_settings(write(tmp_path, "executor:\n  kinds: fake\n"), env={})
+
+
+def test_a_wrong_value_type_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"key 'server\.port'"):
+        load_settings(write(tmp_path, "server:\n  port: eighty\n"), env={})
+
+
+def test_environment_variables_override_the_file(tmp_path):
+    path = write(tmp_path, "storage:\n  url: memory://\n")
+    env = {"DPR_STORAGE_URL": "sqlite+aiosqlite:///x.db", "DPR_SERVER_PORT": "9000", "DPR_ENABLED_PROCESSORS": "echo, mockup"}
+    settings = load_settings(path, env=env)
+    assert settings.storage.url == "sqlite+aiosqlite:///x.db" and settings.server.port == 9000
+    assert settings.processes.enabled == ["echo", "mockup"]
+
+
+def test_an_unreadable_or_malformed_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "missing.yaml", env={})
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(write(tmp_path, "server: [\n"), env={})
+
+
+def test_passwords_are_redacted_from_printed_settings():
+    assert redact_url("postgresql+psycopg://dpr:hunter2@db:5432/dpr") == "postgresql+psycopg://dpr:***@db:5432/dpr"
+    settings = load_settings(None, env={"DPR_STORAGE_URL": "postgresql+psycopg://dpr:hunter2@db/dpr"})
+    assert "hunter2" not in str(redacted(settings))
+
+
+def test_the_enabled_list_narrows_the_catalog():
+    catalog, refs = build_catalog(ProcessSettings(enabled=["mockup"]))
+    assert catalog.ids() == ["mockup"] and list(refs) == ["mockup"]
+
+
+def test_a_processor_that_cannot_be_loaded_names_its_process():
+    with pytest.raises(CatalogError, match="process 'broken'.*cannot be loaded"):
+        build_catalog(ProcessSettings(definitions=[ProcessDefinition(id="broken", processor="no.such.module:Thing")]))
