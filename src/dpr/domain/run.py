@@ -21,6 +21,21 @@ class ProcessorRef(msgspec.Struct, frozen=True, kw_only=True):
     retries: int = 0
 
 
+class Placement(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Where the caller asked the job to run (rs-dpr-service's Dask Gateway fields).
+
+    ``credentials`` (e.g. a JupyterHub token) let the executor reach that cluster; the executor
+    uses them to connect and never ships them to a worker, stores or logs them.
+    """
+
+    cluster_label: str | None = None
+    cluster_instance: str | None = None
+    credentials: dict[str, str] = msgspec.field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Placement(cluster_label={self.cluster_label!r}, cluster_instance={self.cluster_instance!r})"
+
+
 class WorkOrder(msgspec.Struct, frozen=True, kw_only=True):
     """One job's work: who runs it, with which inputs.
 
@@ -34,6 +49,7 @@ class WorkOrder(msgspec.Struct, frozen=True, kw_only=True):
     inputs: dict[str, Any]
     secrets: dict[str, str] = msgspec.field(default_factory=dict)
     trace_context: dict[str, str] = msgspec.field(default_factory=dict)
+    placement: Placement | None = None
 
     def __repr__(self) -> str:  # never show secrets, even in a debugger or a traceback
         return f"WorkOrder(job_id={self.job_id!r}, process_id={self.process_id!r}, processor={self.processor.target!r})"

@@ -20,12 +20,11 @@ from dpr.domain.errors import (
     ResultNotReady,
 )
 from dpr.domain.events import AnyEvent, Logged
-from dpr.domain.execute import ExecuteRequest
 from dpr.domain.job import Job
 from dpr.domain.prefer import Mode, Preference, choose_mode
 from dpr.domain.process import JobControl, ProcessCatalog, ProcessDescription
 from dpr.domain.query import JobPage, JobQuery
-from dpr.domain.run import ProcessorRef, WorkOrder
+from dpr.domain.run import Placement, ProcessorRef, WorkOrder
 from dpr.domain.status import JobStatus
 from dpr.domain.validation import RequestValidator
 from dpr.ports.clock import Clock, IdGenerator
@@ -105,6 +104,7 @@ class JobService:
         secrets: Mapping[str, str] | None = None,
         owner: str | None = None,
         trace_context: Mapping[str, str] | None = None,
+        placement: Placement | None = None,
     ) -> Execution:
         """Validate the request, create the job, hand it to the executor.
 
@@ -118,7 +118,16 @@ class JobService:
         await self._admit(process_id)
         job = Job.accept(job_id=self.ids.new_id(), process_id=process_id, request=request, now=self.clock.now(), owner=owner)
         await self.repository.add(job)
-        job = await self._submit(job, request, secrets or {}, trace_context or {})
+        order = WorkOrder(
+            job_id=job.job_id,
+            process_id=process_id,
+            processor=self.processors[process_id],
+            inputs=request.inputs,
+            secrets=dict(secrets or {}),
+            trace_context=dict(trace_context or {}),
+            placement=placement,
+        )
+        job = await self._submit(job, order)
         applied = ["respond-async"] if preference.respond_async and mode is Mode.ASYNC else []
         if mode is Mode.SYNC:
             timeout = self.limits.sync_timeout if preference.wait is None else preference.wait
@@ -137,15 +146,7 @@ class JobService:
         if lim.max_active is not None and await self.repository.count_active() >= lim.max_active:
             raise Overloaded(f"the server already has {lim.max_active} outstanding jobs", lim.retry_after)
 
-    async def _submit(self, job: Job, request: ExecuteRequest, secrets: Mapping[str, str], trace: Mapping[str, str]) -> Job:
-        order = WorkOrder(
-            job_id=job.job_id,
-            process_id=job.process_id,
-            processor=self.processors[job.process_id],
-            inputs=request.inputs,
-            secrets=dict(secrets),
-            trace_context=dict(trace),
-        )
+    async def _submit(self, job: Job, order: WorkOrder) -> Job:
         try:
             ref = await self.executor.submit(order)
         except DomainError as e:
