@@ -82,7 +82,8 @@ def test_defaults_fill_missing_optional_inputs():
 
 def test_unknown_outputs_and_transmission_modes_are_refused():
     assert "no output" in str(reason(ECHO, {"inputs": {"echo": "x"}, "outputs": {"nope": {}}}))
-    assert "transmissionMode" in str(reason(ECHO, {"inputs": {"echo": "x"}, "outputs": {"echo": {"transmissionMode": "reference"}}}))
+    assert "transmissionMode" in str(reason(MOCKUP, {"outputs": {"products": {"transmissionMode": "reference"}}}))
+    assert "transmissionMode" in str(reason(ECHO, {"inputs": {"echo": "x"}, "outputs": {"echo": {"transmissionMode": "carrier-pigeon"}}}))
 
 
 def test_occurrence_limits_are_enforced_for_multi_valued_inputs():

@@ -59,7 +59,11 @@ class ProcessSettings(_Section):
 
 
 class SecuritySettings(_Section):
-    allow_internal_urls: bool = False
+    allow_internal_urls: bool = False  # let href inputs and callbacks reach loopback/private hosts
+    max_reference_bytes: int = 10 * 2**20
+    reference_timeout: float = 30.0
+    callback_attempts: int = 5
+    callback_backoff: float = 1.0
 
 
 class LoggingSettings(_Section):

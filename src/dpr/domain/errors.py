@@ -39,6 +39,17 @@ class NoSuchJob(DomainError):
         return f"no job with id {self.job_id!r}"
 
 
+class NoSuchOutput(DomainError):
+    """The job has no output of that id."""
+
+    def __init__(self, job_id: str, output: str) -> None:
+        super().__init__(job_id, output)
+        self.job_id, self.output = job_id, output
+
+    def describe(self) -> str:
+        return f"job {self.job_id!r} has no output {self.output!r}"
+
+
 class InvalidTransition(DomainError):
     """A job was asked to move to a status its current status does not allow."""
 

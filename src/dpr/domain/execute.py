@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from enum import StrEnum
 from typing import Any
 
@@ -81,3 +82,18 @@ def is_qualified(value: Any) -> bool:
 def plain_value(value: Any) -> Any:
     """The bare value of an input item: unwraps a qualified value, keeps anything else."""
     return value["value"] if is_qualified(value) else value
+
+
+def decode_fetched(content: bytes, media_type: str, input_id: str) -> Any:
+    """The value of a fetched reference: JSON parsed, text decoded, anything else base64."""
+    if media_type == "application/json" or media_type.endswith("+json"):
+        try:
+            return msgspec.json.decode(content)
+        except msgspec.DecodeError:
+            raise InvalidInput(f"the referenced content is not valid JSON ({media_type})", input_id) from None
+    if media_type.startswith("text/"):
+        try:
+            return content.decode()
+        except UnicodeDecodeError:
+            raise InvalidInput("the referenced text is not UTF-8", input_id) from None
+    return base64.b64encode(content).decode()

@@ -29,7 +29,7 @@ HTML = "text/html"
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
-CONFORMANCE_CLASSES = ("core", "ogc-process-description", "json", "job-list", "dismiss")
+CONFORMANCE_CLASSES = ("core", "ogc-process-description", "json", "job-list", "dismiss", "callback")
 
 
 def _url(base: str, path: str, params: Mapping[str, Any] | None = None) -> str:
@@ -135,9 +135,27 @@ def conformance(classes: tuple[str, ...] = CONFORMANCE_CLASSES) -> ConfClasses:
     return ConfClasses(conformsTo=[CONF + c for c in classes])
 
 
-def results_document(job: Job, process: ProcessDescription | None) -> dict[str, Any]:
-    """The ``results.yaml`` map of the outputs the request selected (all when none selected)."""
-    return {name: _inline(name, value, process) for name, value in selected_outputs(job.request, job.results or {}).items()}
+def results_document(job: Job, process: ProcessDescription | None, base: str = "") -> dict[str, Any]:
+    """The ``results.yaml`` map of the outputs the request selected (all when none selected);
+    outputs asked for by reference are links to ``/jobs/{id}/results/{output}``."""
+    doc: dict[str, Any] = {}
+    for name, value in selected_outputs(job.request, job.results or {}).items():
+        if by_reference(job.request, name):
+            doc[name] = msgspec.to_builtins(output_link(job, name, process, base))
+        else:
+            doc[name] = _inline(name, value, process)
+    return doc
+
+
+def by_reference(request: ExecuteRequest, name: str) -> bool:
+    wanted = request.outputs.get(name)
+    return wanted is not None and wanted.transmissionMode == "reference"
+
+
+def output_link(job: Job, name: str, process: ProcessDescription | None, base: str) -> Link:
+    desc = process.outputs.get(name) if process else None
+    media = desc.media_type if desc else JSON
+    return Link(href=_url(base, f"/jobs/{job.job_id}/results/{name}"), rel=f"{REL}results", type=media, title=name)
 
 
 def selected_outputs(request: ExecuteRequest, outputs: Mapping[str, Any]) -> dict[str, Any]:

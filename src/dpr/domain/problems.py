@@ -25,6 +25,7 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
 _TABLE: dict[type[e.DomainError], tuple[int, str, str]] = {
     e.NoSuchProcess: (404, EXC + "no-such-process", "No such process"),
     e.NoSuchJob: (404, EXC + "no-such-job", "No such job"),
+    e.NoSuchOutput: (404, DPR + "no-such-output", "No such output"),
     e.ResultNotReady: (404, EXC + "result-not-ready", "Result not ready"),
     e.JobFailedError: (500, EXC + "job-results-failed", "The job did not succeed"),
     e.InvalidInput: (400, EXC + "invalid-input", "Invalid input"),

@@ -92,7 +92,11 @@ class RequestValidator:
             return  # checked when fetched: the content is not known yet
         if is_qualified(item) and "mediaType" in item and not isinstance(item["mediaType"], str):
             raise InvalidInput("mediaType must be a string", name)
-        error = best_match(self._validators[name].iter_errors(plain_value(item)))
+        self.check_value(name, plain_value(item))
+
+    def check_value(self, name: str, value: Any) -> None:
+        """Raise ``InvalidInput`` if ``value`` breaks the schema of input ``name``."""
+        error = best_match(self._validators[name].iter_errors(value))
         if error is not None:
             where = "".join(f"[{p!r}]" for p in error.absolute_path)
             raise InvalidInput(f"{error.message}{' at ' + where if where else ''}", name)

@@ -7,6 +7,7 @@ from dependency_injector import containers, providers
 from dpr.adapters.catalog import build_catalog
 from dpr.adapters.clock import SystemClock, UuidIdGenerator
 from dpr.adapters.fake_executor import FakeExecutor
+from dpr.adapters.http_outbound import HttpNotifier, HttpReferenceFetcher
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import Settings
@@ -74,6 +75,19 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         limits=providers.Callable(limits_of, settings),
+        fetcher=providers.Singleton(
+            HttpReferenceFetcher,
+            allow_internal=settings.provided.security.allow_internal_urls,
+            max_bytes=settings.provided.security.max_reference_bytes,
+            timeout=settings.provided.security.reference_timeout,
+        ),
+        notifier=providers.Singleton(
+            HttpNotifier,
+            allow_internal=settings.provided.security.allow_internal_urls,
+            attempts=settings.provided.security.callback_attempts,
+            backoff=settings.provided.security.callback_backoff,
+        ),
+        public_base=providers.Callable(lambda s: s.server.base_url or "", settings),
     )
 
 

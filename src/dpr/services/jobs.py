@@ -26,11 +26,15 @@ from dpr.domain.process import JobControl, ProcessCatalog, ProcessDescription
 from dpr.domain.query import JobPage, JobQuery
 from dpr.domain.run import Placement, ProcessorRef, WorkOrder
 from dpr.domain.status import JobStatus
+from dpr.domain.execute import decode_fetched, is_reference
 from dpr.domain.validation import RequestValidator
 from dpr.ports.clock import Clock, IdGenerator
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
 from dpr.ports.log_store import JobLogStore, LogRecord
+from dpr.ports.notifier import Notifier
+from dpr.ports.reference_fetcher import ReferenceFetcher
+from dpr.services.callbacks import callback_for, check_subscriber
 from dpr.services.waiters import Waiters
 
 log = logging.getLogger(__name__)
@@ -70,10 +74,15 @@ class JobService:
         clock: Clock,
         ids: IdGenerator,
         limits: Limits | None = None,
+        fetcher: ReferenceFetcher | None = None,
+        notifier: Notifier | None = None,
+        public_base: str = "",
     ) -> None:
         self.repository, self.executor, self.catalog = repository, executor, catalog
         self.processors, self.log_store, self.clock, self.ids = processors, logs, clock, ids
         self.limits = limits or Limits()
+        self.fetcher, self.notifier, self.public_base = fetcher, notifier, public_base
+        self._bases: dict[str, str] = {}  # where each job's callbacks point their links
         self._validators: dict[str, RequestValidator] = {}
         self._waiters = Waiters()
 
@@ -89,6 +98,9 @@ class JobService:
 
     async def close(self) -> None:
         await self.executor.close()
+        for outbound in (self.fetcher, self.notifier):
+            if outbound is not None:
+                await outbound.close()
 
     def validator(self, process_id: str) -> RequestValidator:
         if process_id not in self._validators:
@@ -105,6 +117,7 @@ class JobService:
         owner: str | None = None,
         trace_context: Mapping[str, str] | None = None,
         placement: Placement | None = None,
+        base_url: str | None = None,
     ) -> Execution:
         """Validate the request, create the job, hand it to the executor.
 
@@ -114,15 +127,19 @@ class JobService:
         """
         process = self.catalog.get(process_id)
         request = self.validator(process_id).parse(body)
+        await check_subscriber(self.notifier, request.subscriber)
+        inputs = await self._resolve_references(process_id, request.inputs)
         mode = choose_mode(process, preference)
         await self._admit(process_id)
         job = Job.accept(job_id=self.ids.new_id(), process_id=process_id, request=request, now=self.clock.now(), owner=owner)
         await self.repository.add(job)
+        if request.subscriber is not None:
+            self._bases[job.job_id] = base_url or self.public_base
         order = WorkOrder(
             job_id=job.job_id,
             process_id=process_id,
             processor=self.processors[process_id],
-            inputs=request.inputs,
+            inputs=inputs,
             secrets=dict(secrets or {}),
             trace_context=dict(trace_context or {}),
             placement=placement,
@@ -137,6 +154,30 @@ class JobService:
             elif preference.wait is not None:
                 applied = ["wait=%g" % preference.wait]
         return Execution(job=job, mode=mode, process=process, preference_applied=applied)
+
+    async def _resolve_references(self, process_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Inputs with every ``{"href": ...}`` replaced by the content it points to, checked
+        against the input's schema. Without a fetcher, references pass through unchanged."""
+        if self.fetcher is None:
+            return inputs
+        validator = self.validator(process_id)
+        resolved: dict[str, Any] = {}
+        for name, value in inputs.items():
+            items = value if isinstance(value, list) and any(is_reference(v) for v in value) else None
+            if items is not None:
+                resolved[name] = [await self._fetch_one(validator, name, v) for v in items]
+            else:
+                resolved[name] = await self._fetch_one(validator, name, value)
+        return resolved
+
+    async def _fetch_one(self, validator: RequestValidator, name: str, value: Any) -> Any:
+        if not is_reference(value):
+            return value
+        assert self.fetcher is not None
+        fetched = await self.fetcher.fetch(value["href"])
+        content = decode_fetched(fetched.content, fetched.media_type, name)
+        validator.check_value(name, content)
+        return content
 
     async def _admit(self, process_id: str) -> None:
         lim = self.limits
@@ -222,4 +263,16 @@ class JobService:
                 return None
             if new.is_terminal:
                 self._waiters.release(job_id)
+            self._call_back(job, new)
             return new
+
+    def _call_back(self, old: Job, new: Job) -> None:
+        if self.notifier is None or new.request.subscriber is None:
+            return
+        process = self.catalog.get(new.process_id) if new.process_id in self.catalog else None
+        base = self._bases.get(new.job_id, self.public_base)
+        call = callback_for(old, new, process, base)
+        if call is not None:
+            self.notifier.notify(*call)
+        if new.is_terminal:
+            self._bases.pop(new.job_id, None)

@@ -36,7 +36,7 @@ class EchoProcessor(Processor):
             description="Returns its inputs unchanged: the process the OGC test suite exercises.",
             keywords=["test", "echo"],
             jobControlOptions=[JobControl.SYNC, JobControl.ASYNC, JobControl.DISMISS],
-            outputTransmission=[Transmission.VALUE],
+            outputTransmission=[Transmission.VALUE, Transmission.REFERENCE],
             inputs={
                 "echo": In(title="Text to echo", schema={"type": "string"}),
                 "pause": In(

@@ -11,7 +11,7 @@ from dpr.domain import ogc
 from dpr.domain.documents import JobList, JobLogs, Link, LogLine, StatusInfo
 from dpr.domain.job_filters import parse_job_query
 from dpr.entrypoints.http.common import Config, Jobs, base_url
-from dpr.entrypoints.http.outcome import results_response
+from dpr.entrypoints.http.outcome import output_response, results_response
 
 
 @get("/jobs", summary="The jobs, newest first", tags=["Jobs"])
@@ -29,9 +29,15 @@ async def job_status(request: Request, jobs: Jobs, settings: Config, job_id: Fro
 
 
 @get("/jobs/{job_id:str}/results", summary="A job's results", tags=["Jobs"])
-async def job_results(jobs: Jobs, job_id: FromPath[str]) -> Response[Any]:
+async def job_results(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> Response[Any]:
     job, process = await jobs.results(job_id)
-    return results_response(job, process)
+    return results_response(job, process, base_url(request, settings))
+
+
+@get("/jobs/{job_id:str}/results/{output:str}", summary="One output of a job, by itself", tags=["Jobs"])
+async def job_output(jobs: Jobs, job_id: FromPath[str], output: FromPath[str]) -> Response[Any]:
+    job, process = await jobs.results(job_id)
+    return output_response(job, process, output)
 
 
 @get("/jobs/{job_id:str}/logs", summary="A job's log lines, oldest first", tags=["Jobs"])
@@ -57,4 +63,4 @@ async def dismiss_job(request: Request, jobs: Jobs, settings: Config, job_id: Fr
     return ogc.status_info(await jobs.dismiss(job_id), base_url(request, settings))
 
 
-ROUTES = [list_jobs, job_status, job_results, job_logs, dismiss_job]
+ROUTES = [list_jobs, job_status, job_results, job_output, job_logs, dismiss_job]

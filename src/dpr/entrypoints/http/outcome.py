@@ -7,12 +7,12 @@ from typing import Any
 from litestar import Response
 
 from dpr.domain import ogc
-from dpr.domain.errors import JobFailedError
+from dpr.domain.errors import JobFailedError, NoSuchOutput
 from dpr.domain.execute import ResponseMode
 from dpr.domain.job import Job
 from dpr.domain.prefer import Mode
 from dpr.domain.process import ProcessDescription
-from dpr.domain.raw import raw_results
+from dpr.domain.raw import encode_output, raw_results
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.http.common import json_response
 from dpr.services.jobs import Execution
@@ -28,13 +28,28 @@ def execution_response(run: Execution, base: str) -> Response[Any]:
         return json_response(ogc.status_info(job, base), status=201, headers=headers)
     if job.status is not JobStatus.SUCCESSFUL:
         raise JobFailedError(job.job_id, job.status, job.error or job.message)
-    return results_response(job, run.process, headers)
+    return results_response(job, run.process, base, headers)
 
 
-def results_response(job: Job, process: ProcessDescription | None, headers: dict[str, str] | None = None) -> Response[Any]:
-    """``document``: the results map as JSON; ``raw``: one output as itself, several as multipart."""
+def results_response(job: Job, process: ProcessDescription | None, base: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    """``document``: the results map as JSON. ``raw``: one output as itself, several as
+    multipart; outputs wanted by reference only: 204 with a ``Link`` header per output."""
+    headers = dict(headers or {})
     if job.request.response is ResponseMode.DOCUMENT:
-        return json_response(ogc.results_document(job, process), headers=headers)
+        return json_response(ogc.results_document(job, process, base), headers=headers)
     outputs = ogc.selected_outputs(job.request, job.results or {})
-    body = raw_results(outputs, process)
-    return Response(content=body.content, media_type=body.media_type, headers=headers or {})
+    if outputs and all(ogc.by_reference(job.request, name) for name in outputs):
+        links = [ogc.output_link(job, name, process, base) for name in outputs]
+        headers["Link"] = ", ".join(f'<{link.href}>; rel="{link.rel}"; type="{link.type}"; title="{link.title}"' for link in links)
+        return Response(content=b"", status_code=204, headers=headers)
+    values = {name: value for name, value in outputs.items() if not ogc.by_reference(job.request, name)}
+    body = raw_results(values, process)
+    return Response(content=body.content, media_type=body.media_type, headers=headers)
+
+
+def output_response(job: Job, process: ProcessDescription | None, output: str) -> Response[Any]:
+    """One output by itself, in its media type (where by-reference links point)."""
+    if output not in (job.results or {}):
+        raise NoSuchOutput(job.job_id, output)
+    body = encode_output(output, (job.results or {})[output], process)
+    return Response(content=body.content, media_type=body.media_type)

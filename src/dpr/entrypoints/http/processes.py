@@ -36,8 +36,9 @@ async def describe_process(request: Request, jobs: Jobs, settings: Config, proce
 async def execute(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Response[Any]:
     body = await request.body()
     preference = parse_prefer(request.headers.get("prefer"))
-    run = await jobs.execute(process_id, body, preference)
-    return execution_response(run, base_url(request, settings))
+    base = base_url(request, settings)
+    run = await jobs.execute(process_id, body, preference, base_url=base)
+    return execution_response(run, base)
 
 
 ROUTES = [list_processes, describe_process, execute]

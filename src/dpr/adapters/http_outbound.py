@@ -1,0 +1,100 @@
+"""Outbound HTTP: fetching ``href`` inputs and delivering callbacks, both behind the URL guard."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urljoin
+
+import httpx
+
+from dpr.adapters.url_guard import check_url
+from dpr.domain.errors import InvalidInput
+from dpr.ports.notifier import Notifier
+from dpr.ports.reference_fetcher import Fetched, ReferenceFetcher
+
+log = logging.getLogger(__name__)
+MAX_REDIRECTS = 5
+
+
+class HttpReferenceFetcher(ReferenceFetcher):
+    """GETs references with a size cap; every redirect hop is checked by the guard again."""
+
+    def __init__(self, *, allow_internal: bool = False, max_bytes: int = 10 * 2**20, timeout: float = 30.0) -> None:
+        self.allow_internal, self.max_bytes = allow_internal, max_bytes
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+
+    async def fetch(self, href: str) -> Fetched:
+        url = href
+        for _ in range(MAX_REDIRECTS + 1):
+            await check_url(url, allow_internal=self.allow_internal, what="reference")
+            try:
+                async with self._client.stream("GET", url) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        url = urljoin(url, response.headers["location"])
+                        continue
+                    if response.status_code >= 400:
+                        raise InvalidInput(f"reference {href!r} answered HTTP {response.status_code}")
+                    content = await self._read_capped(response, href)
+                    media = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+                    return Fetched(content=content, media_type=media)
+            except httpx.HTTPError as e:
+                raise InvalidInput(f"reference {href!r} cannot be read: {type(e).__name__}") from None
+        raise InvalidInput(f"reference {href!r} redirects more than {MAX_REDIRECTS} times")
+
+    async def _read_capped(self, response: httpx.Response, href: str) -> bytes:
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise InvalidInput(f"reference {href!r} is larger than {self.max_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class HttpNotifier(Notifier):
+    """POSTs callbacks from background tasks: ``attempts`` tries, back-off doubling from ``backoff``."""
+
+    def __init__(self, *, allow_internal: bool = False, attempts: int = 5, backoff: float = 1.0, timeout: float = 10.0) -> None:
+        self.allow_internal, self.attempts, self.backoff = allow_internal, attempts, backoff
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def check(self, url: str) -> None:
+        await check_url(url, allow_internal=self.allow_internal, what="callback")
+
+    def notify(self, url: str, body: bytes) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver(url, body))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, url: str, body: bytes) -> None:
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            try:
+                await check_url(url, allow_internal=self.allow_internal, what="callback")
+                response = await self._client.post(url, content=body, headers={"Content-Type": "application/json"})
+                if response.status_code < 500 and response.status_code != 429:
+                    return
+                reason = f"HTTP {response.status_code}"
+            except (httpx.HTTPError, InvalidInput) as e:
+                reason = type(e).__name__
+            log.info("callback to %s failed (%s), attempt %d of %d", url, reason, attempt, self.attempts)
+            if attempt < self.attempts:
+                await asyncio.sleep(delay)
+                delay *= 2
+        log.warning("callback to %s given up after %d attempts", url, self.attempts)
+
+    async def drain(self) -> None:
+        """Wait for pending deliveries (for tests and orderly shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._client.aclose()

@@ -1,0 +1,101 @@
+"""Links between the representations of a resource, and the ``Link`` header that mirrors them.
+
+A JSON document's ``self`` link gets an ``alternate`` twin pointing at its HTML page
+(``?f=html``); the HTML page turns that around: ``self`` is the page, ``alternate`` the JSON
+(``?f=json``), and paging links stay in HTML so a reader keeps browsing pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from msgspec.structs import replace
+
+from dpr.domain.documents import JobList, Link, ProcessList
+from dpr.domain.negotiation import HTML_TYPE, JSON_TYPE, Format
+
+D = TypeVar("D")
+PAGING = frozenset({"next", "prev", "first", "last"})
+_URI_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+def in_format(href: str, fmt: Format | None) -> str:
+    """``href`` with its ``f`` query parameter set to ``fmt``, or removed when ``fmt`` is None."""
+    parts = urlsplit(href)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "f"]
+    if fmt is not None:
+        query.append(("f", fmt.value))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def with_html_alternates(links: Iterable[Link]) -> list[Link]:
+    """The links of a JSON document: each JSON ``self`` link followed by its HTML ``alternate``.
+
+    Idempotent: links that already carry an HTML alternate are returned unchanged.
+    """
+    links = list(links)
+    if any(link.rel == "alternate" and link.type == HTML_TYPE for link in links):
+        return links
+    out: list[Link] = []
+    for link in links:
+        out.append(link)
+        if link.rel == "self" and link.type == JSON_TYPE:
+            out.append(Link(href=in_format(link.href, Format.HTML), rel="alternate", type=HTML_TYPE, title="this document as HTML"))
+    return out
+
+
+def for_html_page(links: Iterable[Link]) -> list[Link]:
+    """The links of the HTML page of a JSON document that has ``links``."""
+    return list(_html_page_links(links))
+
+
+def _html_page_links(links: Iterable[Link]) -> Iterator[Link]:
+    for link in links:
+        if link.rel == "alternate" and link.type == HTML_TYPE:
+            continue
+        if link.rel == "self" and link.type == JSON_TYPE:
+            yield Link(href=in_format(link.href, Format.HTML), rel="self", type=HTML_TYPE, title="this page")
+            yield Link(href=in_format(link.href, Format.JSON), rel="alternate", type=JSON_TYPE, title="this document as JSON")
+        elif link.rel in PAGING and link.type == JSON_TYPE:
+            yield replace(link, href=in_format(link.href, Format.HTML), type=HTML_TYPE)
+        else:
+            yield link
+
+
+def with_alternates(document: D) -> D:
+    """``document`` with HTML alternates in its links and in the links of the items it lists."""
+    if isinstance(document, JobList):
+        return replace(document, jobs=[with_alternates(j) for j in document.jobs], links=with_html_alternates(document.links))  # type: ignore[return-value]
+    if isinstance(document, ProcessList):
+        return replace(document, processes=[with_alternates(p) for p in document.processes], links=with_html_alternates(document.links))  # type: ignore[return-value]
+    links = getattr(document, "links", None)
+    if isinstance(links, list):
+        return replace(document, links=with_html_alternates(links))  # type: ignore[type-var]
+    return document
+
+
+def link_header(links: Iterable[Link]) -> str:
+    """The links as one RFC 8288 ``Link`` header value (ASCII; non-ASCII titles use ``title*``)."""
+    return ", ".join(_link_value(link) for link in links)
+
+
+def _link_value(link: Link) -> str:
+    parts = [f"<{quote(link.href, safe=_URI_SAFE)}>"]
+    for name in ("rel", "type", "hreflang"):
+        value = getattr(link, name)
+        if value:
+            parts.append(f'{name}="{_quoted(value)}"')
+    if link.title:
+        if link.title.isascii():
+            parts.append(f'title="{_quoted(link.title)}"')
+        else:
+            parts.append(f"title*=UTF-8''{quote(link.title, safe='')}")
+    return "; ".join(parts)
+
+
+def _quoted(value: str) -> str:
+    """A quoted-string body: printable ASCII only, backslash and double quote escaped."""
+    clean = "".join(c if c.isascii() and c.isprintable() else "?" for c in value)
+    return clean.replace("\\", "\\\\").replace('"', '\\"')
