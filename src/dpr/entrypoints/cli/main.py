@@ -1,30 +1,86 @@
-"""``dpr``: the root command group and its shared error handling."""
+"""``dpr``: the root command group and the one place errors become exit codes."""
 
 from __future__ import annotations
 
 import sys
+import traceback
+from typing import Any
 
 import click
 
 from dpr import __version__
+from dpr.entrypoints.cli.admin import config, db
+from dpr.entrypoints.cli.errors import CliError, Exit
+from dpr.entrypoints.cli.execute import execute
+from dpr.entrypoints.cli.jobs import jobs
+from dpr.entrypoints.cli.output import print_error
+from dpr.entrypoints.cli.processes import processes
 from dpr.entrypoints.cli.serve import serve
+from dpr.entrypoints.cli.session import root_options, session
 
-EXIT_USAGE = 2
+EPILOG = """\b
+Exit codes:
+  0  success
+  1  the job failed or was dismissed (execute, jobs watch, jobs results)
+  2  usage error: a bad option or argument, an unreadable file, an invalid configuration
+  3  the server cannot be reached, failed (5xx) or is busy (429): retrying later may help
+  4  the server refused the request (4xx: unknown process or job, invalid input): fix it
+  130 interrupted (Ctrl-C); 70 a bug in dpr (rerun with --debug and report it)
+
+\b
+Shell completion (process and job ids are asked of the server):
+  eval "$(_DPR_COMPLETE=bash_source dpr)"   # in ~/.bashrc
+  eval "$(_DPR_COMPLETE=zsh_source dpr)"    # in ~/.zshrc
+  _DPR_COMPLETE=fish_source dpr | source    # in ~/.config/fish/completions/dpr.fish
+
+Documentation: docs/cli.md"""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class DprGroup(click.Group):
+    """Runs a command and turns every failure into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except CliError as e:
+            fail(ctx, e, e.message, e.exit_code)
+        except KeyboardInterrupt as e:
+            fail(ctx, e, "interrupted; a job being watched goes on (dpr jobs watch JOB_ID)", Exit.INTERRUPTED)
+        except Exception as e:
+            fail(ctx, e, f"unexpected {e.__class__.__name__}: {e} (rerun with --debug and report it)", Exit.BUG)
+
+
+def fail(ctx: click.Context, error: BaseException, message: str, code: int) -> None:
+    if session(ctx).debug:
+        traceback.print_exception(error, file=sys.stderr)
+    print_error(message)
+    ctx.exit(code)
+
+
+@click.group(cls=DprGroup, epilog=EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="dpr")
+@root_options
 def cli() -> None:
     """dpr: run Earth-observation processors as OGC API - Processes jobs.
 
-    Start a server with `dpr serve`; every setting can also come from a YAML file
-    (--config, or DPR_CONFIG) or from DPR_<SECTION>_<KEY> environment variables.
+    \b
+    Talk to a server:  dpr processes list | dpr execute mockup -i duration=2 --wait
+                       dpr jobs list --status running --since 1h | dpr jobs watch JOB_ID
+    Run a server:      dpr serve | dpr config check | dpr db upgrade
+
+    Server commands read a YAML file (--config, or DPR_CONFIG) and DPR_<SECTION>_<KEY>
+    variables; client commands talk HTTP to --url (or DPR_URL). Add --json to any client
+    command for the server's JSON documents.
     """
 
 
-cli.add_command(serve)
+for command in (processes, execute, jobs, serve, config, db):
+    cli.add_command(command)
 
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(cli.main(standalone_mode=True))
+    sys.exit(cli.main(prog_name="dpr"))

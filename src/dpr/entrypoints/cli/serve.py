@@ -10,13 +10,15 @@ import click
 import msgspec
 
 from dpr.adapters.catalog import CatalogError
-from dpr.adapters.config import ConfigError, load_settings, redact_url
+from dpr.adapters.config import ConfigError, redact_url
+from dpr.adapters.geoapi_config import load_config
 from dpr.adapters.settings import Settings
+from dpr.entrypoints.cli.errors import UsageError
 
 
 def resolve_settings(config: str | None, **overrides: Any) -> Settings:
     """Settings from the file and environment, then the command line's explicit options."""
-    settings = load_settings(config)
+    settings = load_config(config)  # dpr's YAML, or rs-dpr-service's geoapi.yaml
     server = {k: v for k, v in overrides.items() if k in ("host", "port") and v is not None}
     if server:
         settings = msgspec.structs.replace(settings, server=msgspec.structs.replace(settings.server, **server))
@@ -50,7 +52,7 @@ def serve(config: str | None, host: str | None, port: int | None, workers: int |
         settings = resolve_settings(config, host=host, port=port, workers=workers, ephemeral=ephemeral)
         app = create_app(settings)
     except (ConfigError, CatalogError, ValueError) as e:
-        raise click.UsageError(str(e)) from None
+        raise UsageError(str(e)) from None
     level = (log_level or settings.logging.level).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(

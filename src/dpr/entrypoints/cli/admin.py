@@ -1,0 +1,141 @@
+"""Server-side administration: ``dpr config check`` and ``dpr db upgrade``.
+
+These commands read the configuration and use the adapters directly; they never call a server.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+import yaml
+from rich.text import Text
+
+from dpr.adapters.config import ConfigError, load_settings, redact_url, redacted
+from dpr.adapters.settings import ExecutorSettings, Settings
+from dpr.entrypoints.cli.errors import CliError, Exit, UsageError
+from dpr.entrypoints.cli.session import Session, json_option
+
+config_option = click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), envvar="DPR_CONFIG",
+                             show_envvar=True, metavar="FILE", help="YAML configuration file [default: built-in defaults].")
+MIGRATORS = ("dpr.adapters.sql", "dpr.adapters.sql.migrate")  # where the SQL adapter's upgrade(url) may live
+
+
+def load(config_path: str | None) -> Settings:
+    try:
+        return load_settings(config_path)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+
+
+def describe_storage(url: str) -> str:
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+")[0].lower()
+    if scheme == "memory":
+        return "in memory (jobs are lost when the server stops)"
+    if scheme == "sqlite":
+        return f"SQLite database file {parts.path.lstrip('/') or ':memory:'}"
+    if scheme in ("postgresql", "postgres"):
+        where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+        return f"PostgreSQL database {parts.path.lstrip('/') or '(default)'} at {where} as {parts.username or '(default user)'}"
+    return redact_url(url)
+
+
+def describe_executor(e: ExecutorSettings) -> str:
+    address = redact_url(e.address or "(no address set)")
+    return {
+        "fake": f"threads inside the server process: {e.workers} worker(s) x {e.threads_per_worker} thread(s)",
+        "local": f"a local Dask cluster the server starts: {e.workers} worker(s) x {e.threads_per_worker} thread(s), memory {e.memory_limit}",
+        "scheduler": f"the Dask scheduler at {address}",
+        "gateway": f"the Dask Gateway at {address}",
+    }[e.kind]
+
+
+def connections(settings: Settings, source: str) -> dict[str, Any]:
+    """What each adapter will connect to, after the checks the server makes when it starts."""
+    from dpr.adapters.catalog import CatalogError
+    from dpr.entrypoints.container import build_container, executor_kind, storage_kind
+
+    try:
+        storage_kind(settings)
+        executor_kind(settings)
+        refs = build_container(settings).processor_refs()
+    except (ValueError, CatalogError) as e:
+        raise UsageError(f"{source}: {e}") from None
+    return {
+        "storage": describe_storage(settings.storage.url),
+        "executor": describe_executor(settings.executor),
+        "processes": {pid: ref.target for pid, ref in refs.items()},
+    }
+
+
+@click.group("config")
+def config() -> None:
+    """Check the server's configuration."""
+
+
+@config.command("check")
+@config_option
+@json_option
+@click.pass_obj
+def check(s: Session, config_path: str | None) -> None:
+    """Load and validate the configuration; print the effective settings (passwords hidden)
+    and what each adapter will connect to. Exits 2 with the reason when it is unusable.
+
+    \b
+    --json: {"source": FILE, "settings": {...}, "connections": {"storage", "executor", "processes"}}.
+    """
+    source = config_path or "<defaults>"
+    settings = load(config_path)
+    report = {"source": source, "settings": redacted(settings), "connections": connections(settings, source)}
+    if s.json:
+        s.out.print_json(report)
+        return
+    s.out.print(Text(f"# effective settings from {source} and the environment (passwords hidden)", style="dim"))
+    s.out.print(Text(yaml.safe_dump(report["settings"], sort_keys=False).rstrip()))
+    s.out.print(Text("\n# connections", style="dim"))
+    for name, target in report["connections"].items():
+        shown = ", ".join(f"{k} ({v})" for k, v in target.items()) if isinstance(target, dict) else target
+        s.out.print(Text.assemble((f"{name}: ", "bold"), shown), soft_wrap=True)
+    s.out.print(Text(f"\nconfiguration OK ({source})", style="green"))
+
+
+@click.group("db")
+def db() -> None:
+    """Migrate the server's database."""
+
+
+@db.command("upgrade")
+@config_option
+@click.option("--url", "db_url", metavar="URL",
+              help="The database to migrate (not the server's URL) [default: storage.url of the configuration].")
+def upgrade(config_path: str | None, db_url: str | None) -> None:
+    """Apply the database migrations (idempotent: an up-to-date database is left as is)."""
+    url = db_url or load(config_path).storage.url
+    if urlsplit(url).scheme.lower() == "memory":
+        raise UsageError(f"storage is {url}: nothing to migrate. Give a database with --url or storage.url "
+                         "(postgresql+psycopg://..., sqlite+aiosqlite:///...).")
+    migrate = migrator()
+    try:
+        migrate(url)
+    except Exception as e:
+        reason = " ".join(str(e).split()) or e.__class__.__name__
+        raise CliError(f"cannot migrate {redact_url(url)}: {redact_url(reason)}", Exit.UNAVAILABLE) from e
+    click.echo(f"database {redact_url(url)} is up to date")
+
+
+def migrator() -> Callable[[str], Any]:
+    """The SQL adapter's ``upgrade(url)``, imported only when a migration is asked for."""
+    reason = "it offers no upgrade(url)"
+    for module_name in MIGRATORS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as e:
+            reason = f"{module_name} cannot be imported: {e}"
+            continue
+        if callable(getattr(module, "upgrade", None)):
+            return module.upgrade  # type: ignore[no-any-return]
+    raise CliError(f"this dpr has no usable SQL storage adapter ({reason}): nothing can be migrated", Exit.USAGE)
