@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from msgspec.structs import replace
 
@@ -41,6 +43,17 @@ def describe(definition: ProcessDefinition) -> ProcessDescription:
     return description if description.id == definition.id else replace(description, id=definition.id)
 
 
+def task_table(definition: ProcessDefinition) -> dict[str, Any] | None:
+    """The processor's EOPF task table, if it has one (loaded after ``describe`` succeeded)."""
+    try:
+        table = load_processor(ref_of(definition)).task_table()
+    except (ProcessorError, OSError, ValueError) as e:
+        raise CatalogError(f"process {definition.id!r}: its task table cannot be read: {e}") from None
+    if table is not None and not isinstance(table, dict):
+        raise CatalogError(f"process {definition.id!r}: its task table is not a JSON object")
+    return table
+
+
 def build_catalog(settings: ProcessSettings) -> tuple[ProcessCatalog, dict[str, ProcessorRef]]:
     """The catalog (narrowed to ``enabled``) and where each process's processor lives."""
     definitions = settings.definitions or BUILTIN
@@ -50,5 +63,7 @@ def build_catalog(settings: ProcessSettings) -> tuple[ProcessCatalog, dict[str, 
             raise CatalogError(f"process {d.id!r} is defined twice")
         seen.add(d.id)
     wanted = [d for d in definitions if settings.enabled is None or d.id in settings.enabled]
-    catalog = ProcessCatalog([describe(d) for d in wanted])
+    descriptions = [describe(d) for d in wanted]
+    tables = {d.id: t for d in wanted if (t := task_table(d)) is not None}
+    catalog = ProcessCatalog(descriptions, task_tables=tables)
     return catalog, {d.id: ref_of(d) for d in wanted}

@@ -62,7 +62,10 @@ def _seconds(text: str | None, name: str) -> timedelta | None:
         raise InvalidParameter(name, f"{text!r} is not a whole number of seconds") from None
     if value < 0:
         raise InvalidParameter(name, "must not be negative")
-    return timedelta(seconds=value)
+    try:
+        return timedelta(seconds=value)
+    except OverflowError:
+        raise InvalidParameter(name, "is too large") from None
 
 
 def _limit(text: str | None) -> int:

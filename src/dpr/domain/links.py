@@ -55,9 +55,10 @@ def _html_page_links(links: Iterable[Link]) -> Iterator[Link]:
     for link in links:
         if link.rel == "alternate" and link.type == HTML_TYPE:
             continue
-        if link.rel == "self" and link.type == JSON_TYPE:
+        if link.rel == "self" and link.type != HTML_TYPE:
             yield Link(href=in_format(link.href, Format.HTML), rel="self", type=HTML_TYPE, title="this page")
-            yield Link(href=in_format(link.href, Format.JSON), rel="alternate", type=JSON_TYPE, title="this document as JSON")
+            title = "this document as JSON" if link.type == JSON_TYPE else "this resource without HTML"
+            yield Link(href=in_format(link.href, Format.JSON), rel="alternate", type=link.type, title=title)
         elif link.rel in PAGING and link.type == JSON_TYPE:
             yield replace(link, href=in_format(link.href, Format.HTML), type=HTML_TYPE)
         else:

@@ -18,7 +18,7 @@ from dpr.domain.documents import (
     ProcessSummary,
     StatusInfo,
 )
-from dpr.domain.execute import ExecuteRequest
+from dpr.domain.execute import ExecuteRequest, ResponseMode
 from dpr.domain.job import Job
 from dpr.domain.process import ProcessDescription
 from dpr.domain.query import JobPage
@@ -29,7 +29,7 @@ HTML = "text/html"
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
-CONFORMANCE_CLASSES = ("core", "ogc-process-description", "json", "job-list", "dismiss", "callback")
+CONFORMANCE_CLASSES = ("core", "ogc-process-description", "json", "html", "oas30", "job-list", "dismiss", "callback")
 
 
 def _url(base: str, path: str, params: Mapping[str, Any] | None = None) -> str:
@@ -133,6 +133,22 @@ def landing_page(base: str, title: str, description: str) -> LandingPage:
 
 def conformance(classes: tuple[str, ...] = CONFORMANCE_CLASSES) -> ConfClasses:
     return ConfClasses(conformsTo=[CONF + c for c in classes])
+
+
+def conformance_links(base: str) -> list[Link]:
+    """The links of ``/conformance`` (its document has no ``links`` member: they go in headers)."""
+    return [Link(href=_url(base, "/conformance"), rel="self", type=JSON, title="this document")]
+
+
+def results_links(job: Job, base: str) -> list[Link]:
+    """The links of a job's results: themselves (JSON for a results document; raw results
+    have the type of their outputs), and the job they belong to."""
+    here = _url(base, f"/jobs/{job.job_id}")
+    kind = JSON if job.request.response is ResponseMode.DOCUMENT else None
+    return [
+        Link(href=f"{here}/results", rel="self", type=kind, title="the job's results"),
+        Link(href=here, rel="up", type=JSON, title="the job"),
+    ]
 
 
 def results_document(job: Job, process: ProcessDescription | None, base: str = "") -> dict[str, Any]:

@@ -95,13 +95,21 @@ class ProcessCatalog:
         descriptions: every known process.
         enabled: when given, only these ids are offered (the original service's
             ``DPR_ENABLED_PROCESSORS``); unknown ids in it are ignored.
+        task_tables: the EOPF task table (JSON) of the processes that have one, by id. Kept
+            beside the descriptions, not in them: it is no part of an OGC document.
     """
 
-    def __init__(self, descriptions: Iterable[ProcessDescription], enabled: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        descriptions: Iterable[ProcessDescription],
+        enabled: Iterable[str] | None = None,
+        task_tables: Mapping[str, dict[str, Any]] | None = None,
+    ) -> None:
         wanted = None if enabled is None else set(enabled)
         self._by_id: dict[str, ProcessDescription] = {
             d.id: d for d in descriptions if wanted is None or d.id in wanted
         }
+        self._task_tables = {k: v for k, v in (task_tables or {}).items() if k in self._by_id}
 
     def get(self, process_id: str) -> ProcessDescription:
         """The description of ``process_id``; raises ``NoSuchProcess`` if it is not offered."""
@@ -124,6 +132,11 @@ class ProcessCatalog:
 
     def ids(self) -> list[str]:
         return list(self._by_id)
+
+    def task_table(self, process_id: str) -> dict[str, Any] | None:
+        """The process's EOPF task table, or None when it has none; raises ``NoSuchProcess``."""
+        self.get(process_id)
+        return self._task_tables.get(process_id)
 
 
 def parse_description(raw: Mapping[str, Any]) -> ProcessDescription:

@@ -53,6 +53,14 @@ class Processor(ABC):
     def describe(self) -> ProcessDescription:
         """The OGC description of the process this processor implements."""
 
+    def task_table(self) -> dict[str, Any] | None:
+        """The EOPF task table (JSON) of this processor, or None (the default) when it has none.
+
+        Read once, where the catalog is built (the service, not a worker): it must be cheap and
+        start no work.
+        """
+        return None
+
     @abstractmethod
     def run(self, inputs: Mapping[str, Any], context: ProcessorContext) -> dict[str, Any]:
         """Do the work and return the outputs by output id.

@@ -9,14 +9,17 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from dpr import __version__
 from dpr.adapters.settings import Settings
 from dpr.entrypoints.container import Container, build_container
 from dpr.entrypoints.http import core, jobs, processes
+from dpr.entrypoints.http import dpr as dpr_api
+from dpr.entrypoints.http.api_doc import SwaggerUI30
 from dpr.entrypoints.http.common import provide_jobs, provide_settings
 from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
+from dpr.entrypoints.http.templating import template_config
 
 log = logging.getLogger("dpr")
 
@@ -38,7 +41,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await service.repository.close()
 
     return Litestar(
-        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES],
+        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes()],
         dependencies={
             "jobs": Provide(provide_jobs, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             version=__version__,
             description=settings.server.description,
             path="/api/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(), YamlRenderPlugin()],
+            render_plugins=[SwaggerUI30(path="/"), JsonRenderPlugin(), YamlRenderPlugin()],
         ),
+        template_config=template_config(),
     )

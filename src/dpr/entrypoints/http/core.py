@@ -9,31 +9,28 @@ from litestar.response import Redirect
 
 from dpr.domain import ogc
 from dpr.domain.documents import ConfClasses, LandingPage
+from dpr.domain.negotiation import Format
+from dpr.entrypoints.http.api_doc import api_document
 from dpr.entrypoints.http.common import Config, Jobs, base_url, json_response
+from dpr.entrypoints.http.respond import requested_format, respond
 
 
 @get("/", summary="Landing page", tags=["Capabilities"])
-async def landing(request: Request, settings: Config) -> LandingPage:
-    return ogc.landing_page(base_url(request, settings), settings.server.title, settings.server.description)
+async def landing(request: Request, settings: Config) -> Response[LandingPage]:
+    return respond(request, ogc.landing_page(base_url(request, settings), settings.server.title, settings.server.description), "landing.html")
 
 
 @get("/conformance", summary="Conformance classes", tags=["Capabilities"])
-async def conformance() -> ConfClasses:
-    return ogc.conformance()
+async def conformance(request: Request, settings: Config) -> Response[ConfClasses]:
+    return respond(request, ogc.conformance(), "conformance.html", links=ogc.conformance_links(base_url(request, settings)))
 
 
-def wants_html(request: Request) -> bool:
-    if request.query_params.get("f") == "html":
-        return True
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and request.query_params.get("f") != "json"
-
-
-@get("/api", summary="The API definition (OpenAPI)", tags=["Capabilities"], include_in_schema=False)
+@get("/api", summary="The API definition (OpenAPI 3.0)", tags=["Capabilities"], include_in_schema=False)
 async def api(request: Request) -> Response[Any]:
-    if wants_html(request):
+    """The OpenAPI 3.0 document; browsers go to its Swagger UI rendering."""
+    if requested_format(request) is Format.HTML:
         return Redirect(path="/api/docs")
-    return json_response(request.app.openapi_schema.to_schema(), media_type=ogc.OPENAPI_JSON)
+    return json_response(api_document(request.app), media_type=ogc.OPENAPI_JSON)
 
 
 @get("/health", summary="Liveness and storage reachability", tags=["Operations"])

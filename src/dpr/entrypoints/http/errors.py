@@ -9,13 +9,18 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 
 from dpr.domain.errors import DomainError
+from dpr.domain.negotiation import Format
 from dpr.domain.problems import DPR, EXC, Problem, problem, problem_for
+from dpr.entrypoints.http.respond import html_page, requested_format
 
 log = logging.getLogger("dpr.http")
 PROBLEM_JSON = "application/json"
 
 
-def _respond(p: Problem) -> Response[bytes]:
+def _respond(request: Request, p: Problem) -> Response[bytes]:
+    """The exception document; browsers asking for HTML get it as a page with the same status."""
+    if _wants_html(request):
+        return html_page(request, "error.html", {"problem": p.body}, status=p.status, headers=p.headers)  # type: ignore[return-value]
     return Response(
         content=msgspec.json.encode(p.body),
         status_code=p.status,
@@ -24,8 +29,15 @@ def _respond(p: Problem) -> Response[bytes]:
     )
 
 
+def _wants_html(request: Request) -> bool:
+    try:
+        return requested_format(request) is Format.HTML
+    except DomainError:  # an unknown ``f`` is itself the error being reported
+        return False
+
+
 def on_domain_error(request: Request, exc: DomainError) -> Response[bytes]:
-    return _respond(problem_for(exc, instance=request.url.path))
+    return _respond(request, problem_for(exc, instance=request.url.path))
 
 
 def on_http_error(request: Request, exc: HTTPException) -> Response[bytes]:
@@ -37,12 +49,12 @@ def on_http_error(request: Request, exc: HTTPException) -> Response[bytes]:
     else:
         p = problem(status, DPR + f"http-{status}", exc.__class__.__name__, str(exc.detail), request.url.path)
     headers = dict(exc.headers or {})
-    return _respond(msgspec.structs.replace(p, headers={**p.headers, **headers}))
+    return _respond(request, msgspec.structs.replace(p, headers={**p.headers, **headers}))
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response[bytes]:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return _respond(problem(500, DPR + "internal", "Internal error", "the server failed unexpectedly; the error is logged", request.url.path))
+    return _respond(request, problem(500, DPR + "internal", "Internal error", "the server failed unexpectedly; the error is logged", request.url.path))
 
 
 def _validation_detail(exc: ValidationException) -> str:

@@ -10,28 +10,40 @@ from litestar.params import FromPath, QueryParameter
 from dpr.domain import ogc
 from dpr.domain.documents import JobList, JobLogs, Link, LogLine, StatusInfo
 from dpr.domain.job_filters import parse_job_query
-from dpr.entrypoints.http.common import Config, Jobs, base_url
+from dpr.domain.links import link_header
+from dpr.domain.negotiation import Format
+from dpr.entrypoints.http import pages
+from dpr.entrypoints.http.common import Config, Jobs, base_url, json_response
 from dpr.entrypoints.http.outcome import output_response, results_response
+from dpr.entrypoints.http.respond import requested_format, respond
+from dpr.entrypoints.http.sse import json_lines, log_events, resume_after, wants_event_stream
 
 
 @get("/jobs", summary="The jobs, newest first", tags=["Jobs"])
-async def list_jobs(request: Request, jobs: Jobs, settings: Config) -> JobList:
-    params = request.query_params.dict()
+async def list_jobs(request: Request, jobs: Jobs, settings: Config) -> Response[JobList]:
+    fmt, params, base = requested_format(request), request.query_params.dict(), base_url(request, settings)
     query = parse_job_query(params, jobs.clock.now())
-    page = await jobs.list(query)
-    kept = {k: v for k, v in params.items() if k != "cursor"}
-    return ogc.job_list(page, base_url(request, settings), kept)
+    doc = ogc.job_list(await jobs.list(query), base, {k: v for k, v in params.items() if k != "f"})
+    extras = pages.jobs_page(jobs, query, params, base) if fmt is Format.HTML else None
+    return respond(request, doc, "jobs.html", extras, fmt=fmt)
 
 
 @get("/jobs/{job_id:str}", summary="A job's status", tags=["Jobs"])
-async def job_status(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> StatusInfo:
-    return ogc.status_info(await jobs.status(job_id), base_url(request, settings))
+async def job_status(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> Response[StatusInfo]:
+    fmt, base = requested_format(request), base_url(request, settings)
+    job = await jobs.status(job_id)
+    extras = await pages.job_page(jobs, job, base) if fmt is Format.HTML else None
+    return respond(request, ogc.status_info(job, base), "job.html", extras, fmt=fmt)
 
 
 @get("/jobs/{job_id:str}/results", summary="A job's results", tags=["Jobs"])
 async def job_results(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> Response[Any]:
+    fmt, base = requested_format(request), base_url(request, settings)
     job, process = await jobs.results(job_id)
-    return results_response(job, process, base_url(request, settings))
+    if fmt is Format.HTML:
+        doc = ogc.results_document(job, process, base)
+        return respond(request, doc, "results.html", {"job_id": job.job_id}, fmt=fmt, links=ogc.results_links(job, base))
+    return results_response(job, process, base)
 
 
 @get("/jobs/{job_id:str}/results/{output:str}", summary="One output of a job, by itself", tags=["Jobs"])
@@ -48,19 +60,21 @@ async def job_logs(
     job_id: FromPath[str],
     after: Annotated[int, QueryParameter(ge=-1, description="Only lines with a higher seq")] = -1,
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 1000,
-) -> JobLogs:
+) -> Response[JobLogs]:
+    if wants_event_stream(request):  # followed live, as server-sent events, until the job ends
+        return await log_events(jobs, job_id, resume_after(request, after), json_lines)
     job, records = await jobs.logs(job_id, after, limit)
     base = base_url(request, settings)
     links = [Link(href=f"{base}/jobs/{job_id}/logs?after={after}&limit={limit}", rel="self", type="application/json")]
     if len(records) == limit:
         links.append(Link(href=f"{base}/jobs/{job_id}/logs?after={records[-1].seq}&limit={limit}", rel="next", type="application/json"))
     lines = [LogLine(seq=r.seq, at=r.at, level=r.level, line=r.line) for r in records]
-    return JobLogs(jobID=job.job_id, status=job.status, logs=lines, links=links)
+    return json_response(JobLogs(jobID=job.job_id, status=job.status, logs=lines, links=links), headers={"Link": link_header(links)})
 
 
 @delete("/jobs/{job_id:str}", summary="Dismiss a job (cancel it, or remove it once ended)", tags=["Jobs"], status_code=200)
-async def dismiss_job(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> StatusInfo:
-    return ogc.status_info(await jobs.dismiss(job_id), base_url(request, settings))
+async def dismiss_job(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> Response[StatusInfo]:
+    return respond(request, ogc.status_info(await jobs.dismiss(job_id), base_url(request, settings)), "job.html", fmt=Format.JSON)
 
 
 ROUTES = [list_jobs, job_status, job_results, job_output, job_logs, dismiss_job]

@@ -10,6 +10,7 @@ from dpr.domain import ogc
 from dpr.domain.errors import JobFailedError, NoSuchOutput
 from dpr.domain.execute import ResponseMode
 from dpr.domain.job import Job
+from dpr.domain.links import link_header, with_alternates
 from dpr.domain.prefer import Mode
 from dpr.domain.process import ProcessDescription
 from dpr.domain.raw import encode_output, raw_results
@@ -25,7 +26,8 @@ def execution_response(run: Execution, base: str) -> Response[Any]:
     if run.preference_applied:
         headers["Preference-Applied"] = ", ".join(run.preference_applied)
     if run.mode is Mode.ASYNC:
-        return json_response(ogc.status_info(job, base), status=201, headers=headers)
+        doc = with_alternates(ogc.status_info(job, base))
+        return json_response(doc, status=201, headers={**headers, "Link": link_header(doc.links)})
     if job.status is not JobStatus.SUCCESSFUL:
         raise JobFailedError(job.job_id, job.status, job.error or job.message)
     return results_response(job, run.process, base, headers)

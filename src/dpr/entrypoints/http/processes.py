@@ -11,7 +11,9 @@ from dpr.domain import ogc
 from dpr.domain.documents import Process, ProcessList
 from dpr.domain.prefer import parse_prefer
 from dpr.entrypoints.http.common import Config, Jobs, base_url
+from dpr.entrypoints.http.forms import form_fields
 from dpr.entrypoints.http.outcome import execution_response
+from dpr.entrypoints.http.respond import respond
 
 
 @get("/processes", summary="The processes offered", tags=["Processes"])
@@ -21,15 +23,16 @@ async def list_processes(
     settings: Config,
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 100,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
-) -> ProcessList:
+) -> Response[ProcessList]:
     everything = jobs.catalog.all()
     page = everything[offset : offset + limit]
-    return ogc.process_list(page, base_url(request, settings), limit, offset, len(everything))
+    return respond(request, ogc.process_list(page, base_url(request, settings), limit, offset, len(everything)), "processes.html")
 
 
 @get("/processes/{process_id:str}", summary="A process description", tags=["Processes"])
-async def describe_process(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Process:
-    return ogc.process_document(jobs.catalog.get(process_id), base_url(request, settings))
+async def describe_process(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Response[Process]:
+    process = jobs.catalog.get(process_id)
+    return respond(request, ogc.process_document(process, base_url(request, settings)), "process.html", {"fields": form_fields(process)})
 
 
 @post("/processes/{process_id:str}/execution", summary="Execute a process", tags=["Processes"], status_code=200)

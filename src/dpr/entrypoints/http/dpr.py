@@ -1,0 +1,119 @@
+"""``/dpr``: rs-dpr-service's API, so its clients (rs-client-libraries' ``DprClient``) work
+unchanged against dpr. The same jobs as ``/jobs``, in the original's wire format."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, Router, delete, get, post
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath
+from litestar.response import ServerSentEvent
+
+from dpr.domain import ogc
+from dpr.domain.documents import JobList, Link, ProcessList, StatusInfo
+from dpr.domain.errors import DomainError
+from dpr.domain.job_filters import parse_job_query
+from dpr.domain.prefer import Preference
+from dpr.domain.problems import problem_for
+from dpr.domain.query import MAX_LIMIT
+from dpr.entrypoints.http.common import JSON, Config, Jobs, base_url, json_response
+from dpr.entrypoints.http.dpr_wire import dpr_problem, dpr_status, parse_execution
+from dpr.entrypoints.http.sse import log_events, plain_text, resume_after
+
+log = logging.getLogger("dpr.http")
+ASYNC = Preference(respond_async=True)  # the original always answered 201 with the new job
+
+
+@get("/processes", summary="The processes offered")
+async def list_processes(request: Request, jobs: Jobs, settings: Config) -> ProcessList:
+    base = base_url(request, settings)
+    summaries = [ogc.process_summary(p, base) for p in jobs.catalog.all()]
+    return ProcessList(processes=summaries, links=[_link(base, "/dpr/processes", {}, "self", "List of processes")])
+
+
+@get("/processes/{process_id:str}", summary="A process's EOPF task table, else its description")
+async def describe_process(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Response[Any]:
+    table = jobs.catalog.task_table(process_id)
+    if table is not None:
+        return json_response(table)
+    return json_response(ogc.process_document(jobs.catalog.get(process_id), base_url(request, settings)))
+
+
+@post("/processes/{process_id:str}/execution", summary="Run a process as a job (original body)", status_code=201)
+async def execute(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Response[StatusInfo]:
+    jobs.catalog.get(process_id)  # an unknown process is a 404 before the body is looked at
+    wire = parse_execution(await request.body(), require_cluster=settings.executor.kind == "gateway")
+    run = await jobs.execute(process_id, wire.request, ASYNC, placement=wire.placement)
+    base = base_url(request, settings)
+    return json_response(dpr_status(run.job, base), status=201, headers={"Location": f"{base}/dpr/jobs/{run.job.job_id}"})
+
+
+@get("/jobs", summary="The jobs, newest first (up to 1000 a page)")
+async def list_jobs(request: Request, jobs: Jobs, settings: Config) -> JobList:
+    params = request.query_params.dict()
+    params.setdefault("limit", [str(MAX_LIMIT)])  # the original listed every job at once
+    page = await jobs.list(parse_job_query(params, jobs.clock.now()))
+    base = base_url(request, settings)
+    links = [_link(base, "/dpr/jobs", params, "self", "List of jobs")]
+    if page.next is not None:
+        links.append(_link(base, "/dpr/jobs", {**params, "cursor": [page.next.encode()]}, "next", "Next page"))
+    return JobList(jobs=[dpr_status(job, base) for job in page.jobs], links=links)
+
+
+@get("/jobs/{job_id:str}", summary="A job's status; a successful job's message holds its outputs")
+async def job_status(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> StatusInfo:
+    return dpr_status(await jobs.status(job_id), base_url(request, settings))
+
+
+@get("/jobs/{job_id:str}/results", summary="A successful job's outputs")
+async def job_results(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> dict[str, Any]:
+    job, process = await jobs.results(job_id)
+    return ogc.results_document(job, process, base_url(request, settings))
+
+
+@get("/jobs/{job_id:str}/logs", summary="A job's log lines as server-sent events, until it ends")
+async def job_logs(request: Request, jobs: Jobs, job_id: FromPath[str]) -> ServerSentEvent:
+    return await log_events(jobs, job_id, resume_after(request), plain_text)
+
+
+@delete("/jobs/{job_id:str}", summary="Dismiss a job: its work is cancelled", status_code=200)
+async def dismiss_job(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> StatusInfo:
+    return dpr_status(await jobs.dismiss(job_id), base_url(request, settings))
+
+
+@get("/_mgmt/ping", summary="Liveness probe", include_in_schema=False)
+async def ping() -> Response[bytes]:
+    return json_response("Healthy")
+
+
+def _link(base: str, path: str, params: dict[str, list[str]], rel: str, title: str) -> Link:
+    query = urlencode(params, doseq=True)
+    return Link(href=f"{base}{path}{'?' + query if query else ''}", rel=rel, type=JSON, title=title)
+
+
+def on_domain_error(request: Request, exc: DomainError) -> Response[bytes]:
+    p = problem_for(exc)
+    return json_response(dpr_problem(p.status, exc.describe()), status=p.status, headers=p.headers)
+
+
+def on_http_error(request: Request, exc: HTTPException) -> Response[bytes]:
+    return json_response(dpr_problem(exc.status_code, str(exc.detail)), status=exc.status_code, headers=dict(exc.headers or {}))
+
+
+def on_unexpected(request: Request, exc: Exception) -> Response[bytes]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return json_response(dpr_problem(500, "the server failed unexpectedly; the error is logged"), status=500)
+
+
+def routes() -> list[Any]:
+    """The ``/dpr`` router (answering errors in the original's shape) and the original's probe."""
+    router = Router(
+        path="/dpr",
+        route_handlers=[list_processes, describe_process, execute, list_jobs, job_status, job_results, job_logs, dismiss_job],
+        tags=["rs-dpr-service compatibility"],
+        exception_handlers={DomainError: on_domain_error, HTTPException: on_http_error, Exception: on_unexpected},  # type: ignore[dict-item]
+    )
+    return [router, ping]

@@ -1,0 +1,68 @@
+"""Job logs as server-sent events: one event per log line, ``id:`` its seq, keep-alive comments.
+
+Two flavours over the same follower: plain text lines (what rs-dpr-service's ``/dpr`` clients
+read) and JSON lines with an ``end`` event (dpr's ``/jobs/{id}/logs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import msgspec
+from litestar import Request
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from dpr.domain.documents import LogLine
+from dpr.ports.log_store import LogRecord
+from dpr.services.jobs import JobService
+from dpr.services.logs import KeepAlive, LogEnd, LogFollower, LogItem
+
+EVENT_STREAM = "text/event-stream"
+KEEP_ALIVE = "keep-alive"
+
+Format = Callable[[LogItem], ServerSentEventMessage | None]
+
+
+def wants_event_stream(request: Request) -> bool:
+    return EVENT_STREAM in request.headers.get("accept", "")
+
+
+def resume_after(request: Request, after: int = -1) -> int:
+    """Where a reconnecting ``EventSource`` left off (``Last-Event-ID``), else ``after``."""
+    last = request.headers.get("last-event-id", "").strip()
+    return int(last) if last.isdigit() else after
+
+
+def plain_text(item: LogItem) -> ServerSentEventMessage | None:
+    """The original service's events: ``data:`` is the line itself; the end just closes."""
+    if isinstance(item, LogRecord):
+        return ServerSentEventMessage(data=item.line, id=item.seq)
+    if isinstance(item, KeepAlive):
+        return ServerSentEventMessage(data=None, comment=KEEP_ALIVE)
+    return None
+
+
+def json_lines(item: LogItem) -> ServerSentEventMessage | None:
+    """``data:`` is the line as JSON (seq, at, level, line); an ``end`` event carries the status."""
+    if isinstance(item, LogRecord):
+        line = LogLine(seq=item.seq, at=item.at, level=item.level, line=item.line)
+        return ServerSentEventMessage(data=msgspec.json.encode(line).decode(), id=item.seq)
+    if isinstance(item, KeepAlive):
+        return ServerSentEventMessage(data=None, comment=KEEP_ALIVE)
+    assert isinstance(item, LogEnd)
+    return ServerSentEventMessage(event="end", data=msgspec.json.encode({"status": item.status}).decode())
+
+
+async def _events(items: AsyncIterator[LogItem], fmt: Format) -> AsyncIterator[ServerSentEventMessage]:
+    async for item in items:
+        message = fmt(item)
+        if message is not None:
+            yield message
+
+
+async def log_events(jobs: JobService, job_id: str, after: int, fmt: Format) -> ServerSentEvent:
+    """The job's log from ``seq > after`` as an event stream that closes when the job has ended.
+    Raises ``NoSuchJob`` before anything is sent."""
+    items = await LogFollower(jobs.repository, jobs.log_store).open(job_id, after)
+    return ServerSentEvent(_events(items, fmt))

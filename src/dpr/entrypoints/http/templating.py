@@ -1,0 +1,61 @@
+"""The Jinja2 environment of the HTML pages: templates shipped in the package, autoescaped."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from jinja2 import Environment, PackageLoader, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from dpr.domain.documents import Link
+from dpr.domain.links import in_format
+from dpr.domain.negotiation import Format
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """The app's template engine: every ``.html`` template escapes what it prints."""
+    env = Environment(
+        loader=PackageLoader("dpr.entrypoints.http", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(html=html_href, json=json_href, pretty=pretty, when=when, seconds=seconds)
+    env.globals.update(href=href)
+    return TemplateConfig(instance=JinjaTemplateEngine(engine_instance=env))
+
+
+def html_href(url: str) -> str:
+    return in_format(url, Format.HTML)
+
+
+def json_href(url: str) -> str:
+    return in_format(url, Format.JSON)
+
+
+def href(links: list[Link], rel: str) -> str | None:
+    """The target of the first link with relation ``rel`` (full URI or bare name)."""
+    for link in links:
+        if link.rel == rel or (link.rel or "").endswith("/" + rel):
+            return link.href
+    return None
+
+
+def pretty(value: Any) -> str:
+    """Any JSON-able value, indented (the template escapes the result)."""
+    return msgspec.json.format(msgspec.json.encode(value), indent=2).decode()
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
+
+
+def seconds(value: timedelta | None) -> str:
+    if value is None:
+        return "-"
+    total = int(value.total_seconds())
+    hours, rest = divmod(total, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
