@@ -30,9 +30,12 @@ class Cursor(msgspec.Struct, frozen=True, array_like=True):
         """Raises ``InvalidParameter`` when the token was not made by ``encode``."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            return msgspec.json.decode(raw, type=cls)
+            cursor = msgspec.json.decode(raw, type=cls)
         except (binascii.Error, ValueError, msgspec.DecodeError):
             raise InvalidParameter("cursor", "is not a cursor this server issued") from None
+        if cursor.created.tzinfo is None:  # the server only issues UTC cursors
+            raise InvalidParameter("cursor", "is not a cursor this server issued")
+        return cursor
 
     @classmethod
     def after(cls, job: Job) -> Cursor:

@@ -45,6 +45,13 @@ class MockupProcessor(Processor):
                     schema={"type": "string", "default": "S1SEWRAW", "pattern": "^[A-Z0-9_]{3,32}$"},
                     minOccurs=0,
                 ),
+                # rs-dpr-service's execution fields: accepted so its clients work unchanged;
+                # the mockup only logs them.
+                "s3_config_dir": In(title="Folder of the EOPF payload (ignored by the mockup)", schema={"type": "string"}, minOccurs=0),
+                "payload_subpath": In(title="Payload file in that folder (ignored)", schema={"type": "string"}, minOccurs=0),
+                "s3_report_dir": In(title="Where reports would go (ignored)", schema={"type": "string"}, minOccurs=0),
+                "experimental_config": In(title="Extra EOPF configuration (ignored)", schema={"type": "object"}, minOccurs=0),
+                "use_mockup": In(title="Run the mockup (always true here)", schema={"type": "boolean"}, minOccurs=0),
             },
             outputs={
                 "products": Out(
@@ -58,6 +65,9 @@ class MockupProcessor(Processor):
         duration = float(inputs.get("duration", 5))
         product_type = str(inputs.get("product_type", "S1SEWRAW"))
         context.log(f"mockup: processing {product_type} for {duration:g} s")
+        for name in ("s3_config_dir", "payload_subpath", "s3_report_dir"):
+            if name in inputs:
+                context.log(f"mockup: {name} = {inputs[name]}")
         for step in range(1, STEPS + 1):
             self._sleep(duration / STEPS, context)
             if inputs.get("fail") and step == STEPS // 2:

@@ -14,7 +14,8 @@ import click
 import yaml
 from rich.text import Text
 
-from dpr.adapters.config import ConfigError, load_settings, redact_url, redacted
+from dpr.adapters.config import ConfigError, redact_url, redacted
+from dpr.adapters.geoapi_config import load_config
 from dpr.adapters.settings import ExecutorSettings, Settings
 from dpr.entrypoints.cli.errors import CliError, Exit, UsageError
 from dpr.entrypoints.cli.session import Session, json_option
@@ -26,7 +27,7 @@ MIGRATORS = ("dpr.adapters.sql", "dpr.adapters.sql.migrate")  # where the SQL ad
 
 def load(config_path: str | None) -> Settings:
     try:
-        return load_settings(config_path)
+        return load_config(config_path)
     except ConfigError as e:
         raise UsageError(str(e)) from None
 

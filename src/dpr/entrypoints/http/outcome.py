@@ -42,7 +42,8 @@ def results_response(job: Job, process: ProcessDescription | None, base: str, he
     outputs = ogc.selected_outputs(job.request, job.results or {})
     if outputs and all(ogc.by_reference(job.request, name) for name in outputs):
         links = [ogc.output_link(job, name, process, base) for name in outputs]
-        headers["Link"] = ", ".join(f'<{link.href}>; rel="{link.rel}"; type="{link.type}"; title="{link.title}"' for link in links)
+        extra = [headers["Link"]] if "Link" in headers else []  # keep the sync answer's monitor link
+        headers["Link"] = ", ".join([*extra, link_header(links)])
         return Response(content=b"", status_code=204, headers=headers)
     values = {name: value for name, value in outputs.items() if not ogc.by_reference(job.request, name)}
     body = raw_results(values, process)
