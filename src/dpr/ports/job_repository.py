@@ -27,8 +27,8 @@ class JobRepository(ABC):
         """Replace the stored job if its version is still ``expected_version``.
 
         Raises ``NoSuchJob`` when the job is gone and ``ConcurrentUpdate`` when another writer
-        changed it first (then re-read, re-apply and retry). Never overwrites a terminal job
-        with a different status.
+        changed it first (then re-read, re-apply and retry). Giving a terminal job a different
+        status raises ``InvalidTransition``.
         """
 
     @abstractmethod
@@ -50,7 +50,15 @@ class JobRepository(ABC):
 
     @abstractmethod
     async def delete(self, job_id: str) -> None:
-        """Remove a job and what it owns. Raises ``NoSuchJob``. Idempotence is the caller's."""
+        """Remove a job record. Raises ``NoSuchJob``. Its log lines are the log store's to delete
+        (adapters sharing a database may remove them too)."""
+
+    async def open(self) -> None:
+        """Wait for the backend and prepare it (schema migrations); called once at start-up.
+
+        Raises ``Unavailable`` when the backend does not answer in time. The default does
+        nothing.
+        """
 
     async def close(self) -> None:
         """Release connections. The default does nothing."""

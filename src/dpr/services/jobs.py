@@ -87,8 +87,9 @@ class JobService:
         self._waiters = Waiters()
 
     async def start(self) -> list[Job]:
-        """Connect the executor and settle jobs left active by an earlier run; returns those
-        that were failed because the executor lost them."""
+        """Open the store, connect the executor and settle jobs left active by an earlier run;
+        returns those that were failed because the executor lost them."""
+        await self.repository.open()
         await self.executor.start(self.apply)
         lost = []
         for job in await self.repository.list_active():

@@ -1,0 +1,88 @@
+"""Async engines for PostgreSQL (psycopg 3) and SQLite (aiosqlite), and their URLs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from dpr.adapters.sql.mapping import decode_json, encode_json
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# psycopg's connect_timeout is whole seconds and at least 2: it bounds one attempt, so a host
+# that drops packets cannot stall a request for the OS's minutes-long TCP timeout.
+MAX_ATTEMPT_SECONDS = 10
+
+
+def create_sql_engine(
+    url: str | URL, *, pool_size: int = 10, max_overflow: int = 10, connect_timeout: float = 10.0
+) -> AsyncEngine:
+    """An engine that survives restarts (pre-ping) and stores JSON with msgspec.
+
+    For SQLite it creates the file's folder and turns on WAL and a busy timeout, so readers
+    never block the writer and concurrent writers wait instead of failing.
+    """
+    sa_url = make_url(url)
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": pool_size,
+        "max_overflow": max_overflow,
+        "json_serializer": encode_json,
+        "json_deserializer": decode_json,
+    }
+    if sa_url.get_backend_name() == "sqlite":
+        _make_parent_folder(sa_url)
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        engine = create_async_engine(sa_url, **options)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    attempt = max(2, min(MAX_ATTEMPT_SECONDS, math.ceil(connect_timeout)))
+    options["connect_args"] = {"connect_timeout": attempt}
+    return create_async_engine(sa_url, **options)
+
+
+def _make_parent_folder(url: URL) -> None:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # WAL makes NORMAL durable against application crashes; FULL only adds power-loss
+        # safety for the last transactions, at a sync per commit.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def url_from_postgres_env(env: Mapping[str, str]) -> str | None:
+    """The database URL from rs-dpr-service's ``POSTGRES_*`` variables, or None without a host.
+
+    Reads ``POSTGRES_HOST``, ``POSTGRES_PORT`` (default 5432), ``POSTGRES_DB`` (default
+    ``postgres``), ``POSTGRES_USER`` (default ``postgres``) and ``POSTGRES_PASSWORD``. Special
+    characters in the user or password are escaped, so any password works.
+    """
+    host = env.get("POSTGRES_HOST", "").strip()
+    if not host:
+        return None
+    port = env.get("POSTGRES_PORT", "").strip() or "5432"
+    if not port.isdigit():
+        raise ValueError(f"POSTGRES_PORT must be a port number, not {port!r}")
+    url = URL.create(
+        "postgresql+psycopg",
+        username=env.get("POSTGRES_USER") or "postgres",
+        password=env.get("POSTGRES_PASSWORD") or None,
+        host=host,
+        port=int(port),
+        database=env.get("POSTGRES_DB") or "postgres",
+    )
+    return url.render_as_string(hide_password=False)

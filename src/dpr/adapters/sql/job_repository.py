@@ -1,0 +1,142 @@
+"""Jobs in PostgreSQL or SQLite, through SQLAlchemy Core on an async engine."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from dpr.adapters.sql.errors import Boundary
+from dpr.adapters.sql.filters import NEWEST_FIRST, after_cursor, query_filters
+from dpr.adapters.sql.mapping import job_to_row, row_to_job
+from dpr.adapters.sql.tables import job_logs, jobs
+from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
+from dpr.domain.job import Job
+from dpr.domain.query import Cursor, JobPage, JobQuery
+from dpr.domain.status import ACTIVE, TERMINAL, JobStatus
+from dpr.ports.job_repository import JobRepository
+
+_ACTIVE = sorted(s.value for s in ACTIVE)
+_TERMINAL = sorted(s.value for s in TERMINAL)
+
+
+class SqlJobRepository(JobRepository):
+    """A ``JobRepository`` on a SQL database (PostgreSQL with psycopg 3, or SQLite).
+
+    Every update is one compare-and-set statement, so concurrent writers in several processes
+    never lose a change. Build it with ``build_sql_store``, which prepares the engine
+    (pre-ping, JSON codec, SQLite pragmas) and the schema.
+
+    Args:
+        engine: the async engine; the repository owns it and ``close()`` disposes it.
+        connect_timeout: how long ``open()`` waits for the database, in seconds.
+        connect_pause: the pause between two connection attempts, in seconds.
+        migrate: whether ``open()`` brings the schema to the newest revision.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, *, connect_timeout: float = 30.0, connect_pause: float = 1.0, migrate: bool = True
+    ) -> None:
+        self._engine = engine
+        self._connect = (connect_timeout, connect_pause, migrate)
+        self._boundary = Boundary(engine.url)
+        self._dialect = engine.dialect.name
+
+    async def add(self, job: Job) -> None:
+        with self._boundary:
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(insert(jobs).values(job_to_row(job)))
+            except IntegrityError:
+                found = await self._version(job.job_id)
+                if found is None:
+                    raise  # another constraint broke: a bug, not a duplicate
+                raise ConcurrentUpdate(job.job_id, 0, found) from None
+
+    async def get(self, job_id: str) -> Job:
+        with self._boundary:
+            async with self._engine.connect() as conn:
+                row = (await conn.execute(select(jobs).where(jobs.c.job_id == job_id))).one_or_none()
+        if row is None:
+            raise NoSuchJob(job_id)
+        return row_to_job(row)
+
+    async def update(self, job: Job, *, expected_version: int) -> None:
+        values = job_to_row(job)
+        del values["job_id"]
+        statement = (
+            update(jobs)
+            .where(jobs.c.job_id == job.job_id, jobs.c.version == expected_version)
+            # A terminal job keeps its status whatever a late writer says.
+            .where(or_(jobs.c.status.not_in(_TERMINAL), jobs.c.status == job.status.value))
+            .values(values)
+        )
+        with self._boundary:
+            async with self._engine.begin() as conn:
+                if (await conn.execute(statement)).rowcount == 1:
+                    return
+                current = (await conn.execute(_version_and_status(job.job_id))).one_or_none()
+        if current is None:
+            raise NoSuchJob(job.job_id)
+        if current.version != expected_version:
+            raise ConcurrentUpdate(job.job_id, expected_version, current.version)
+        raise InvalidTransition(job.job_id, JobStatus(current.status), job.status)
+
+    async def list(self, query: JobQuery) -> JobPage:
+        filters = query_filters(query, self._dialect)
+        page = select(jobs).where(*filters, *after_cursor(query.after)).order_by(*NEWEST_FIRST)
+        with self._boundary:
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(page.limit(query.limit + 1))).all()
+                matched = await _count(conn, select(func.count()).select_from(jobs).where(*filters), query)
+        found = [row_to_job(row) for row in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return JobPage(jobs=found, next=Cursor.after(found[-1]) if more else None, number_matched=matched)
+
+    async def list_active(self) -> list[Job]:
+        statement = select(jobs).where(jobs.c.status.in_(_ACTIVE)).order_by(jobs.c.created, jobs.c.job_id)
+        with self._boundary:
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(statement)).all()
+        return [row_to_job(row) for row in rows]
+
+    async def count_active(self, process_id: str | None = None) -> int:
+        statement = select(func.count()).select_from(jobs).where(jobs.c.status.in_(_ACTIVE))
+        if process_id is not None:
+            statement = statement.where(jobs.c.process_id == process_id)
+        with self._boundary:
+            async with self._engine.connect() as conn:
+                return int((await conn.execute(statement)).scalar_one())
+
+    async def delete(self, job_id: str) -> None:
+        """Remove the job and its log lines in one transaction. Raises ``NoSuchJob``."""
+        with self._boundary:
+            async with self._engine.begin() as conn:
+                removed = (await conn.execute(delete(jobs).where(jobs.c.job_id == job_id))).rowcount
+                if removed:
+                    await conn.execute(delete(job_logs).where(job_logs.c.job_id == job_id))
+        if not removed:
+            raise NoSuchJob(job_id)
+
+    async def open(self) -> None:
+        from dpr.adapters.sql.store import prepare  # the store module builds on this one
+
+        timeout, pause, migrate = self._connect
+        await prepare(self._engine, timeout=timeout, pause=pause, migrate=migrate)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def _version(self, job_id: str) -> int | None:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(select(jobs.c.version).where(jobs.c.job_id == job_id))).scalar_one_or_none()
+
+
+def _version_and_status(job_id: str) -> Select[tuple[int, str]]:
+    return select(jobs.c.version, jobs.c.status).where(jobs.c.job_id == job_id)
+
+
+async def _count(conn: AsyncConnection, statement: Select[tuple[int]], query: JobQuery) -> int | None:
+    if not query.count:
+        return None
+    return int((await conn.execute(statement)).scalar_one())

@@ -1,0 +1,51 @@
+"""Explicit row <-> Struct mapping: the ORM cannot map msgspec Structs, and need not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from sqlalchemy import Row
+
+from dpr.domain.job import Job
+from dpr.ports.log_store import LogRecord
+
+JOB_FIELDS = tuple(field.name for field in msgspec.structs.fields(Job))
+FREE_TEXT = ("message", "error")
+
+
+def storable(text: str) -> str:
+    """``text`` with each NUL character replaced by U+FFFD.
+
+    PostgreSQL text cannot hold NUL, and processor output sometimes does. SQLite gets the same
+    treatment, so both SQL adapters return the same text.
+    """
+    return text.replace("\x00", "\ufffd")
+
+
+def job_to_row(job: Job) -> dict[str, Any]:
+    """The ``jobs`` row of a job: one column per field, JSON columns as plain builtins."""
+    row = {name: getattr(job, name) for name in JOB_FIELDS}
+    row["status"] = job.status.value
+    row["request"] = msgspec.to_builtins(job.request)
+    for name in FREE_TEXT:
+        if row[name] is not None:
+            row[name] = storable(row[name])
+    return row
+
+
+def row_to_job(row: Row[Any]) -> Job:
+    return msgspec.convert(row, Job, from_attributes=True)
+
+
+def row_to_log(row: Row[Any]) -> LogRecord:
+    return msgspec.convert(row, LogRecord, from_attributes=True)
+
+
+def encode_json(value: Any) -> str:
+    """The engine's JSON serializer: msgspec, so stored documents match the API's encoding."""
+    return msgspec.json.encode(value).decode()
+
+
+def decode_json(text: str | bytes) -> Any:
+    return msgspec.json.decode(text)

@@ -1,0 +1,153 @@
+"""The JobRepository contract, part one: records, compare-and-set, active jobs, delete.
+
+Run against every adapter (memory, SQLite, PostgreSQL); the job list is in test_job_list.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from contract_support import S, add_all, at, catalogue, listed_ids, make_job, rich_job
+from msgspec.structs import replace
+
+from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
+from dpr.ports.job_repository import JobRepository
+
+# --- add and get --------------------------------------------------------------------------
+
+
+async def test_a_job_with_every_field_set_comes_back_equal(repository: JobRepository) -> None:
+    job = rich_job()
+    await repository.add(job)
+    assert await repository.get(job.job_id) == job
+
+
+async def test_a_new_job_with_empty_fields_comes_back_equal(repository: JobRepository) -> None:
+    job = make_job()
+    await repository.add(job)
+    assert await repository.get(job.job_id) == job
+
+
+async def test_a_failed_job_keeps_its_error(repository: JobRepository) -> None:
+    job = make_job(status=S.FAILED, started=1, finished=2)
+    await repository.add(job)
+    assert (await repository.get(job.job_id)).error == "the processor crashed"
+
+
+async def test_adding_a_taken_id_raises_concurrent_update_and_keeps_the_first(repository: JobRepository) -> None:
+    first = make_job("same", process_id="first")
+    await repository.add(first)
+    with pytest.raises(ConcurrentUpdate) as raised:
+        await repository.add(make_job("same", process_id="second"))
+    assert (raised.value.job_id, raised.value.found) == ("same", 1)
+    assert await repository.get("same") == first
+
+
+async def test_getting_an_unknown_job_raises_no_such_job(repository: JobRepository) -> None:
+    with pytest.raises(NoSuchJob) as raised:
+        await repository.get("nope")
+    assert raised.value.job_id == "nope"
+
+
+# --- compare-and-set update ---------------------------------------------------------------
+
+
+async def test_an_update_at_the_expected_version_replaces_the_job(repository: JobRepository) -> None:
+    job = make_job()
+    await repository.add(job)
+    running = job.start(at(5)).report(at(6), progress=30, message="working")
+    await repository.update(running, expected_version=job.version)
+    assert await repository.get(job.job_id) == running
+
+
+async def test_an_update_at_a_stale_version_raises_and_changes_nothing(repository: JobRepository) -> None:
+    job = make_job()
+    await repository.add(job)
+    started = job.start(at(5))
+    await repository.update(started, expected_version=1)
+    with pytest.raises(ConcurrentUpdate) as raised:
+        await repository.update(job.dismiss(at(6)), expected_version=1)
+    assert (raised.value.expected, raised.value.found) == (1, 2)
+    assert await repository.get(job.job_id) == started
+
+
+async def test_updating_an_unknown_job_raises_no_such_job(repository: JobRepository) -> None:
+    with pytest.raises(NoSuchJob):
+        await repository.update(make_job("ghost"), expected_version=1)
+
+
+async def test_a_terminal_job_is_never_given_another_status(repository: JobRepository) -> None:
+    dismissed = make_job(status=S.DISMISSED, finished=3)
+    await repository.add(dismissed)
+    late_success = replace(dismissed, status=S.SUCCESSFUL, results={"x": 1}, version=dismissed.version + 1)
+    with pytest.raises(InvalidTransition) as raised:
+        await repository.update(late_success, expected_version=dismissed.version)
+    assert (raised.value.current, raised.value.target) == (S.DISMISSED, S.SUCCESSFUL)
+    assert await repository.get(dismissed.job_id) == dismissed
+
+
+async def test_a_terminal_job_may_be_rewritten_with_the_same_status(repository: JobRepository) -> None:
+    done = make_job(status=S.SUCCESSFUL, started=1, finished=2)
+    await repository.add(done)
+    annotated = replace(done, message="Results moved to cold storage.", version=done.version + 1)
+    await repository.update(annotated, expected_version=done.version)
+    assert await repository.get(done.job_id) == annotated
+
+
+async def test_a_stale_version_is_reported_before_a_terminal_status(repository: JobRepository) -> None:
+    failed = make_job(status=S.FAILED, finished=2)
+    await repository.add(failed)
+    with pytest.raises(ConcurrentUpdate):
+        await repository.update(replace(failed, status=S.RUNNING), expected_version=failed.version - 1)
+
+
+async def test_concurrent_read_modify_write_loses_no_update(repository: JobRepository) -> None:
+    job = make_job(status=S.RUNNING, started=1)
+    await repository.add(job)
+    writers, increments = 20, 3
+
+    async def writer() -> int:
+        conflicts = 0
+        for _ in range(increments):
+            while True:
+                current = await repository.get(job.job_id)
+                bumped = replace(current, progress=current.progress + 1, version=current.version + 1)
+                try:
+                    await repository.update(bumped, expected_version=current.version)
+                    break
+                except ConcurrentUpdate:
+                    conflicts += 1
+        return conflicts
+
+    await asyncio.gather(*(writer() for _ in range(writers)))
+    final = await repository.get(job.job_id)
+    assert final.progress == writers * increments
+    assert final.version == job.version + writers * increments
+
+
+# --- active jobs and delete ---------------------------------------------------------------
+
+
+async def test_active_jobs_are_the_accepted_and_running_ones(repository: JobRepository) -> None:
+    await add_all(repository, *catalogue(), make_job("queued", process_id="mockup", created=50))
+    assert sorted(job.job_id for job in await repository.list_active()) == ["acc", "queued", "run"]
+    counts = [await repository.count_active(p) for p in (None, "echo", "mockup", "unknown")]
+    assert counts == [3, 2, 1, 0]
+
+
+async def test_a_deleted_job_is_gone_everywhere(repository: JobRepository) -> None:
+    await add_all(repository, *catalogue())
+    await repository.delete("run")
+    with pytest.raises(NoSuchJob):
+        await repository.get("run")
+    assert "run" not in await listed_ids(repository)
+    assert await repository.count_active() == 1
+    await repository.add(make_job("run", created=60))  # the id is free again
+
+
+async def test_deleting_an_unknown_job_raises_no_such_job(repository: JobRepository) -> None:
+    await repository.add(make_job("once"))
+    await repository.delete("once")
+    with pytest.raises(NoSuchJob):
+        await repository.delete("once")

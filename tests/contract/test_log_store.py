@@ -1,0 +1,76 @@
+"""The JobLogStore contract, run against every adapter (memory, SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta, timezone
+
+import pytest
+from contract_support import at
+
+from dpr.ports.log_store import JobLogStore, LogRecord
+
+
+async def write(log_store: JobLogStore, job_id: str, *lines: str) -> list[LogRecord]:
+    return [await log_store.append(job_id, at(i), "INFO", line) for i, line in enumerate(lines)]
+
+
+async def test_appended_lines_are_numbered_from_zero_and_read_back_equal(log_store: JobLogStore) -> None:
+    records = await write(log_store, "job", "first", "second", "third")
+    assert [r.seq for r in records] == [0, 1, 2]
+    assert records[1] == LogRecord(job_id="job", seq=1, at=at(1), level="INFO", line="second")
+    assert await log_store.read("job") == records
+
+
+async def test_a_line_keeps_its_level_text_and_zoned_time(log_store: JobLogStore) -> None:
+    when = at(3).astimezone(timezone(timedelta(hours=-5))) + timedelta(microseconds=7)
+    text = 'unicode ✓ été, "quotes", tab\\t and\nnewline'
+    record = await log_store.append("job", when, "WARNING", text)
+    assert await log_store.read("job") == [record]
+
+
+@pytest.mark.parametrize(
+    ("after", "limit", "expected"),
+    [(-1, 1000, [0, 1, 2, 3]), (0, 1000, [1, 2, 3]), (-1, 2, [0, 1]), (1, 1, [2]), (3, 10, []), (-1, 0, [])],
+)
+async def test_read_returns_lines_after_a_seq_up_to_a_limit(
+    log_store: JobLogStore, after: int, limit: int, expected: list[int]
+) -> None:
+    await write(log_store, "job", "a", "b", "c", "d")
+    assert [r.seq for r in await log_store.read("job", after=after, limit=limit)] == expected
+
+
+async def test_each_job_has_its_own_numbering(log_store: JobLogStore) -> None:
+    await write(log_store, "one", "a", "b")
+    (other,) = await write(log_store, "two", "c")
+    assert other.seq == 0
+    assert [r.line for r in await log_store.read("one")] == ["a", "b"]
+
+
+async def test_an_unknown_job_has_an_empty_log(log_store: JobLogStore) -> None:
+    assert await log_store.read("nobody") == []
+
+
+async def test_delete_forgets_a_log_and_is_idempotent(log_store: JobLogStore) -> None:
+    await write(log_store, "job", "a", "b")
+    await write(log_store, "kept", "c")
+    await log_store.delete("job")
+    await log_store.delete("job")
+    await log_store.delete("never-logged")
+    assert await log_store.read("job") == []
+    assert len(await log_store.read("kept")) == 1
+    assert (await log_store.append("job", at(9), "INFO", "again")).seq == 0
+
+
+async def test_concurrent_appends_get_distinct_consecutive_numbers(log_store: JobLogStore) -> None:
+    per_job = 20
+
+    async def append(job_id: str, n: int) -> LogRecord:
+        return await log_store.append(job_id, at(n), "INFO", f"{job_id} line {n}")
+
+    records = await asyncio.gather(*(append(job_id, n) for n in range(per_job) for job_id in ("a", "b")))
+    for job_id in ("a", "b"):
+        mine = [r for r in records if r.job_id == job_id]
+        assert sorted(r.seq for r in mine) == list(range(per_job))
+        stored = await log_store.read(job_id)
+        assert stored == sorted(mine, key=lambda r: r.seq)

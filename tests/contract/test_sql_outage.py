@@ -1,0 +1,168 @@
+"""A private PostgreSQL server goes down and comes back: the SQL store says so, then recovers."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import traceback
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from contract_support import at, in_ci, make_job
+from sqlalchemy.engine import URL
+
+from dpr.adapters.sql import build_sql_store
+from dpr.domain.errors import Unavailable
+from dpr.domain.query import JobQuery
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
+
+PASSWORD = "never-Print-me-42"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def postgres_bin() -> Path | None:
+    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if folders:
+        return Path(folders[-1])
+    pg_ctl = shutil.which("pg_ctl")
+    return Path(pg_ctl).parent if pg_ctl else None
+
+
+class PrivateServer:
+    """A throw-away PostgreSQL cluster in a temporary folder, on a free port of 127.0.0.1.
+
+    PostgreSQL refuses to run as root, so as root it runs as the ``postgres`` user.
+    """
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir, self.port = bin_dir, free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="dpr-pg-"))
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.root, "postgres", "postgres")
+        self.data = self.root / "data"
+
+    def url(self) -> str:
+        # Trust auth ignores the password: it is there to prove no message ever shows it.
+        url = URL.create("postgresql+psycopg", "postgres", PASSWORD, "127.0.0.1", self.port, "postgres")
+        return url.render_as_string(hide_password=False)
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        subprocess.run(
+            [*self._user(), str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _user(self) -> list[str]:
+        return ["runuser", "-u", "postgres", "--"] if self.as_root else []
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self._user(), str(self.bin_dir / tool), *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PrivateServer]:
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        if in_ci():
+            pytest.fail("CI=true but no PostgreSQL binaries (initdb, pg_ctl) were found")
+        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) to start a private server")
+    private = PrivateServer(bin_dir)
+    try:
+        private.init()
+        private.start()
+        yield private
+    finally:
+        private.remove()
+
+
+def assert_safe(error: Unavailable, server: PrivateServer) -> None:
+    """The error names where the database is and never shows the password, even in its chain."""
+    assert error.what == "database"
+    assert f"127.0.0.1:{server.port}/postgres" in error.reason
+    printed = "".join(traceback.format_exception(error))
+    assert PASSWORD not in printed
+    assert PASSWORD not in repr(error.args)
+
+
+async def test_calls_raise_unavailable_while_the_server_is_down_then_work_again(server: PrivateServer) -> None:
+    repository, log_store = await build_sql_store(server.url(), connect_timeout=20, connect_pause=0.2)
+    try:
+        job = make_job("survivor")
+        await repository.add(job)
+        await log_store.append(job.job_id, at(1), "INFO", "before the outage")
+        server.stop()
+        calls: list[Callable[[], Awaitable[Any]]] = [
+            lambda: repository.get(job.job_id),
+            lambda: repository.add(make_job("during")),
+            lambda: repository.update(job.start(at(2)), expected_version=job.version),
+            lambda: repository.list(JobQuery(now=at(5), count=True)),
+            lambda: repository.list_active(),
+            lambda: repository.count_active(),
+            lambda: repository.delete(job.job_id),
+            lambda: log_store.append(job.job_id, at(3), "INFO", "lost"),
+            lambda: log_store.read(job.job_id),
+            lambda: log_store.delete(job.job_id),
+        ]
+        for call in calls:
+            with pytest.raises(Unavailable) as raised:
+                await call()
+            assert_safe(raised.value, server)
+        await asyncio.to_thread(server.start)
+        assert await repository.get(job.job_id) == job
+        await repository.update(job.start(at(4)), expected_version=job.version)
+        assert [r.line for r in await log_store.read(job.job_id)] == ["before the outage"]
+    finally:
+        await repository.close()
+
+
+async def test_building_the_store_waits_for_a_server_that_starts_late(server: PrivateServer) -> None:
+    server.stop()
+    building = asyncio.create_task(build_sql_store(server.url(), connect_timeout=30, connect_pause=0.2))
+    await asyncio.sleep(1.0)
+    assert not building.done()
+    await asyncio.to_thread(server.start)
+    repository, _ = await building
+    try:
+        assert await repository.count_active() >= 0
+    finally:
+        await repository.close()
+
+
+async def test_building_the_store_gives_up_after_its_timeout(server: PrivateServer) -> None:
+    server.stop()
+    try:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        with pytest.raises(Unavailable) as raised:
+            await build_sql_store(server.url(), connect_timeout=1.5, connect_pause=0.2)
+        assert loop.time() - began < 10
+        assert "gave up" in raised.value.reason
+        assert_safe(raised.value, server)
+    finally:
+        server.start()
