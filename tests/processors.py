@@ -55,3 +55,20 @@ class CrashingProcessor(Processor):
     def run(self, inputs: Mapping[str, Any], context: ProcessorContext) -> dict[str, Any]:
         time.sleep(0.01)
         raise ZeroDivisionError("division by zero in the test processor")
+
+
+class StubbornProcessor(Processor):
+    """Runs for ``seconds`` and does not offer dismissal."""
+
+    def describe(self) -> ProcessDescription:
+        return ProcessDescription(
+            id="stubborn",
+            jobControlOptions=[JobControl.ASYNC],
+            inputs={"seconds": InputDescription(schema={"type": "number"}, minOccurs=0)},
+        )
+
+    def run(self, inputs: Mapping[str, Any], context: ProcessorContext) -> dict[str, Any]:
+        deadline = time.monotonic() + float(inputs.get("seconds", 5))
+        while time.monotonic() < deadline and not context.cancelled:
+            time.sleep(0.02)
+        return {}

@@ -22,6 +22,7 @@ DEFINITIONS = [
     ProcessDefinition(id="secret-echo", processor="tests.processors:SecretEchoProcessor", env=["TOKEN"]),
     ProcessDefinition(id="chatty", processor="tests.processors:ChattyProcessor"),
     ProcessDefinition(id="crash", processor="tests.processors:CrashingProcessor"),
+    ProcessDefinition(id="stubborn", processor="tests.processors:StubbornProcessor"),
 ]
 
 
