@@ -1,0 +1,153 @@
+"""The Executor port on a Dask cluster.
+
+Each job is one task, keyed ``dpr-job-<job id>``, running ``dask_task`` on a worker; its events
+come back through the scheduler (see ``tracking``). On a durable cluster each task is also
+published under its key, so it outlives this process and a restarted service (or any other
+instance) can adopt it. A worker dying under a job makes the task err with ``KilledWorker``
+(at once when the scheduler's ``allowed-failures`` is 0, as on the embedded cluster); the job
+then runs again while its ``retries`` allow. An order's ``placement`` may name another cluster
+(see ``routes``); its credentials are used to connect and never leave this process.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from distributed import Client
+from msgspec.structs import replace
+
+from dpr.adapters.dask.routes import PlacementSources, Route, Routes, open_route
+from dpr.adapters.dask.sources import ClusterSource
+from dpr.adapters.dask.tracing import with_current_context
+from dpr.adapters.dask.watch import Watch
+from dpr.adapters.dask.wire import TaskSpec, WorkerTuning, encode_spec, task_key
+from dpr.adapters.dask.worker_side import dask_task
+from dpr.domain.errors import Unavailable
+from dpr.domain.job import Job
+from dpr.domain.run import Placement, WorkOrder
+from dpr.domain.status import JobStatus
+from dpr.ports.executor import EventHandler, Executor
+
+log = logging.getLogger(__name__)
+
+ENDED = ("memory", "erred")
+NEVER_STARTED_FLAG_TTL = 30.0  # seconds a queued job's cancellation flag is kept (start race)
+
+
+class DaskExecutor(Executor):
+    """Runs work orders as Dask tasks on the cluster ``source`` connects to, or on the cluster an
+    order's placement names when ``placements`` says how to reach it.
+
+    E.g. ``DaskExecutor(SchedulerSource("tcp://127.0.0.1:8786"), tuning=WorkerTuning(cancel_grace=10))``.
+    """
+
+    def __init__(
+        self, source: ClusterSource, *, tuning: WorkerTuning | None = None, placements: PlacementSources | None = None
+    ) -> None:
+        self.source = source
+        self.tuning = tuning or WorkerTuning()
+        self.placements = placements
+        self._routes: Routes | None = None
+
+    async def start(self, handler: EventHandler) -> None:
+        linger = self.tuning.cancel_grace + 5  # how long a cancelled, started job may still report
+        try:
+            own: Route | None = await open_route(self.source, handler, linger)
+        except Unavailable as e:  # a gateway deployment may have no default cluster: requests name theirs
+            if self.placements is None:
+                raise
+            log.warning("no default cluster (%s): only jobs whose request names a cluster can run", e)
+            own = None
+        self._routes = Routes(own, self.placements, handler, linger)
+
+    async def submit(self, order: WorkOrder) -> str:
+        route = await self._started().for_placement(order.placement)
+        shipped = replace(with_current_context(order), placement=None)  # credentials stay here
+        spec = encode_spec(TaskSpec(order=shipped, tuning=self.tuning))
+        retries, key = order.processor.retries, task_key(order.job_id)
+        try:
+            future = route.calls.client.submit(dask_task, spec, key=key, pure=False, retries=retries)
+        except (OSError, RuntimeError) as e:
+            raise Unavailable("dask cluster", str(e)) from e
+        route.jobs.watch(order.job_id, Watch(future=future, retries=retries))
+        if route.source.durable:
+            try:
+                await route.calls.publish(order.job_id, future, retries)
+            except Unavailable:  # the service fails the job: the task must not run unseen
+                route.jobs.drop(order.job_id)
+                await route.calls.client.cancel([future], force=True)
+                raise
+        return f"dask:{key}" if route is self._started().own or route.name is None else f"dask:{route.name}/{key}"
+
+    async def cancel(self, job_id: str) -> None:
+        routes = self._started()
+        route = routes.watching(job_id) or routes.own
+        if route is None:
+            return
+        watch = route.jobs.get(job_id)
+        if watch is not None:
+            watch.cancel_requested = True
+        state = await route.calls.state(job_id)
+        if state is None or state in ENDED:  # unknown, or ended: its outcome stands
+            return
+        await route.calls.stop(job_id, watch.future if watch is not None else None)
+        route.calls.unpublish(job_id)
+        if state != "processing":  # it never started: no processor will read or clear the flag
+            route.jobs.later(NEVER_STARTED_FLAG_TTL, route.calls.lower_flag, job_id)
+
+    async def adopt(self, job: Job) -> bool:
+        routes = self._started()
+        if routes.watching(job.job_id) is not None:
+            return True
+        route = await self._route_of(job)
+        if route is None or not route.source.durable:
+            return False
+        published = await route.calls.published(job.job_id)
+        if published is None:
+            return False
+        if await route.calls.state(job.job_id) is None:  # published, then forgotten (e.g. cancelled)
+            route.calls.unpublish(job.job_id)
+            return False
+        future, retries = published
+        route.jobs.watch(job.job_id, Watch(future=future, retries=retries, started=job.status is JobStatus.RUNNING))
+        return True
+
+    async def close(self) -> None:
+        if self._routes is not None:
+            await self._routes.close()
+        self._routes = None
+
+    def dashboard_link(self) -> str | None:
+        return self.source.dashboard_link()
+
+    @property
+    def client(self) -> Client | None:
+        """The client of the executor's own cluster (for operators and tests), once started."""
+        own = self._routes.own if self._routes is not None else None
+        return own.calls.client if own is not None else None
+
+    async def drained(self) -> None:
+        """Wait until every event received so far was handled (for tests)."""
+        if self._routes is not None:
+            for route in self._routes.all():
+                await route.jobs.drained()
+
+    async def _route_of(self, job: Job) -> Route | None:
+        """Where an earlier run sent the job: ``dask:<cluster>/<key>`` names a placement cluster
+        (reconnected with the executor's own credentials), ``dask:<key>`` the own one."""
+        routes = self._started()
+        ref = (job.executor_ref or "").removeprefix("dask:")
+        cluster, _, _key = ref.rpartition("/")
+        if not cluster:
+            return routes.own
+        if self.placements is None:
+            return None
+        try:
+            return await routes.for_placement(Placement(cluster_instance=cluster))
+        except Unavailable:
+            return None
+
+    def _started(self) -> Routes:
+        if self._routes is None:
+            raise Unavailable("dask cluster", "the executor is not started")
+        return self._routes

@@ -1,0 +1,92 @@
+"""The clusters one executor talks to: its own, plus one per cluster callers asked for.
+
+A route is a connected client with its scheduler calls and its job tracker. Orders whose
+``placement`` names a cluster (rs-dpr-service's ``cluster_label`` / ``cluster_instance``) go to
+that cluster's route, opened on first use with the credentials the order carries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dpr.adapters.dask.scheduler_calls import SchedulerCalls
+from dpr.adapters.dask.sources import ClusterSource
+from dpr.adapters.dask.tracking import JobTracker
+from dpr.adapters.dask.wire import TOPIC
+from dpr.domain.errors import Unavailable
+from dpr.domain.run import Placement
+from dpr.ports.executor import EventHandler
+
+PlacementSources = Callable[[Placement], ClusterSource]
+"""Builds the source of the cluster a placement names (e.g. ``GatewaySource.for_placement``)."""
+
+
+@dataclass(slots=True)
+class Route:
+    source: ClusterSource
+    calls: SchedulerCalls
+    jobs: JobTracker
+
+    @property
+    def name(self) -> str | None:
+        """The cluster's name when it has one (a gateway cluster's id), for executor refs."""
+        return getattr(self.source, "cluster_name", None)
+
+    async def close(self) -> None:
+        if self.calls.running:
+            self.calls.client.unsubscribe_topic(TOPIC)
+        await self.jobs.close()
+        await self.calls.idle()
+        await self.calls.client.close()
+        await self.source.close()
+
+
+async def open_route(source: ClusterSource, handler: EventHandler, linger: float) -> Route:
+    """Connect to ``source``'s cluster and start following events of the jobs sent there."""
+    client = await source.connect()
+    calls = SchedulerCalls(client)
+    jobs = JobTracker(calls, handler, durable=source.durable, linger=linger)
+    client.subscribe_topic(TOPIC, jobs.on_topic)
+    return Route(source, calls, jobs)
+
+
+class Routes:
+    """The executor's own route and the placement routes opened so far."""
+
+    def __init__(
+        self, own: Route | None, placements: PlacementSources | None, handler: EventHandler, linger: float
+    ) -> None:
+        self.own, self._placements, self._handler, self._linger = own, placements, handler, linger
+        self._others: dict[tuple[str | None, str | None], Route] = {}
+        self._lock = asyncio.Lock()
+
+    def all(self) -> list[Route]:
+        return [r for r in (self.own, *self._others.values()) if r is not None]
+
+    def watching(self, job_id: str) -> Route | None:
+        return next((r for r in self.all() if r.jobs.get(job_id) is not None), None)
+
+    async def for_placement(self, placement: Placement | None) -> Route:
+        """The route of the cluster ``placement`` names; the own route when it names none or the
+        executor was given no way to reach other clusters."""
+        named = placement is not None and bool(placement.cluster_label or placement.cluster_instance)
+        if placement is None or not named or self._placements is None:
+            if self.own is None:
+                raise Unavailable("dask cluster", "the request names no cluster and there is no default one")
+            return self.own
+        wanted = (placement.cluster_label, placement.cluster_instance)
+        async with self._lock:
+            route = self._others.get(wanted) or self._named(placement.cluster_instance)
+            if route is None or not route.calls.running:
+                route = await open_route(self._placements(placement), self._handler, self._linger)
+                self._others[wanted] = route
+            return route
+
+    async def close(self) -> None:
+        routes, self._others = self.all(), {}
+        await asyncio.gather(*(r.close() for r in routes))
+
+    def _named(self, name: str | None) -> Route | None:
+        return next((r for r in self._others.values() if name is not None and r.name == name), None)

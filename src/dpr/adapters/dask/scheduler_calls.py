@@ -1,0 +1,79 @@
+"""What the executor asks of the scheduler besides running tasks, each translated to port errors.
+
+Published datasets keep tasks alive when no client holds them (a durable cluster outlives the
+service); ``distributed.Event`` flags ask running jobs to stop. Publishing and unpublishing are
+batched: one round trip serves every job submitted or ended meanwhile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distributed import Client, Event, Future
+
+from dpr.adapters.dask.batch import Batcher
+from dpr.adapters.dask.wire import cancel_flag, task_key
+from dpr.domain.errors import Unavailable
+
+
+class SchedulerCalls:
+    """Scheduler requests of one connected client."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._publish = Batcher[tuple[str, Any]](self._publish_now, "dask-publish")
+        self._unpublish = Batcher[str](self._unpublish_now, "dask-unpublish")
+
+    @property
+    def running(self) -> bool:
+        return self.client.status == "running"
+
+    async def publish(self, job_id: str, future: Future, retries: int) -> None:
+        """Keep the job's task on the cluster until ``unpublish``, with its retry budget."""
+        try:
+            await self._publish.add((task_key(job_id), [future, retries]))
+        except OSError as e:
+            raise Unavailable("dask scheduler", f"cannot record job {job_id}: {e}") from e
+
+    async def published(self, job_id: str) -> tuple[Future, int] | None:
+        """The task published for the job and its retry budget, if the scheduler has it."""
+        value = await self.client.get_dataset(task_key(job_id), default=None)
+        if not isinstance(value, list | tuple) or len(value) != 2 or not isinstance(value[0], Future):
+            return None
+        return value[0], int(value[1])
+
+    def unpublish(self, job_id: str) -> None:
+        if self.running:
+            self._unpublish.add_nowait(task_key(job_id))
+
+    async def state(self, job_id: str) -> str | None:
+        """The scheduler's state of the job's task (``queued``, ``processing``, ``memory``...),
+        ``None`` when it does not know the task."""
+        key = task_key(job_id)
+        try:
+            states = await self.client.scheduler.get_task_status(keys=[key])
+        except OSError as e:
+            raise Unavailable("dask scheduler", str(e)) from e
+        return states.get(key)
+
+    async def stop(self, job_id: str, future: Future | None) -> None:
+        """Raise the job's cancellation flag and drop its task, whoever submitted it."""
+        await Event(cancel_flag(job_id), client=self.client).set()
+        future = future if future is not None else Future(task_key(job_id), self.client, inform=False)
+        await self.client.cancel([future], force=True, reason="dismissed", msg="the job was dismissed")
+
+    async def lower_flag(self, job_id: str) -> None:
+        if self.running:
+            await Event(cancel_flag(job_id), client=self.client).clear()
+
+    async def idle(self) -> None:
+        """Wait until every queued publish and unpublish went out."""
+        await self._publish.idle()
+        await self._unpublish.idle()
+
+    async def _publish_now(self, items: list[tuple[str, Any]]) -> None:
+        await self.client.publish_dataset(dict(items), override=True)
+
+    async def _unpublish_now(self, keys: list[str]) -> None:
+        if self.running:
+            await self.client.unpublish_dataset(keys)

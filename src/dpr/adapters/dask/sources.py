@@ -1,0 +1,110 @@
+"""Where the Dask executor gets its cluster: an embedded LocalCluster or a running scheduler.
+
+A source hands out one asynchronous ``distributed.Client``. ``durable`` says whether the cluster
+outlives this process (then jobs keep running across API restarts and are re-adopted).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import dask
+from distributed import Client, LocalCluster
+
+from dpr.domain.errors import Unavailable
+
+
+class ClusterSource(ABC):
+    """Opens and closes the connection to one cluster."""
+
+    durable: bool = True
+
+    @abstractmethod
+    async def connect(self) -> Client:
+        """An asynchronous client connected to the cluster. Raises ``Unavailable``."""
+
+    async def close(self) -> None:  # noqa: B027 - most sources create nothing besides the client
+        """Release what ``connect`` created besides the client (the client is closed first)."""
+
+    def dashboard_link(self) -> str | None:
+        return None
+
+
+class LocalClusterSource(ClusterSource):
+    """An embedded ``LocalCluster``: worker processes of this machine that end with the service."""
+
+    durable = False
+
+    def __init__(
+        self,
+        *,
+        workers: int = 2,
+        threads_per_worker: int = 1,
+        memory_limit: str | float = "auto",
+        processes: bool = True,
+        dashboard: bool = False,
+    ) -> None:
+        self.workers, self.threads_per_worker, self.memory_limit = workers, threads_per_worker, memory_limit
+        self.processes, self.dashboard = processes, dashboard
+        self._cluster: LocalCluster | None = None
+
+    async def connect(self) -> Client:
+        # A worker dying under a job fails its task at once; the executor re-runs it while the
+        # job's ``retries`` allow (Dask's default would re-run it up to three times first).
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            self._cluster = await self._start_cluster()
+        return await Client(self._cluster, asynchronous=True, set_as_default=False)
+
+    async def _start_cluster(self) -> LocalCluster:
+        return await LocalCluster(
+            n_workers=self.workers,
+            threads_per_worker=self.threads_per_worker,
+            memory_limit=self.memory_limit,
+            processes=self.processes,
+            host="127.0.0.1",
+            protocol="tcp://",
+            scheduler_port=0,
+            # The scheduler always serves HTTP (health, metrics): on a free port, never on a
+            # taken 8787; the dashboard pages only on request (they need bokeh).
+            dashboard_address="127.0.0.1:0",
+            scheduler_kwargs={"dashboard": self.dashboard},
+            asynchronous=True,
+        )
+
+    async def close(self) -> None:
+        if self._cluster is not None:
+            await self._cluster.close()
+            self._cluster = None
+
+    def dashboard_link(self) -> str | None:
+        return self._cluster.dashboard_link if self._cluster is not None and self.dashboard else None
+
+
+class SchedulerSource(ClusterSource):
+    """A running ``dask scheduler`` at ``address`` (``tcp://host:8786``)."""
+
+    def __init__(self, address: str, *, timeout: float = 10.0, dashboard: str | None = None) -> None:
+        self.address, self.timeout, self._dashboard = address, timeout, dashboard
+        self._client: Client | None = None
+
+    async def connect(self) -> Client:
+        try:
+            self._client = await Client(self.address, asynchronous=True, set_as_default=False, timeout=self.timeout)
+        except (TimeoutError, OSError) as e:
+            raise Unavailable("dask scheduler", f"{self.address}: {e}") from e
+        return self._client
+
+    def dashboard_link(self) -> str | None:
+        if self._dashboard is not None:
+            return self._dashboard
+        return _dashboard_of(self._client)
+
+
+def _dashboard_of(client: Client | None) -> str | None:
+    """The scheduler's web address as it reports it (its dashboard, when bokeh is installed)."""
+    if client is None:
+        return None
+    try:
+        return client.dashboard_link
+    except (KeyError, TypeError):  # the scheduler serves no HTTP
+        return None

@@ -1,0 +1,141 @@
+"""The worker side of a job: the module-level task function and its helpers.
+
+Only ``TaskSpec`` bytes reach the worker and only event bytes leave it. Events go to the
+scheduler's ``dpr-events`` topic in batches: ``Started`` and the outcome at once, progress and log
+lines at most every ``flush_interval`` seconds, coalesced and capped so a chatty processor cannot
+flood the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from distributed import Event, get_worker
+
+from dpr.adapters.dask.tracing import job_span
+from dpr.adapters.dask.wire import TOPIC, WorkerTuning, cancel_flag, decode_spec, encode_event, encode_events
+from dpr.adapters.event_pump import coalesce
+from dpr.adapters.runner import run_order, utcnow
+from dpr.adapters.subprocess_runner import default_grace
+from dpr.domain.events import AnyEvent, Failed, Logged, Started, Succeeded
+
+log = logging.getLogger(__name__)
+
+URGENT = (Started, Succeeded, Failed)
+
+
+def dask_task(spec_bytes: bytes) -> bytes:
+    """Run one job on this worker; returns the encoded final event. Never raises, so the
+    task's arguments (which carry the run's secrets) never end up in a worker's error log."""
+    try:
+        spec = decode_spec(spec_bytes)
+    except Exception as e:  # a service/worker version mismatch; the service fills in the job id
+        return encode_event(Failed(job_id="", at=utcnow(), error=f"the worker cannot read the task: {e}"))
+    order, tuning = spec.order, spec.tuning
+    worker = get_worker()
+    batcher = EventBatcher(_sender(worker), _scheduler(worker), tuning)
+    flag = CancelFlag(order.job_id, tuning.cancel_poll)
+    grace = default_grace.set(tuning.cancel_grace)
+    try:
+        with job_span(order, worker.address):
+            final = run_order(order, batcher.emit, flag)
+    except Exception as e:  # tracing or the cluster itself failed around the processor
+        final = Failed(job_id=order.job_id, at=utcnow(), error=f"the worker could not run the job: {type(e).__name__}")
+        batcher.emit(final)
+    finally:
+        default_grace.reset(grace)
+        batcher.flush()
+        flag.tidy()
+    return encode_event(final)
+
+
+class CancelFlag:
+    """The worker's view of the job's cancellation flag: asks the scheduler at most every
+    ``every`` seconds and remembers a ``True`` for good."""
+
+    def __init__(self, job_id: str, every: float) -> None:
+        self._name, self._every = cancel_flag(job_id), every
+        self._event: Event | None = None
+        self._next = 0.0
+        self._set = False
+
+    def __call__(self) -> bool:
+        if self._set:
+            return True
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + self._every
+            try:
+                if self._event is None:
+                    self._event = Event(self._name)
+                self._set = bool(self._event.is_set())
+            except Exception:  # scheduler briefly unreachable: ask again next time
+                log.debug("could not read %s", self._name, exc_info=True)
+        return self._set
+
+    def tidy(self) -> None:
+        """Clear a flag this run saw set, so the scheduler does not keep it forever."""
+        if self._set and self._event is not None:
+            try:
+                self._event.clear()
+            except Exception:
+                log.debug("could not clear %s", self._name, exc_info=True)
+
+
+class EventBatcher:
+    """Collects a job's events and sends them in order as encoded batches."""
+
+    def __init__(self, send: Callable[[bytes], None], later: Callable[[float, Callable[[], None]], None],
+                 tuning: WorkerTuning) -> None:
+        self._send, self._later, self._tuning = send, later, tuning
+        self._lock = threading.Lock()
+        self._pending: list[AnyEvent] = []
+        self._armed = False
+
+    def emit(self, event: AnyEvent) -> None:
+        with self._lock:
+            self._pending.append(event)
+            urgent = isinstance(event, URGENT)
+            arm = not urgent and not self._armed
+            self._armed = self._armed or arm
+        if urgent:
+            self.flush()
+        elif arm:
+            self._later(self._tuning.flush_interval, self.flush)
+
+    def flush(self) -> None:
+        with self._lock:  # sending under the lock keeps batches in order
+            events, self._pending, self._armed = self._pending, [], False
+            if events:
+                self._send(encode_events(cap_lines(coalesce(events), self._tuning)))
+
+
+def cap_lines(events: list[AnyEvent], tuning: WorkerTuning) -> list[AnyEvent]:
+    """At most ``max_lines_per_batch`` log lines; the rest are replaced by one warning."""
+    limit, lines, kept = tuning.max_lines_per_batch, 0, []
+    for event in events:
+        if isinstance(event, Logged):
+            lines += 1
+            if lines > limit:
+                continue
+        kept.append(event)
+    if lines <= limit:
+        return kept
+    note = Logged(job_id=events[0].job_id, at=utcnow(), level="WARNING",
+                  line=f"{lines - limit} log line(s) dropped: more than {limit} within {tuning.flush_interval:g} s")
+    end = next((i for i, e in enumerate(kept) if isinstance(e, (Succeeded, Failed))), len(kept))
+    return [*kept[:end], note, *kept[end:]]
+
+
+def _sender(worker: object) -> Callable[[bytes], None]:
+    loop, log_event = worker.loop, worker.log_event  # type: ignore[attr-defined]
+    # Always through the loop's FIFO queue, from any thread, so batches keep their order.
+    return lambda data: loop.add_callback(log_event, TOPIC, data)
+
+
+def _scheduler(worker: object) -> Callable[[float, Callable[[], None]], None]:
+    loop = worker.loop  # type: ignore[attr-defined]
+    return lambda delay, fn: loop.add_callback(loop.call_later, delay, fn)

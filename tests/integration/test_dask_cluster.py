@@ -1,0 +1,315 @@
+"""The Dask executor on a real cluster: a ``dask scheduler`` and two ``dask worker`` processes.
+
+Running, worker deaths, service restarts, and dismissal from another instance down to the
+subprocesses a processor started.
+
+Jobs go through the JobService as in production. The scheduler runs with
+``allowed-failures: 0`` (the setting dpr recommends for its schedulers), so a worker dying under
+a job fails its task at once and the job's ``retries`` decide what happens next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from distributed import Client
+
+from dpr.adapters.catalog import build_catalog
+from dpr.adapters.clock import SystemClock, UuidIdGenerator
+from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
+from dpr.adapters.memory_job_repository import InMemoryJobRepository
+from dpr.adapters.memory_log_store import InMemoryJobLogStore
+from dpr.adapters.settings import ProcessDefinition, ProcessSettings
+from dpr.domain.job import Job
+from dpr.domain.prefer import Preference
+from dpr.domain.status import JobStatus
+from dpr.services.jobs import LOST, JobService
+from tests.builders import make_job
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ASYNC = Preference(respond_async=True)
+DASK = str(Path(sys.executable).with_name("dask"))
+TUNING = WorkerTuning(flush_interval=0.1, cancel_poll=0.1, cancel_grace=1.0)
+SLEEP = {"argv": ["sleep", "{seconds}"], "inputs": {"seconds": {"type": "number"}}}
+STUBBORN = {"argv": ["sh", "-c", "trap '' TERM; sleep {seconds}"], "inputs": {"seconds": {"type": "number"}}}
+DEFINITIONS = [
+    ProcessDefinition(id="mockup", processor="dpr.adapters.processors.mockup:MockupProcessor"),
+    ProcessDefinition(id="mockup-retry", processor="dpr.adapters.processors.mockup:MockupProcessor", retries=1),
+    ProcessDefinition(id="sleep", processor="dpr.adapters.processors.command:CommandProcessor", options=SLEEP),
+    ProcessDefinition(id="stubborn", processor="dpr.adapters.processors.command:CommandProcessor", options=STUBBORN),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """A scheduler and its workers as child processes of the test run."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.port = folder, free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+        self.scheduler = self._spawn("scheduler", [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(self.port),
+                                                   "--no-dashboard"], env)
+        try:
+            wait_for_port(self.port)
+        except BaseException:
+            self.stop()
+            raise
+
+    def add_worker(self) -> str:
+        port = free_port()
+        address = f"tcp://127.0.0.1:{port}"
+        self.workers[address] = self._spawn(f"worker-{port}", [
+            DASK, "worker", self.address, "--host", "127.0.0.1", "--worker-port", str(port), "--nthreads", "1",
+            "--no-nanny", "--no-dashboard", "--death-timeout", "30", "--local-directory", str(self.folder)],
+            dict(os.environ))
+        return address
+
+    def kill_worker(self, address: str) -> None:
+        process = self.workers.pop(address)
+        process.kill()
+        process.wait()
+
+    def stop(self) -> None:
+        """Workers first (a worker whose scheduler vanished first waits to reconnect)."""
+        for process in [*self.workers.values(), self.scheduler]:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with open(self.folder / f"{name}.log", "wb") as out:
+            return subprocess.Popen(argv, cwd=self.folder, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    running = Cluster(tmp_path_factory.mktemp("dask"))
+    try:
+        running.add_worker()
+        running.add_worker()
+        yield running
+    finally:
+        running.stop()
+    assert all(p.poll() is not None for p in [running.scheduler, *running.workers.values()]), "clean teardown"
+
+
+@pytest.fixture
+async def client(cluster: Cluster) -> Client:
+    """A plain client to look at the cluster; the cluster has two workers when the test starts."""
+    while len(cluster.workers) < 2:
+        cluster.add_worker()
+    async with Client(cluster.address, asynchronous=True, set_as_default=False) as plain:
+        await plain.wait_for_workers(2, timeout=30)
+        yield plain
+
+
+def service_on(address: str, repository: InMemoryJobRepository, logs: InMemoryJobLogStore) -> JobService:
+    """One API instance: its own executor connected to the shared scheduler, shared stores."""
+    catalog, refs = build_catalog(ProcessSettings(definitions=DEFINITIONS))
+    executor = DaskExecutor(SchedulerSource(address), tuning=TUNING)
+    return JobService(repository=repository, executor=executor, catalog=catalog, processors=refs, logs=logs,
+                      clock=SystemClock(), ids=UuidIdGenerator())
+
+
+@pytest.fixture
+def stores() -> tuple[InMemoryJobRepository, InMemoryJobLogStore]:
+    return InMemoryJobRepository(), InMemoryJobLogStore()
+
+
+async def until(check: Callable[[], object], timeout: float = 20, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not await _truthy(check()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout} s for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def _truthy(value: object) -> bool:
+    return bool(await value) if asyncio.iscoroutine(value) else bool(value)
+
+
+async def running(service: JobService, process_id: str, inputs: dict[str, object]) -> Job:
+    job = (await service.execute(process_id, {"inputs": inputs}, ASYNC)).job
+    await until(lambda: _is_running(service, job.job_id), what=f"{process_id} job to run (it is {job.status})")
+    return job
+
+
+async def _is_running(service: JobService, job_id: str) -> bool:
+    job = await service.status(job_id)
+    assert not job.is_terminal, f"the job ended before it was seen running: {job.status} {job.error}"
+    return job.status is JobStatus.RUNNING
+
+
+async def worker_running(client: Client, job_id: str) -> str:
+    processing = await client.processing()
+    return next(worker for worker, keys in processing.items() if f"dpr-job-{job_id}" in keys)
+
+
+async def test_jobs_run_on_the_cluster_and_their_logs_and_results_are_recorded(cluster, client, stores):
+    service = service_on(cluster.address, *stores)
+    await service.start()
+    try:
+        jobs = [(await service.execute("mockup", {"inputs": {"duration": 0.3}}, ASYNC)).job for _ in range(4)]
+        done = [await service.wait(j.job_id, 30) for j in jobs]
+        assert [j.status for j in done] == [JobStatus.SUCCESSFUL] * 4
+        assert done[0].results is not None and done[0].results["products"][0]["type"] == "S1SEWRAW"
+        assert "mockup: step 10/10 done" in [r.line for r in await stores[1].read(jobs[0].job_id)]
+        await until(lambda: no_dpr_datasets(client), what="the finished jobs' datasets to go")
+    finally:
+        await service.close()
+
+
+async def no_dpr_datasets(client: Client) -> bool:
+    return not [name for name in await client.list_datasets() if str(name).startswith("dpr-")]
+
+
+async def test_a_job_whose_worker_dies_runs_again_when_its_retries_allow(cluster, client, stores):
+    service = service_on(cluster.address, *stores)
+    await service.start()
+    try:
+        job = await running(service, "mockup-retry", {"duration": 3})
+        cluster.kill_worker(await worker_running(client, job.job_id))
+        done = await service.wait(job.job_id, 30)
+        assert done.status is JobStatus.SUCCESSFUL
+        assert any("running it again" in r.line for r in await stores[1].read(job.job_id))
+    finally:
+        await service.close()
+
+
+async def test_a_job_whose_worker_dies_fails_with_a_clear_message_without_retries(cluster, client, stores):
+    service = service_on(cluster.address, *stores)
+    await service.start()
+    try:
+        job = await running(service, "mockup", {"duration": 3})
+        cluster.kill_worker(await worker_running(client, job.job_id))
+        done = await service.wait(job.job_id, 30)
+        assert done.status is JobStatus.FAILED
+        assert done.error is not None and done.error.startswith("the worker running this job died")
+    finally:
+        await service.close()
+
+
+async def test_a_restarted_service_adopts_the_running_job_and_records_its_success(cluster, client, stores):
+    first = service_on(cluster.address, *stores)
+    await first.start()
+    job = await running(first, "mockup", {"duration": 2})
+    await first.close()
+    second = service_on(cluster.address, *stores)
+    try:
+        assert await second.start() == []
+        done = await second.wait(job.job_id, 30)
+        assert done.status is JobStatus.SUCCESSFUL and done.results is not None
+    finally:
+        await second.close()
+
+
+async def test_a_job_that_ended_while_no_service_listened_is_recorded_from_its_result(cluster, client, stores):
+    first = service_on(cluster.address, *stores)
+    await first.start()
+    job = await running(first, "mockup", {"duration": 0.5})
+    await first.close()
+    await until(lambda: _task_state(client, job.job_id, "memory"), what="the task to finish unobserved")
+    second = service_on(cluster.address, *stores)
+    try:
+        assert await second.start() == []
+        done = await second.wait(job.job_id, 30)
+        assert done.status is JobStatus.SUCCESSFUL and done.results is not None
+        await until(lambda: no_dpr_datasets(client), what="the adopted job's dataset to go")
+    finally:
+        await second.close()
+
+
+async def _task_state(client: Client, job_id: str, state: str) -> bool:
+    key = f"dpr-job-{job_id}"
+    return (await client.scheduler.get_task_status(keys=[key])).get(key) == state
+
+
+async def test_after_a_restart_a_job_the_scheduler_does_not_know_is_failed(cluster, client, stores):
+    repository, logs = stores
+    await repository.add(make_job(job_id="never-on-this-cluster", process_id="mockup", status=JobStatus.RUNNING))
+    service = service_on(cluster.address, repository, logs)
+    try:
+        lost = await service.start()
+        assert [j.job_id for j in lost] == ["never-on-this-cluster"]
+        assert (await service.status("never-on-this-cluster")).error == LOST
+    finally:
+        await service.close()
+
+
+async def subprocess_pid(logs: InMemoryJobLogStore, job_id: str) -> int:
+    async def pid() -> int | None:
+        found = [re.search(r"\(pid (\d+)\)", r.line) for r in await logs.read(job_id)]
+        return next((int(m.group(1)) for m in found if m), None)
+
+    await until(pid, what="the subprocess to start")
+    value = await pid()
+    assert value is not None
+    return value
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_a_second_instance_dismisses_a_running_job_and_its_subprocess_ends(cluster, client, stores):
+    first, second = service_on(cluster.address, *stores), service_on(cluster.address, *stores)
+    await first.start()
+    try:
+        job = await running(first, "sleep", {"seconds": 60})
+        pid = await subprocess_pid(stores[1], job.job_id)
+        await second.start()
+        dismissed = await second.dismiss(job.job_id)
+        assert dismissed.status is JobStatus.DISMISSED
+        await until(lambda: not alive(pid), timeout=5, what=f"subprocess {pid} to end")
+        assert (await first.status(job.job_id)).status is JobStatus.DISMISSED
+        await until(lambda: no_dpr_datasets(client), what="the dismissed job's dataset to go")
+    finally:
+        await asyncio.gather(first.close(), second.close())
+
+
+async def test_a_subprocess_that_ignores_sigterm_is_killed_after_the_grace_period(cluster, client, stores):
+    service = service_on(cluster.address, *stores)
+    await service.start()
+    try:
+        job = await running(service, "stubborn", {"seconds": 60})
+        pid = await subprocess_pid(stores[1], job.job_id)
+        await service.dismiss(job.job_id)
+        await asyncio.sleep(TUNING.cancel_grace / 2)
+        assert alive(pid), "SIGTERM is ignored: the program lives until the grace period ends"
+        await until(lambda: not alive(pid), timeout=TUNING.cancel_grace + 5, what=f"subprocess {pid} to be killed")
+    finally:
+        await service.close()

@@ -1,0 +1,33 @@
+"""``executor.kind: local``: the embedded cluster of worker processes, wired by the container."""
+
+from __future__ import annotations
+
+import pytest
+
+from dpr.adapters.dask import DaskExecutor, LocalClusterSource
+from dpr.adapters.settings import ExecutorSettings, Settings
+from dpr.domain.prefer import Preference
+from dpr.domain.status import JobStatus
+from dpr.entrypoints.container import build_container
+from tests.builders import make_job
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+async def test_the_container_runs_jobs_on_an_embedded_cluster_of_worker_processes():
+    settings = Settings(executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=1, cancel_grace=3))
+    container = build_container(settings)
+    service = container.job_service()
+    executor = container.executor()
+    assert isinstance(executor, DaskExecutor) and isinstance(executor.source, LocalClusterSource)
+    assert executor.tuning.cancel_grace == 3
+    await service.start()
+    try:
+        job = (await service.execute("mockup", {"inputs": {"duration": 0.2}}, Preference(respond_async=True))).job
+        done = await service.wait(job.job_id, 60)
+        assert done.status is JobStatus.SUCCESSFUL and done.progress == 100
+        assert await executor.adopt(make_job(job_id="from-an-earlier-run", status=JobStatus.RUNNING)) is False
+        assert executor.client is not None and list((await executor.client.nthreads()).values()) == [1]
+    finally:
+        await service.close()
+    assert executor.client is None
