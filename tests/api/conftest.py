@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from litestar.testing import TestClient
 
-from dpr.adapters.settings import ProcessSettings, Settings
+from dpr.adapters.settings import ProcessSettings, Settings, ephemeral
 from dpr.entrypoints.http.app import create_app
 from tests.unit.conftest import DEFINITIONS
 
@@ -17,7 +17,7 @@ from tests.unit.conftest import DEFINITIONS
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = Settings(processes=ProcessSettings(definitions=DEFINITIONS))
+    settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS)))
     with TestClient(create_app(settings), base_url="http://dpr.test") as c:
         yield c
 

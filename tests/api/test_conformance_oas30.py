@@ -10,7 +10,7 @@ from jsonschema import Draft4Validator
 from litestar.testing import TestClient
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
-from dpr.adapters.settings import LimitSettings, ProcessSettings, Settings
+from dpr.adapters.settings import LimitSettings, ProcessSettings, Settings, ephemeral
 from dpr.entrypoints.http.app import create_app
 from dpr.entrypoints.http.openapi30 import schema_30, to_openapi30
 from tests.ogc_schemas import check
@@ -142,7 +142,7 @@ def test_declared_error_responses_are_what_the_server_sends(client, api):
 
 
 def test_too_many_jobs_is_a_429_with_retry_after():
-    settings = Settings(processes=ProcessSettings(definitions=DEFINITIONS), limits=LimitSettings(max_active=0, retry_after=9))
+    settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS), limits=LimitSettings(max_active=0, retry_after=9)))
     with TestClient(create_app(settings), base_url="http://dpr.test") as client:
         answer = client.post("/processes/echo/execution", json={"inputs": {"echo": "x"}})
         assert answer.status_code == 429 and answer.headers["retry-after"] == "9"

@@ -13,7 +13,13 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 
 from dpr.adapters.fake_executor import FakeExecutor
-from dpr.adapters.settings import ExecutorSettings, ProcessDefinition, ProcessSettings, Settings
+from dpr.adapters.settings import (
+    ExecutorSettings,
+    ProcessDefinition,
+    ProcessSettings,
+    Settings,
+    StorageSettings,
+)
 from dpr.domain.run import WorkOrder
 from dpr.entrypoints.container import build_container
 from dpr.entrypoints.http.app import create_app
@@ -44,7 +50,11 @@ class RecordingExecutor(FakeExecutor):
 
 
 def serve(kind: str = "fake") -> tuple[TestClient, RecordingExecutor]:
-    settings = Settings(processes=ProcessSettings(definitions=[*DEFINITIONS, *EOPF]), executor=ExecutorSettings(kind=kind))  # type: ignore[arg-type]
+    settings = Settings(
+        processes=ProcessSettings(definitions=[*DEFINITIONS, *EOPF]),
+        storage=StorageSettings(url="memory://"),
+        executor=ExecutorSettings(kind=kind),  # type: ignore[arg-type]
+    )
     container, executor = build_container(settings), RecordingExecutor()
     container.executor.override(providers.Object(executor))
     return TestClient(create_app(container=container), base_url="http://dpr.test"), executor

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dpr.adapters.dask import DaskExecutor, LocalClusterSource
-from dpr.adapters.settings import ExecutorSettings, Settings
+from dpr.adapters.settings import ExecutorSettings, Settings, StorageSettings
 from dpr.domain.prefer import Preference
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.container import build_container
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 async def test_the_container_runs_jobs_on_an_embedded_cluster_of_worker_processes():
-    settings = Settings(executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=1, cancel_grace=3))
+    settings = Settings(storage=StorageSettings(url="memory://"), executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=1, cancel_grace=3))
     container = build_container(settings)
     service = container.job_service()
     executor = container.executor()

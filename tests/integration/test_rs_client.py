@@ -51,6 +51,7 @@ resources:
 ENV = {
     "POSTGRES_HOST": "db.example", "POSTGRES_PORT": "5432", "POSTGRES_DB": "dpr", "POSTGRES_USER": "dpr", "POSTGRES_PASSWORD": "secret",
     "DPR_STORAGE_URL": "memory://",  # DPR_* beats the file: keep this test off any database
+    "DPR_EXECUTOR_KIND": "fake",
     "DPR_ENABLED_PROCESSORS": "mockup,tests.eopf_standin:EopfStandIn,tests.eopf_standin:ConversionStandIn,s3_l0",
 }
 

@@ -6,7 +6,7 @@ import pytest
 
 from dpr.adapters.catalog import CatalogError, build_catalog
 from dpr.adapters.config import ConfigError, load_settings, redact_url, redacted
-from dpr.adapters.settings import ProcessDefinition, ProcessSettings
+from dpr.adapters.settings import ProcessDefinition, ProcessSettings, ephemeral
 
 
 def write(tmp_path, text: str):
@@ -17,8 +17,14 @@ def write(tmp_path, text: str):
 
 def test_the_shipped_configuration_loads_with_an_empty_environment():
     settings = load_settings("config/dpr.yaml", env={})
-    assert settings.storage.url == "memory://" and settings.executor.kind == "fake"
+    assert settings.storage.url == "sqlite+aiosqlite:///data/dpr.sqlite" and settings.executor.kind == "local"
     assert [d.id for d in settings.processes.definitions] == ["echo", "mockup"]
+
+
+def test_the_defaults_are_the_embedded_set_up_and_ephemeral_keeps_all_in_process():
+    settings = load_settings(None, env={})
+    assert (settings.storage.url, settings.executor.kind) == ("sqlite+aiosqlite:///data/dpr.sqlite", "local")
+    assert (ephemeral(settings).storage.url, ephemeral(settings).executor.kind) == ("memory://", "fake")
 
 
 def test_variables_and_defaults_are_substituted_with_their_yaml_type(tmp_path):

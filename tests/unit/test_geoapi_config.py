@@ -84,7 +84,7 @@ def test_a_missing_variable_names_the_key_and_the_variable(geoapi):
 
 def test_without_a_configured_database_the_original_postgres_variables_name_it(tmp_path):
     assert make_url(load_config(None, POSTGRES).storage.url).host == "db"
-    assert load_config(None, {}).storage.url == "memory://"
+    assert load_config(None, {}).storage.url == "sqlite+aiosqlite:///data/dpr.sqlite"
     assert load_config(None, {**POSTGRES, "DPR_STORAGE_URL": "sqlite+aiosqlite:///x.db"}).storage.url == "sqlite+aiosqlite:///x.db"
     named = tmp_path / "dpr.yaml"
     named.write_text("storage:\n  url: memory://\n")

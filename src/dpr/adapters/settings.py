@@ -20,8 +20,11 @@ class ServerSettings(_Section):
     cors_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
 
 
+EMBEDDED_STORAGE = "sqlite+aiosqlite:///data/dpr.sqlite"  # relative to the working directory
+
+
 class StorageSettings(_Section):
-    url: str = "memory://"
+    url: str = EMBEDDED_STORAGE
     pool_size: int = 10
     max_overflow: int = 10
     connect_timeout: float = 30.0  # how long start-up waits for the database
@@ -30,12 +33,17 @@ class StorageSettings(_Section):
 
 
 class ExecutorSettings(_Section):
-    kind: Literal["fake", "local", "scheduler", "gateway"] = "fake"
+    kind: Literal["fake", "local", "scheduler", "gateway"] = "local"
     address: str | None = None
     workers: int = 2
     threads_per_worker: int = 1
     memory_limit: str = "auto"
     cancel_grace: float = 10.0
+    # Dask Gateway (kind: gateway): the default cluster, unless a request names its own.
+    cluster_label: str | None = None
+    cluster_instance: str | None = None
+    proxy_address: str | None = None
+    token_env: str = "JUPYTERHUB_API_TOKEN"  # the variable holding the service's own token
 
 
 class LimitSettings(_Section):
@@ -71,6 +79,10 @@ class LoggingSettings(_Section):
 
 
 class Settings(_Section):
+    """Everything dpr runs with. The defaults are ``dpr serve``'s embedded set-up: jobs in a
+    SQLite file under ``./data``, run on an embedded Dask cluster. ``Settings.ephemeral()``
+    keeps everything in this process instead (tests, ``--ephemeral``)."""
+
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
     executor: ExecutorSettings = msgspec.field(default_factory=ExecutorSettings)
@@ -78,3 +90,13 @@ class Settings(_Section):
     processes: ProcessSettings = msgspec.field(default_factory=ProcessSettings)
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+
+
+def ephemeral(settings: Settings | None = None) -> Settings:
+    """``settings`` (or the defaults) with jobs in memory, run in this process's threads."""
+    base = settings or Settings()
+    return msgspec.structs.replace(
+        base,
+        storage=msgspec.structs.replace(base.storage, url="memory://"),
+        executor=msgspec.structs.replace(base.executor, kind="fake"),
+    )

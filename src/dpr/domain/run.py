@@ -21,6 +21,10 @@ class ProcessorRef(msgspec.Struct, frozen=True, kw_only=True):
     retries: int = 0
 
 
+JUPYTER_TOKEN = "jupyter_token"
+"""The ``Placement.credentials`` key of the caller's JupyterHub token (rs-dpr-service's field)."""
+
+
 class Placement(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Where the caller asked the job to run (rs-dpr-service's Dask Gateway fields).
 

@@ -16,7 +16,6 @@ from dpr.adapters.settings import Settings
 from dpr.ports.executor import Executor
 from dpr.services.jobs import JobService, Limits
 
-
 SQL_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
 
 
@@ -70,11 +69,16 @@ def executor_kind(settings: Settings) -> str:
 
 
 def dask_executor(settings: Settings) -> Executor:
-    """The Dask executor on the cluster ``executor.kind`` names. Gateway settings not (yet) in
-    the file come from ``DPR_GATEWAY_CLUSTER_LABEL``, ``DPR_GATEWAY_CLUSTER_INSTANCE`` and
-    ``JUPYTERHUB_API_TOKEN``."""
+    """The Dask executor on the cluster ``executor.kind`` names. The gateway's own token is read
+    from the variable ``executor.token_env`` names, when connecting, never stored."""
     # Imported here: distributed is heavy, and a fake-executor server or the CLI never needs it.
-    from dpr.adapters.dask import DaskExecutor, GatewaySource, LocalClusterSource, SchedulerSource, WorkerTuning
+    from dpr.adapters.dask import (
+        DaskExecutor,
+        GatewaySource,
+        LocalClusterSource,
+        SchedulerSource,
+        WorkerTuning,
+    )
 
     ex = settings.executor
     source: LocalClusterSource | SchedulerSource | GatewaySource
@@ -83,11 +87,16 @@ def dask_executor(settings: Settings) -> Executor:
             workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit
         )
     elif ex.kind == "gateway":
-        address, service_token = str(ex.address), lambda: os.environ.get("JUPYTERHUB_API_TOKEN")
+        address = str(ex.address)
+
+        def service_token() -> str | None:
+            return os.environ.get(ex.token_env)
+
         source = GatewaySource(
             address,
-            cluster_label=os.environ.get("DPR_GATEWAY_CLUSTER_LABEL"),
-            cluster_instance=os.environ.get("DPR_GATEWAY_CLUSTER_INSTANCE"),
+            cluster_label=ex.cluster_label,
+            cluster_instance=ex.cluster_instance,
+            proxy_address=ex.proxy_address,
             token=service_token,
         )
         return DaskExecutor(

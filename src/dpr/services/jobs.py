@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,13 +19,13 @@ from dpr.domain.errors import (
     ResultNotReady,
 )
 from dpr.domain.events import AnyEvent, Logged
+from dpr.domain.execute import decode_fetched, is_reference
 from dpr.domain.job import Job
 from dpr.domain.prefer import Mode, Preference, choose_mode
 from dpr.domain.process import JobControl, ProcessCatalog, ProcessDescription
 from dpr.domain.query import JobPage, JobQuery
 from dpr.domain.run import Placement, ProcessorRef, WorkOrder
 from dpr.domain.status import JobStatus
-from dpr.domain.execute import decode_fetched, is_reference
 from dpr.domain.validation import RequestValidator
 from dpr.ports.clock import Clock, IdGenerator
 from dpr.ports.executor import Executor
@@ -192,7 +191,8 @@ class JobService:
         try:
             ref = await self.executor.submit(order)
         except DomainError as e:
-            await self._mutate(job.job_id, lambda j: j.fail(self.clock.now(), f"could not be submitted: {e}"))
+            reason = f"could not be submitted: {e}"
+            await self._mutate(job.job_id, lambda j: j.fail(self.clock.now(), reason))
             raise
         updated = await self._mutate(job.job_id, lambda j: replace(j, executor_ref=ref, version=j.version + 1))
         return updated or job

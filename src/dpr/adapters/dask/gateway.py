@@ -14,10 +14,10 @@ from distributed import Client
 
 from dpr.adapters.dask.sources import ClusterSource
 from dpr.domain.errors import Unavailable
-from dpr.domain.run import Placement
+from dpr.domain.run import JUPYTER_TOKEN, Placement
 
 WHAT = "dask gateway"
-TOKEN_CREDENTIAL = "jupyter_token"  # the placement credential rs-dpr-service clients send
+TOKEN_CREDENTIAL = JUPYTER_TOKEN  # the placement credential rs-dpr-service clients send
 
 
 class GatewaySource(ClusterSource):

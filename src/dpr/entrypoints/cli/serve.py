@@ -12,7 +12,7 @@ import msgspec
 from dpr.adapters.catalog import CatalogError
 from dpr.adapters.config import ConfigError, redact_url
 from dpr.adapters.geoapi_config import load_config
-from dpr.adapters.settings import Settings
+from dpr.adapters.settings import Settings, ephemeral
 from dpr.entrypoints.cli.errors import UsageError
 
 
@@ -27,11 +27,7 @@ def resolve_settings(config: str | None, **overrides: Any) -> Settings:
             settings, executor=msgspec.structs.replace(settings.executor, workers=overrides["workers"])
         )
     if overrides.get("ephemeral"):
-        settings = msgspec.structs.replace(
-            settings,
-            storage=msgspec.structs.replace(settings.storage, url="memory://"),
-            executor=msgspec.structs.replace(settings.executor, kind="fake"),
-        )
+        settings = ephemeral(settings)
     return settings
 
 

@@ -12,11 +12,11 @@ from dpr.domain import ogc
 from dpr.domain.documents import StatusInfo
 from dpr.domain.errors import InvalidInput
 from dpr.domain.job import Job
-from dpr.domain.run import Placement
+from dpr.domain.run import JUPYTER_TOKEN, Placement
 from dpr.domain.status import JobStatus
 
 CLUSTER_FIELDS = ("jupyter_token", "cluster_label", "cluster_instance")
-TOKEN = "jupyter_token"
+TOKEN = JUPYTER_TOKEN  # the placement credential rs-dpr-service clients send
 STATUS_TYPE = "https://developer.mozilla.org/en/docs/Web/HTTP/Reference/Status/"
 
 
