@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from dpr.domain.process import InputDescription, JobControl, OutputDescription, ProcessDescription
+from dpr.domain.process import (
+    InputDescription,
+    JobControl,
+    OutputDescription,
+    ProcessDescription,
+)
 from dpr.ports.processor import Processor, ProcessorContext
 
 
@@ -72,3 +78,17 @@ class StubbornProcessor(Processor):
         while time.monotonic() < deadline and not context.cancelled:
             time.sleep(0.02)
         return {}
+
+
+class EnvironmentReport(Processor):
+    """Returns the names of the environment variables its worker process has."""
+
+    def describe(self) -> ProcessDescription:
+        return ProcessDescription(
+            id="env-report",
+            jobControlOptions=[JobControl.SYNC, JobControl.ASYNC],
+            outputs={"names": OutputDescription(schema={"type": "array", "items": {"type": "string"}})},
+        )
+
+    def run(self, inputs: Mapping[str, Any], context: ProcessorContext) -> dict[str, Any]:
+        return {"names": sorted(os.environ)}

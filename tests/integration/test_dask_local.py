@@ -5,11 +5,18 @@ from __future__ import annotations
 import pytest
 
 from dpr.adapters.dask import DaskExecutor, LocalClusterSource
-from dpr.adapters.settings import ExecutorSettings, Settings, StorageSettings
+from dpr.adapters.settings import (
+    ExecutorSettings,
+    ProcessDefinition,
+    ProcessSettings,
+    Settings,
+    StorageSettings,
+)
 from dpr.domain.prefer import Preference
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.container import build_container
 from tests.builders import make_job
+from tests.integration.server import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -31,3 +38,25 @@ async def test_the_container_runs_jobs_on_an_embedded_cluster_of_worker_processe
     finally:
         await service.close()
     assert executor.client is None
+
+
+async def test_worker_processes_inherit_only_what_processors_declare(monkeypatch):
+    monkeypatch.setenv("DPR_STORAGE_PASSWORD_FOR_TEST", "service-secret-1234")
+    monkeypatch.setenv("TOKEN", "declared-by-a-processor")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the workers import tests.processors
+    definitions = [ProcessDefinition(id="env-report", processor="tests.processors:EnvironmentReport", env=["TOKEN"])]
+    settings = Settings(
+        storage=StorageSettings(url="memory://"),
+        executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=1),
+        processes=ProcessSettings(definitions=definitions),
+    )
+    service = build_container(settings).job_service()
+    await service.start()
+    try:
+        job = (await service.execute("env-report", {})).job
+        assert job.status is JobStatus.SUCCESSFUL, job.error
+        seen = set(job.results["names"])
+        assert "TOKEN" in seen and "PATH" in seen
+        assert "DPR_STORAGE_PASSWORD_FOR_TEST" not in seen
+    finally:
+        await service.close()

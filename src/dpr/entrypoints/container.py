@@ -83,8 +83,9 @@ def dask_executor(settings: Settings) -> Executor:
     ex = settings.executor
     source: LocalClusterSource | SchedulerSource | GatewaySource
     if ex.kind == "local":
+        needed = {name for d in settings.processes.definitions for name in d.env}
         source = LocalClusterSource(
-            workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit
+            workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit, keep_env=needed
         )
     elif ex.kind == "gateway":
         address = str(ex.address)

@@ -6,7 +6,10 @@ outlives this process (then jobs keep running across API restarts and are re-ado
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import dask
 from distributed import Client, LocalCluster
@@ -30,8 +33,43 @@ class ClusterSource(ABC):
         return None
 
 
+# What a worker process may inherit from the service's environment besides the variables the
+# configured processors declare: the basics of running Python and native EO libraries.
+BASIC_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SHELL",
+             "PYTHONPATH", "PYTHONHASHSEED", "VIRTUAL_ENV", "OMP_NUM_THREADS", "SSL_CERT_FILE", "SSL_CERT_DIR",
+             "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
+             "https_proxy", "no_proxy")
+BASIC_PREFIXES = ("LC_", "DASK_", "MKL_", "OPENBLAS_", "GDAL_", "PROJ_", "CPL_")
+
+
+def worker_environment(environ: dict[str, str], keep: set[str]) -> dict[str, str]:
+    """The part of ``environ`` a worker process gets: basics plus the names in ``keep``.
+
+    Everything else (the database URL, the service's own tokens, unrelated cloud keys) stays in
+    the service: the original rs-dpr-service shipped its whole environment to every task.
+    """
+    return {k: v for k, v in environ.items() if k in keep or k in BASIC_ENV or k.startswith(BASIC_PREFIXES)}
+
+
+@contextmanager
+def scrubbed_environment(keep: set[str]) -> Iterator[None]:
+    """Narrow ``os.environ`` while worker processes are spawned (they copy it), then restore it."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(worker_environment(saved, keep))
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 class LocalClusterSource(ClusterSource):
-    """An embedded ``LocalCluster``: worker processes of this machine that end with the service."""
+    """An embedded ``LocalCluster``: worker processes of this machine that end with the service.
+
+    Worker processes inherit only ``worker_environment``: basics plus ``keep_env`` (the
+    variables the configured processors declare they need).
+    """
 
     durable = False
 
@@ -43,15 +81,17 @@ class LocalClusterSource(ClusterSource):
         memory_limit: str | float = "auto",
         processes: bool = True,
         dashboard: bool = False,
+        keep_env: Iterable[str] = (),
     ) -> None:
         self.workers, self.threads_per_worker, self.memory_limit = workers, threads_per_worker, memory_limit
+        self.keep_env = set(keep_env)
         self.processes, self.dashboard = processes, dashboard
         self._cluster: LocalCluster | None = None
 
     async def connect(self) -> Client:
         # A worker dying under a job fails its task at once; the executor re-runs it while the
         # job's ``retries`` allow (Dask's default would re-run it up to three times first).
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}), scrubbed_environment(self.keep_env):
             self._cluster = await self._start_cluster()
         return await Client(self._cluster, asynchronous=True, set_as_default=False)
 
