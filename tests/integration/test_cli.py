@@ -399,7 +399,7 @@ def test_jobs_logs_prints_the_lines_or_says_the_server_has_none(server: str) -> 
 
 def test_config_check_prints_settings_without_secrets_and_connections(tmp_path: Path) -> None:
     config = tmp_path / "dpr.yaml"
-    config.write_text("executor:\n  kind: fake\n  address: tcp://ops:s3cret@scheduler:8786\nlimits:\n  max_active: 4\n")
+    config.write_text("storage:\n  url: memory://\nexecutor:\n  kind: fake\n  address: tcp://ops:s3cret@scheduler:8786\nlimits:\n  max_active: 4\n")
     out = ok(dpr("config", "check", "-c", str(config)))
     assert "max_active: 4" in out and "configuration OK" in out and "storage: in memory" in out
     assert "s3cret" not in out and "ops:***@" in out

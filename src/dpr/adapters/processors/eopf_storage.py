@@ -1,0 +1,109 @@
+"""Moving an EOPF run's files: the payload folder in, the reports out, outputs checked.
+
+A location is an fsspec URL (``s3://bucket/prefix``) or a local path / ``file://`` URL. S3
+credentials come from the run's own environment (never the worker's): ``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``, ``AWS_DEFAULT_REGION``
+(or the original service's ``S3_ACCESSKEY``, ``S3_SECRETKEY``, ``S3_ENDPOINT``, ``S3_REGION``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import fsspec
+
+from dpr.domain.errors import ProcessorError
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def s3_options(env: Mapping[str, str]) -> dict[str, Any]:
+    """s3fs options from the run's environment; empty values are left out."""
+    key = env.get("AWS_ACCESS_KEY_ID") or env.get("S3_ACCESSKEY")
+    secret = env.get("AWS_SECRET_ACCESS_KEY") or env.get("S3_SECRETKEY")
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or env.get("S3_ENDPOINT")
+    region = env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or env.get("S3_REGION")
+    options: dict[str, Any] = {"skip_instance_cache": True}  # credentials differ per run
+    if key and secret:
+        options.update(key=key, secret=secret)
+    if endpoint:
+        options["endpoint_url"] = endpoint
+    if region:
+        options["client_kwargs"] = {"region_name": region}
+    return options
+
+
+def is_remote(location: str) -> bool:
+    scheme = urlsplit(location).scheme
+    return len(scheme) > 1 and scheme != "file"  # one letter is a Windows drive
+
+
+def local_path(location: str) -> Path:
+    return Path(urlsplit(location).path if location.startswith("file://") else location)
+
+
+def _fs(location: str, env: Mapping[str, str]) -> tuple[Any, str]:
+    scheme = urlsplit(location).scheme
+    options = s3_options(env) if scheme in ("s3", "s3a") else {}
+    try:
+        return fsspec.core.url_to_fs(location, **options)
+    except (ImportError, ValueError) as e:
+        raise ProcessorError(f"cannot reach {location}: {e}") from None
+
+
+def fetch_folder(location: str, dest: Path, env: Mapping[str, str]) -> None:
+    """Copy the folder at ``location`` (its content) into ``dest``; raises ``ProcessorError``."""
+    try:
+        if not is_remote(location):
+            shutil.copytree(local_path(location), dest, dirs_exist_ok=True)
+            return
+        fs, path = _fs(location, env)
+        if not fs.isdir(path):
+            raise ProcessorError(f"the configuration folder {location} does not exist")
+        fs.get(path.rstrip("/") + "/", str(dest) + "/", recursive=True)
+    except ProcessorError:
+        raise
+    except (OSError, ValueError) as e:
+        raise ProcessorError(f"cannot fetch the configuration folder {location}: {_reason(e)}") from None
+
+
+def upload_folder(src: Path, location: str, env: Mapping[str, str]) -> None:
+    """Copy the content of ``src`` into the folder at ``location``; raises ``ProcessorError``."""
+    try:
+        if not is_remote(location):
+            shutil.copytree(src, local_path(location), dirs_exist_ok=True)
+            return
+        fs, path = _fs(location, env)
+        fs.put(str(src).rstrip("/") + "/", path.rstrip("/") + "/", recursive=True)
+    except (OSError, ValueError) as e:
+        raise ProcessorError(f"cannot upload the reports to {location}: {_reason(e)}") from None
+
+
+def exists(location: str, env: Mapping[str, str]) -> bool:
+    if not is_remote(location):
+        return local_path(location).exists()
+    fs, path = _fs(location, env)
+    try:
+        return bool(fs.exists(path))
+    except (OSError, ValueError):
+        return False
+
+
+def resolve(path: str, workdir: Path, env: Mapping[str, str]) -> str:
+    """A payload path as EOPF will use it: variables expanded from the run's environment,
+    relative paths taken from the working directory, EOPF's ``zip::`` style prefixes dropped."""
+    expanded = _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), path)
+    expanded = expanded.rsplit("::", 1)[-1]
+    if is_remote(expanded) or os.path.isabs(expanded) or expanded.startswith("file://"):
+        return expanded
+    return str((workdir / expanded).resolve())
+
+
+def _reason(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -1,0 +1,1 @@
+"""The EOPF task tables dpr ships (JSON data, read with importlib.resources)."""

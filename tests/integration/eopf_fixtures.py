@@ -1,0 +1,200 @@
+"""What the EOPF tests stand on: the EOPF environment, an S3 server, a Dask cluster run from
+the EOPF environment, and payloads that need no satellite data."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EOPF_SPEC = ["eopf[parallel]==3.0.0", "scipy"]
+VENV = ROOT / ".cache" / "eopf-venv-3.0.0"
+READY = VENV / ".dpr-ready"  # written last: a half-built environment is built again
+KEY_ID, SECRET, REGION = "AKIADPRTEST7Q2M4X9", "dpr-test-secret-4f9a1c7e2b", "eu-west-1"
+_CHECK = (
+    "import importlib.metadata as m, importlib.util as u, sys, dpr; "
+    "assert m.version('eopf') == '3.0.0' and u.find_spec('scipy') and u.find_spec('distributed'); print(dpr.__file__)"
+)
+
+
+def python313() -> str | None:
+    """A working Python 3.13 interpreter: ``DPR_PYTHON313``, pyenv's, or ``python3.13`` on PATH
+    (which may be a pyenv shim that refuses to run, hence the check)."""
+    candidates = [os.environ.get("DPR_PYTHON313"),
+                  *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")), reverse=True),
+                  shutil.which("python3.13")]
+    return next((c for c in candidates if c and _runs_313(c)), None)
+
+
+def _runs_313(python: str) -> bool:
+    try:
+        done = subprocess.run([python, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"],
+                              capture_output=True, timeout=30, check=False)
+    except OSError:
+        return False
+    return done.returncode == 0
+
+
+def eopf_environment() -> Path:
+    """The EOPF virtualenv (built once, about 1.3 GB and a few minutes); dpr is installed in it
+    (editable) for the Dask workers. Skips outside CI when there is no Python 3.13."""
+    if _ready():
+        return VENV
+    python = python313()
+    if python is None:
+        reason = "Python 3.13 is not available (EOPF 3 needs it): set DPR_PYTHON313 or install python3.13"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    shutil.rmtree(VENV, ignore_errors=True)
+    log = ROOT / ".cache" / "eopf-venv.log"
+    log.parent.mkdir(exist_ok=True)
+    steps = [[python, "-m", "venv", str(VENV)],
+             [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", *EOPF_SPEC],
+             [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "-e", str(ROOT)]]
+    with log.open("w") as out:
+        for step in steps:
+            if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False).returncode:
+                pytest.fail(f"building the EOPF environment failed at {' '.join(step[-3:])}: see {log}\n{log.read_text()[-3000:]}")
+    if not _ready(check_marker=False):
+        pytest.fail(f"the EOPF environment {VENV} was built but does not import eopf 3.0.0 and dpr")
+    READY.write_text(" ".join(EOPF_SPEC) + "\n")
+    return VENV
+
+
+def _ready(check_marker: bool = True) -> bool:
+    if check_marker and not (READY.is_file() and READY.read_text().split() == EOPF_SPEC):
+        return False
+    try:
+        done = subprocess.run([str(VENV / "bin" / "python"), "-c", _CHECK], capture_output=True, text=True, timeout=120, check=False)
+    except OSError:
+        return False
+    return done.returncode == 0 and Path(done.stdout.strip()).resolve().is_relative_to(ROOT / "src")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+class S3Server:
+    """moto's S3-compatible server on 127.0.0.1, with a bucket ``dpr``."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        wait_for_port(self.port)
+        self.fs = fsspec.filesystem("s3", **self.options(), skip_instance_cache=True)
+        self.fs.mkdir("dpr")
+
+    def options(self) -> dict[str, Any]:
+        return {"key": KEY_ID, "secret": SECRET, "endpoint_url": self.endpoint, "client_kwargs": {"region_name": REGION}}
+
+    def put_folder(self, prefix: str, files: Mapping[str, str]) -> None:
+        for name, text in files.items():
+            self.fs.pipe(f"{prefix}/{name}", text.encode())
+
+    def listing(self, prefix: str) -> list[str]:
+        self.fs.invalidate_cache()
+        return sorted(path.rsplit("/", 1)[-1] for path in self.fs.find(prefix))
+
+    def read(self, path: str) -> str:
+        return self.fs.cat(path).decode()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def s3_env(s3: S3Server) -> dict[str, str]:
+    return {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_ENDPOINT_URL_S3": s3.endpoint, "AWS_DEFAULT_REGION": REGION}
+
+
+@contextmanager
+def start_cluster(venv: Path, folder: Path, env: Mapping[str, str]) -> Iterator[str]:
+    """``dask scheduler`` and one ``dask worker`` (two threads: the job's and EOPF's tasks) run
+    from ``venv``; yields the scheduler address."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    base = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8",
+            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    dask = str(venv / "bin" / "dask")
+    processes = [_spawn(folder / "scheduler.log", [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], base)]
+    try:
+        wait_for_port(port)
+        worker_log = folder / "worker.log"
+        processes.append(_spawn(worker_log, [dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "2", "--no-nanny",
+                                             "--no-dashboard", "--death-timeout", "30", "--local-directory", str(folder)], {**base, **env}))
+        deadline = time.monotonic() + 60
+        while "Registered to" not in worker_log.read_text():
+            if time.monotonic() > deadline or processes[-1].poll() is not None:
+                raise RuntimeError(f"the Dask worker did not start:\n{worker_log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _spawn(log: Path, argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, cwd=log.parent, env=dict(env), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def generator_payload(output: Path, wait_before_exit: int = 0, storage_options: dict[str, Any] | None = None) -> str:
+    """A payload that synthesises a small image product (EOImageGeneratorUnit) written as
+    Zarr at ``output``; its own Dask context (a LocalCluster) is replaced by dpr."""
+    payload: dict[str, Any] = {
+        "general_configuration": {"triggering__wait_before_exit": wait_before_exit, "triggering__validate_run": False},
+        "workflow": [{"name": "generator", "module": "eopf.computing.utils", "processing_unit": "EOImageGeneratorUnit",
+                      "outputs": {"out": "generated"},
+                      "parameters": {"nb_var": 2, "size_x": 64, "size_y": 64, "chunk_x": 32, "chunk_y": 32}}],
+        "io": {"output_products": [{"id": "generated", "path": str(output), "type": "file", "engine": "cpm_zarr"}]},
+        "context_managers": [{"module": "eopf.dask_utils.dask_context_manager", "context_manager": "DaskContext",
+                              "parameters": {"cluster_type": "local", "cluster_config": {"n_workers": 4}}}],
+    }
+    if storage_options is not None:  # an ADF the workflow does not use, with keys in the payload
+        payload["io"]["adfs"] = [{"id": "DEM", "path": "s3://dpr/adfs/DEM.zarr", "adf_params": {"storage_options": storage_options}}]
+    return yaml.safe_dump(payload, sort_keys=False)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie has ended: only its parent has not collected it yet
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
