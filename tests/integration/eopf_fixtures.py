@@ -6,7 +6,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -17,6 +16,8 @@ from typing import Any
 import fsspec
 import pytest
 import yaml
+
+from tests.integration.server import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EOPF_SPEC = ["eopf[parallel]==3.0.0", "scipy"]
@@ -84,20 +85,8 @@ def _ready(check_marker: bool = True) -> bool:
     return done.returncode == 0 and Path(done.stdout.strip()).resolve().is_relative_to(ROOT / "src")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port}")
 
 
 class S3Server:

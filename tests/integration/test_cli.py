@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +21,12 @@ from click.testing import CliRunner
 
 from dpr.entrypoints.cli import cli
 from dpr.entrypoints.cli.client import DprClient
+from tests.integration.server import free_port
 
 pytestmark = pytest.mark.integration
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pexpect
 import pytest
+
 from tests.integration.test_cli import start_job, start_server, stop_server
 
 pytestmark = pytest.mark.integration

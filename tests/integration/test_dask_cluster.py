@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from dpr.domain.prefer import Preference
 from dpr.domain.status import JobStatus
 from dpr.services.jobs import LOST, JobService
 from tests.builders import make_job
+from tests.integration.server import free_port, wait_for_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -50,10 +50,6 @@ DEFINITIONS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:
@@ -101,14 +97,6 @@ class Cluster:
             return subprocess.Popen(argv, cwd=self.folder, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port}")
 
 
 @pytest.fixture(scope="module")

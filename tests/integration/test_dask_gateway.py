@@ -33,7 +33,7 @@ from dpr.domain.prefer import Preference
 from dpr.domain.run import Placement
 from dpr.domain.status import JobStatus
 from dpr.services.jobs import JobService
-from tests.integration.test_dask_cluster import free_port, wait_for_port
+from tests.integration.server import free_port, wait_for_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
