@@ -7,6 +7,8 @@ outlives this process (then jobs keep running across API restarts and are re-ado
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -64,6 +66,21 @@ def scrubbed_environment(keep: set[str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+@contextmanager
+def children_ignore_interrupts() -> Iterator[None]:
+    """Spawn processes that ignore SIGINT: Ctrl-C in a terminal reaches the whole process group,
+    and the workers must wait for the service to close the cluster, not die mid-job with a
+    traceback. (Python keeps an inherited SIG_IGN for SIGINT.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class LocalClusterSource(ClusterSource):
     """An embedded ``LocalCluster``: worker processes of this machine that end with the service.
 
@@ -91,7 +108,11 @@ class LocalClusterSource(ClusterSource):
     async def connect(self) -> Client:
         # A worker dying under a job fails its task at once; the executor re-runs it while the
         # job's ``retries`` allow (Dask's default would re-run it up to three times first).
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}), scrubbed_environment(self.keep_env):
+        with (
+            dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+            scrubbed_environment(self.keep_env),
+            children_ignore_interrupts(),
+        ):
             self._cluster = await self._start_cluster()
         return await Client(self._cluster, asynchronous=True, set_as_default=False)
 
