@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Iterable
 
 from dpr.domain.events import AnyEvent, Progressed
@@ -39,14 +40,25 @@ class EventPump:
         self._task = asyncio.create_task(self._drain(), name="dpr-event-pump")
         self._idle = asyncio.Event()
         self._idle.set()
+        self._inbox: deque[AnyEvent] = deque()  # from other threads, until the loop takes them
+        self._wakeup_pending = False
 
     def put(self, event: AnyEvent) -> None:
         self._idle.clear()
         self._queue.put_nowait(event)
 
     def put_threadsafe(self, event: AnyEvent) -> None:
-        if not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self.put, event)
+        # One wake-up of the loop carries every event other threads put meanwhile: a wake-up
+        # per event costs the loop a pipe write and read, and the threads a GIL hand-over.
+        self._inbox.append(event)
+        if not self._wakeup_pending and not self._loop.is_closed():
+            self._wakeup_pending = True
+            self._loop.call_soon_threadsafe(self._take_inbox)
+
+    def _take_inbox(self) -> None:
+        self._wakeup_pending = False  # before draining: an event appended from now on wakes again
+        while self._inbox:
+            self.put(self._inbox.popleft())
 
     async def drained(self) -> None:
         """Wait until every event put so far has been handled."""

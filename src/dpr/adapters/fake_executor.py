@@ -6,9 +6,7 @@ honour cancellation, and it passes the same contract suite as the Dask executor.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from dpr.adapters.event_pump import EventPump
 from dpr.adapters.runner import run_order
@@ -24,8 +22,11 @@ class FakeExecutor(Executor):
         self.max_workers = max_workers
         self._pump: EventPump | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._flags: dict[str, threading.Event] = {}
-        self._futures: dict[str, asyncio.Future[object]] = {}
+        # Read by the job threads through ``cancelled()``; a set and a flag cost less per job
+        # than a threading.Event each.
+        self._cancelled: set[str] = set()
+        self._closing = False
+        self._futures: dict[str, Future[object]] = {}
 
     async def start(self, handler: EventHandler) -> None:
         self._pump = EventPump(handler)
@@ -33,29 +34,31 @@ class FakeExecutor(Executor):
 
     async def submit(self, order: WorkOrder) -> str:
         assert self._pump is not None and self._pool is not None, "start() first"
-        flag = threading.Event()
-        self._flags[order.job_id] = flag
-        future = asyncio.get_running_loop().run_in_executor(
-            self._pool, run_order, order, self._pump.put_threadsafe, flag.is_set
-        )
-        self._futures[order.job_id] = future
-        future.add_done_callback(lambda _: self._forget(order.job_id))
+        job_id = order.job_id
+
+        def cancelled() -> bool:
+            return self._closing or job_id in self._cancelled
+
+        # A plain pool future: its outcome is in the events, so the loop need not hear of it.
+        future = self._pool.submit(run_order, order, self._pump.put_threadsafe, cancelled)
+        self._futures[job_id] = future
+        future.add_done_callback(lambda _: self._forget(job_id))  # on the job's thread
+        return self.reference(order)
+
+    def reference(self, order: WorkOrder) -> str:
         return f"fake:{order.job_id}"
 
     async def cancel(self, job_id: str) -> None:
-        flag = self._flags.get(job_id)
-        if flag is not None:
-            flag.set()
         future = self._futures.get(job_id)
         if future is not None:
+            self._cancelled.add(job_id)
             future.cancel()  # drops it if still queued; a running thread sees the flag instead
 
     async def adopt(self, job: Job) -> bool:
         return job.job_id in self._futures
 
     async def close(self) -> None:
-        for flag in self._flags.values():
-            flag.set()
+        self._closing = True
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         if self._pump is not None:
@@ -68,5 +71,5 @@ class FakeExecutor(Executor):
             await self._pump.drained()
 
     def _forget(self, job_id: str) -> None:
-        self._flags.pop(job_id, None)
         self._futures.pop(job_id, None)
+        self._cancelled.discard(job_id)

@@ -33,6 +33,12 @@ class Executor(ABC):
         worker really begins computing.
         """
 
+    def reference(self, order: WorkOrder) -> str | None:
+        """The reference ``submit`` will return for ``order``, when it is known before
+        submitting (the job is then stored with it in one write); ``None``, the default, when
+        only ``submit`` can tell."""
+        return None
+
     @abstractmethod
     async def cancel(self, job_id: str) -> None:
         """Stop the job: drop it if queued, signal the processor if running. Idempotent;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -12,11 +13,13 @@ from msgspec.structs import replace
 from dpr.domain.errors import (
     ConcurrentUpdate,
     DomainError,
+    InvalidTransition,
     JobFailedError,
     NoSuchJob,
     NotAllowed,
     Overloaded,
     ResultNotReady,
+    Unavailable,
 )
 from dpr.domain.events import AnyEvent, Logged
 from dpr.domain.execute import decode_fetched, is_reference
@@ -38,6 +41,7 @@ from dpr.services.waiters import Waiters
 
 log = logging.getLogger(__name__)
 
+RETRY_FIRST, RETRY_MAX = 0.5, 10.0  # seconds between attempts to record an event while the store is down
 LOST = "the executor no longer knows this job (the cluster was lost or restarted before it finished)"
 
 
@@ -84,17 +88,25 @@ class JobService:
         self._bases: dict[str, str] = {}  # where each job's callbacks point their links
         self._validators: dict[str, RequestValidator] = {}
         self._waiters = Waiters()
+        # The record last written for each active job submitted here: events about it
+        # compare-and-set from this instead of reading the store first.
+        self._running: dict[str, Job] = {}
 
-    async def start(self) -> list[Job]:
-        """Open the store, connect the executor and settle jobs left active by an earlier run;
-        returns those that were failed because the executor lost them."""
+    async def start(self, *, recover: bool = True) -> list[Job]:
+        """Open the store, connect the executor and (unless ``recover`` is false) settle jobs
+        left active by an earlier run; returns those that were failed because the executor
+        lost them."""
         await self.repository.open()
         await self.executor.start(self.apply)
+        if not recover:
+            return []
         lost = []
         for job in await self.repository.list_active():
             if not await self.executor.adopt(job):
-                lost.append(await self._mutate(job.job_id, lambda j: j.fail(self.clock.now(), LOST)))
-        return [j for j in lost if j is not None]
+                # It may have ended meanwhile: a server shutting down still records outcomes.
+                failed = await self._mutate(job.job_id, lambda j: j if j.is_terminal else j.fail(self.clock.now(), LOST), known=job)
+                lost.append(failed)
+        return [j for j in lost if j is not None and j.status is JobStatus.FAILED and j.error == LOST]
 
     async def close(self) -> None:
         await self.executor.close()
@@ -132,9 +144,6 @@ class JobService:
         mode = choose_mode(process, preference)
         await self._admit(process_id)
         job = Job.accept(job_id=self.ids.new_id(), process_id=process_id, request=request, now=self.clock.now(), owner=owner)
-        await self.repository.add(job)
-        if request.subscriber is not None:
-            self._bases[job.job_id] = base_url or self.public_base
         order = WorkOrder(
             job_id=job.job_id,
             process_id=process_id,
@@ -144,6 +153,12 @@ class JobService:
             trace_context=dict(trace_context or {}),
             placement=placement,
         )
+        # Stored with its executor reference when the executor can tell it beforehand: one write.
+        job = replace(job, executor_ref=self.executor.reference(order))
+        await self.repository.add(job)
+        self._running[job.job_id] = job
+        if request.subscriber is not None:
+            self._bases[job.job_id] = base_url or self.public_base
         job = await self._submit(job, order)
         applied = ["respond-async"] if preference.respond_async and mode is Mode.ASYNC else []
         if mode is Mode.SYNC:
@@ -194,6 +209,8 @@ class JobService:
             reason = f"could not be submitted: {e}"
             await self._mutate(job.job_id, lambda j: j.fail(self.clock.now(), reason))
             raise
+        if ref == job.executor_ref:
+            return job
         updated = await self._mutate(job.job_id, lambda j: replace(j, executor_ref=ref, version=j.version + 1))
         return updated or job
 
@@ -236,7 +253,23 @@ class JobService:
         return dismissed or job
 
     async def apply(self, event: AnyEvent) -> None:
-        """Record an executor event. Never raises for unknown or finished jobs (late events)."""
+        """Record an executor event. Never raises for unknown or finished jobs (late events).
+
+        While the store is unavailable the event is retried with back-off (events of a job
+        wait behind it, so their order holds): an outage must not leave a job that finished
+        recorded as running forever.
+        """
+        delay = RETRY_FIRST
+        while True:
+            try:
+                await self._record(event)
+                return
+            except Unavailable:
+                log.warning("store unavailable: event %s of job %s retried in %.1f s", type(event).__name__, event.job_id, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+
+    async def _record(self, event: AnyEvent) -> None:
         if isinstance(event, Logged):
             await self.log_store.append(event.job_id, event.at, event.level, event.line)
             return
@@ -246,26 +279,51 @@ class JobService:
         """The job once it has ended, or as it stands after ``timeout`` seconds."""
         return await self._waiters.wait(job_id, timeout, self.repository.get)
 
-    async def _mutate(self, job_id: str, change: Callable[[Job], Job]) -> Job | None:
-        """Read-change-compare-and-set until it sticks; ``None`` when the job is gone."""
+    async def _mutate(self, job_id: str, change: Callable[[Job], Job], known: Job | None = None) -> Job | None:
+        """Change-compare-and-set until it sticks; ``None`` when the job is gone.
+
+        The first attempt starts from ``known``, or from the record this process last wrote for
+        a job it runs, without reading the store; the compare-and-set catches a stale guess,
+        and the next attempts read.
+        """
+        guess = known or self._running.get(job_id)
         while True:
-            try:
-                job = await self.repository.get(job_id)
-            except NoSuchJob:
+            job = guess or await self._read(job_id)
+            if job is None:
+                self._running.pop(job_id, None)
                 return None
-            new = change(job)
-            if new is job:
-                return job
             try:
-                await self.repository.update(new, expected_version=job.version)
-            except ConcurrentUpdate:
+                new = change(job)
+            except InvalidTransition:
+                if guess is None:
+                    raise
+                guess = None  # the guess was stale: decide on the stored record
                 continue
-            except NoSuchJob:
-                return None
-            if new.is_terminal:
-                self._waiters.release(job_id)
-            self._call_back(job, new)
-            return new
+            if new is job and guess is None:
+                return job
+            if new is not job and await self._compare_and_set(job, new):
+                return new
+            guess = None
+
+    async def _compare_and_set(self, old: Job, new: Job) -> bool:
+        """Store ``new`` if ``old`` is still the stored version; False if another writer won."""
+        try:
+            await self.repository.update(new, expected_version=old.version)
+        except (ConcurrentUpdate, NoSuchJob):
+            return False  # re-read: the job changed, or is gone
+        if new.is_terminal:
+            self._running.pop(new.job_id, None)
+            self._waiters.release(new.job_id)
+        elif new.job_id in self._running:
+            self._running[new.job_id] = new
+        self._call_back(old, new)
+        return True
+
+    async def _read(self, job_id: str) -> Job | None:
+        try:
+            return await self.repository.get(job_id)
+        except NoSuchJob:
+            return None
 
     def _call_back(self, old: Job, new: Job) -> None:
         if self.notifier is None or new.request.subscriber is None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from dpr.adapters.sql.mapping import decode_json, encode_json
@@ -17,19 +20,22 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # psycopg's connect_timeout is whole seconds and at least 2: it bounds one attempt, so a host
 # that drops packets cannot stall a request for the OS's minutes-long TCP timeout.
 MAX_ATTEMPT_SECONDS = 10
+# A pooled connection idle for longer than this is pinged before it is handed out, so sockets
+# a database restart left dead are replaced instead of failing a request. Connections in steady
+# use skip the ping: ``pool_pre_ping`` would add a round trip to every statement.
+PING_AFTER_IDLE_SECONDS = 2.0
 
 
 def create_sql_engine(
     url: str | URL, *, pool_size: int = 10, max_overflow: int = 10, connect_timeout: float = 10.0
 ) -> AsyncEngine:
-    """An engine that survives restarts (pre-ping) and stores JSON with msgspec.
+    """An engine that survives restarts (idle connections are pinged) and stores JSON with msgspec.
 
     For SQLite it creates the file's folder and turns on WAL and a busy timeout, so readers
     never block the writer and concurrent writers wait instead of failing.
     """
     sa_url = make_url(url)
     options: dict[str, Any] = {
-        "pool_pre_ping": True,
         "pool_size": pool_size,
         "max_overflow": max_overflow,
         "json_serializer": encode_json,
@@ -43,7 +49,37 @@ def create_sql_engine(
         return engine
     attempt = max(2, min(MAX_ATTEMPT_SECONDS, math.ceil(connect_timeout)))
     options["connect_args"] = {"connect_timeout": attempt}
-    return create_async_engine(sa_url, **options)
+    engine = create_async_engine(sa_url, **options)
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Ping a connection on checkout when it sat idle in the pool, replacing it if dead.
+
+    After a failure in use SQLAlchemy already discards the whole pool (a disconnect
+    invalidates every older connection), so only idle ones need the check.
+    """
+    dialect = engine.sync_engine.dialect
+
+    def on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception:
+            alive = False
+        if not alive:
+            # The pool takes this as "reconnect": it discards the connection and makes another.
+            raise sa_exc.DisconnectionError("an idle connection no longer answers")
+
+    # Listening on the engine, not its pool, keeps the hooks on the pool ``dispose()`` makes.
+    event.listen(engine.sync_engine, "checkin", on_checkin)
+    event.listen(engine.sync_engine, "checkout", on_checkout)
 
 
 def _make_parent_folder(url: URL) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, delete, func, insert, or_, select, update
+from collections.abc import Awaitable
+
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from dpr.adapters.sql import statements as sql
+from dpr.adapters.sql.batching import Batcher
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.filters import NEWEST_FIRST, after_cursor, query_filters
 from dpr.adapters.sql.mapping import job_to_row, row_to_job
@@ -13,11 +17,8 @@ from dpr.adapters.sql.tables import job_logs, jobs
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
 from dpr.domain.job import Job
 from dpr.domain.query import Cursor, JobPage, JobQuery
-from dpr.domain.status import ACTIVE, TERMINAL, JobStatus
+from dpr.domain.status import JobStatus
 from dpr.ports.job_repository import JobRepository
-
-_ACTIVE = sorted(s.value for s in ACTIVE)
-_TERMINAL = sorted(s.value for s in TERMINAL)
 
 
 class SqlJobRepository(JobRepository):
@@ -25,7 +26,7 @@ class SqlJobRepository(JobRepository):
 
     Every update is one compare-and-set statement, so concurrent writers in several processes
     never lose a change. Build it with ``build_sql_store``, which prepares the engine
-    (pre-ping, JSON codec, SQLite pragmas) and the schema.
+    (idle-connection pings, JSON codec, SQLite pragmas) and the schema.
 
     Args:
         engine: the async engine; the repository owns it and ``close()`` disposes it.
@@ -38,15 +39,34 @@ class SqlJobRepository(JobRepository):
         self, engine: AsyncEngine, *, connect_timeout: float = 30.0, connect_pause: float = 1.0, migrate: bool = True
     ) -> None:
         self._engine = engine
+        # One statement is its own transaction: no BEGIN/COMMIT round trips around it.
+        self._auto = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._connect = (connect_timeout, connect_pause, migrate)
         self._boundary = Boundary(engine.url)
         self._dialect = engine.dialect.name
+        # Jobs submitted at the same time are inserted by one multi-row statement.
+        self._adds: Batcher[Job] = Batcher(self._insert)
 
     async def add(self, job: Job) -> None:
+        await self._adds.submit(job)
+
+    async def _insert(self, batch: list[Job]) -> list[BaseException | None]:
+        """Insert the batch in one statement; if a row breaks a constraint, one by one."""
+        if len(batch) > 1:
+            with self._boundary:
+                try:
+                    async with self._auto.connect() as conn:
+                        await conn.execute(sql.INSERT_JOB, [job_to_row(job) for job in batch])
+                    return [None] * len(batch)
+                except IntegrityError:
+                    pass  # no row went in: find the culprit
+        return [await _outcome(self._insert_one(job)) for job in batch]
+
+    async def _insert_one(self, job: Job) -> None:
         with self._boundary:
             try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(insert(jobs).values(job_to_row(job)))
+                async with self._auto.connect() as conn:
+                    await conn.execute(sql.INSERT_JOB, job_to_row(job))
             except IntegrityError:
                 found = await self._version(job.job_id)
                 if found is None:
@@ -55,27 +75,18 @@ class SqlJobRepository(JobRepository):
 
     async def get(self, job_id: str) -> Job:
         with self._boundary:
-            async with self._engine.connect() as conn:
-                row = (await conn.execute(select(jobs).where(jobs.c.job_id == job_id))).one_or_none()
+            async with self._auto.connect() as conn:
+                row = (await conn.execute(sql.GET_JOB, {"job_id": job_id})).one_or_none()
         if row is None:
             raise NoSuchJob(job_id)
         return row_to_job(row)
 
     async def update(self, job: Job, *, expected_version: int) -> None:
-        values = job_to_row(job)
-        del values["job_id"]
-        statement = (
-            update(jobs)
-            .where(jobs.c.job_id == job.job_id, jobs.c.version == expected_version)
-            # A terminal job keeps its status whatever a late writer says.
-            .where(or_(jobs.c.status.not_in(_TERMINAL), jobs.c.status == job.status.value))
-            .values(values)
-        )
         with self._boundary:
-            async with self._engine.begin() as conn:
-                if (await conn.execute(statement)).rowcount == 1:
+            async with self._auto.connect() as conn:
+                if (await conn.execute(sql.UPDATE_JOB, sql.update_parameters(job, expected_version))).rowcount == 1:
                     return
-                current = (await conn.execute(_version_and_status(job.job_id))).one_or_none()
+                current = (await conn.execute(sql.GET_VERSION, {"job_id": job.job_id})).one_or_none()
         if current is None:
             raise NoSuchJob(job.job_id)
         if current.version != expected_version:
@@ -86,7 +97,7 @@ class SqlJobRepository(JobRepository):
         filters = query_filters(query, self._dialect)
         page = select(jobs).where(*filters, *after_cursor(query.after)).order_by(*NEWEST_FIRST)
         with self._boundary:
-            async with self._engine.connect() as conn:
+            async with self._auto.connect() as conn:
                 rows = (await conn.execute(page.limit(query.limit + 1))).all()
                 matched = await _count(conn, select(func.count()).select_from(jobs).where(*filters), query)
         found = [row_to_job(row) for row in rows[: query.limit]]
@@ -94,19 +105,16 @@ class SqlJobRepository(JobRepository):
         return JobPage(jobs=found, next=Cursor.after(found[-1]) if more else None, number_matched=matched)
 
     async def list_active(self) -> list[Job]:
-        statement = select(jobs).where(jobs.c.status.in_(_ACTIVE)).order_by(jobs.c.created, jobs.c.job_id)
         with self._boundary:
-            async with self._engine.connect() as conn:
-                rows = (await conn.execute(statement)).all()
+            async with self._auto.connect() as conn:
+                rows = (await conn.execute(sql.LIST_ACTIVE)).all()
         return [row_to_job(row) for row in rows]
 
     async def count_active(self, process_id: str | None = None) -> int:
-        statement = select(func.count()).select_from(jobs).where(jobs.c.status.in_(_ACTIVE))
-        if process_id is not None:
-            statement = statement.where(jobs.c.process_id == process_id)
+        statement, parameters = (sql.COUNT_ACTIVE, {}) if process_id is None else (sql.COUNT_ACTIVE_OF, {"process_id": process_id})
         with self._boundary:
-            async with self._engine.connect() as conn:
-                return int((await conn.execute(statement)).scalar_one())
+            async with self._auto.connect() as conn:
+                return int((await conn.execute(statement, parameters)).scalar_one())
 
     async def delete(self, job_id: str) -> None:
         """Remove the job and its log lines in one transaction. Raises ``NoSuchJob``."""
@@ -125,15 +133,20 @@ class SqlJobRepository(JobRepository):
         await prepare(self._engine, timeout=timeout, pause=pause, migrate=migrate)
 
     async def close(self) -> None:
+        await self._adds.drained()
         await self._engine.dispose()
 
     async def _version(self, job_id: str) -> int | None:
-        async with self._engine.connect() as conn:
+        async with self._auto.connect() as conn:
             return (await conn.execute(select(jobs.c.version).where(jobs.c.job_id == job_id))).scalar_one_or_none()
 
 
-def _version_and_status(job_id: str) -> Select[tuple[int, str]]:
-    return select(jobs.c.version, jobs.c.status).where(jobs.c.job_id == job_id)
+async def _outcome(call: Awaitable[None]) -> BaseException | None:
+    try:
+        await call
+    except Exception as error:
+        return error
+    return None
 
 
 async def _count(conn: AsyncConnection, statement: Select[tuple[int]], query: JobQuery) -> int | None:

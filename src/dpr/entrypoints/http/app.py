@@ -17,22 +17,46 @@ from dpr.entrypoints.container import Container, build_container
 from dpr.entrypoints.http import core, jobs, processes
 from dpr.entrypoints.http import dpr as dpr_api
 from dpr.entrypoints.http.api_doc import SwaggerUI30
-from dpr.entrypoints.http.common import provide_jobs, provide_settings
+from dpr.entrypoints.http.common import Jobs
 from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
 from dpr.entrypoints.http.templating import template_config
+from dpr.services.jobs import JobService
 
 log = logging.getLogger("dpr")
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
+def _dependencies(service: JobService, settings: Settings) -> dict[str, Provide]:
+    """The handlers' ``jobs`` and ``settings``: fixed for the app's life, so cached.
+
+    ``settings`` is declared to need ``jobs`` only so Litestar resolves the two one after the
+    other: two independent dependencies cost a task group (two tasks) on every request.
+    """
+
+    def provide_jobs() -> JobService:
+        return service
+
+    def provide_settings(jobs: Jobs) -> Settings:
+        return settings
+
+    return {
+        "jobs": Provide(provide_jobs, sync_to_thread=False, use_cache=True),
+        "settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
+    }
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None, *, recover: bool = True) -> Litestar:
     """A ready-to-serve app. The container (built from ``settings`` when not given) supplies
-    every adapter; the job service starts with the app and stops with it."""
+    every adapter; the job service starts with the app and stops with it.
+
+    ``recover=False`` skips settling the jobs an earlier run left active: for the worker
+    processes of one server, where the parent did it once before starting them.
+    """
     container = container or build_container(settings or Settings())
     settings = container.settings()
     service = container.job_service()
 
     async def start(app: Litestar) -> None:
-        lost = await service.start()
+        lost = await service.start(recover=recover)
         if lost:
             log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
 
@@ -42,10 +66,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     return Litestar(
         route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes()],
-        dependencies={
-            "jobs": Provide(provide_jobs, sync_to_thread=False),
-            "settings": Provide(provide_settings, sync_to_thread=False),
-        },
+        dependencies=_dependencies(service, settings),
         state=State({"jobs": service, "settings": settings, "container": container}),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],

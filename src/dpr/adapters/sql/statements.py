@@ -1,0 +1,71 @@
+"""The statements every request runs, built once with named parameters.
+
+Building a statement per call (``insert(jobs).values(row)``) makes SQLAlchemy construct it and
+compute its cache key each time; a prebuilt one with bound parameters skips both, and psycopg
+then runs it as a server-side prepared statement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Text, bindparam, func, insert, or_, select, update
+
+from dpr.adapters.sql.mapping import job_to_row
+from dpr.adapters.sql.tables import job_logs, jobs
+from dpr.adapters.sql.timestamps import UtcDateTime
+from dpr.domain.job import Job
+from dpr.domain.status import ACTIVE, TERMINAL
+
+_ACTIVE = sorted(s.value for s in ACTIVE)
+_TERMINAL = sorted(s.value for s in TERMINAL)
+
+INSERT_JOB = insert(jobs)
+
+GET_JOB = select(jobs).where(jobs.c.job_id == bindparam("job_id"))
+
+GET_VERSION = select(jobs.c.version, jobs.c.status).where(jobs.c.job_id == bindparam("job_id"))
+
+# Compare-and-set: only over the version read, and a terminal job keeps its status whatever a
+# late writer says. The WHERE parameters are prefixed: bare column names set the columns.
+UPDATE_JOB = (
+    update(jobs)
+    .where(jobs.c.job_id == bindparam("where_job_id"), jobs.c.version == bindparam("where_version"))
+    .where(or_(jobs.c.status.not_in(_TERMINAL), jobs.c.status == bindparam("where_status")))
+)
+
+COUNT_ACTIVE = select(func.count()).select_from(jobs).where(jobs.c.status.in_(_ACTIVE))
+
+COUNT_ACTIVE_OF = COUNT_ACTIVE.where(jobs.c.process_id == bindparam("process_id"))
+
+LIST_ACTIVE = select(jobs).where(jobs.c.status.in_(_ACTIVE)).order_by(jobs.c.created, jobs.c.job_id)
+
+# ``INSERT INTO job_logs SELECT :job_id, coalesce(max(seq), -1) + 1, ... RETURNING seq``.
+APPEND_LOG = (
+    insert(job_logs)
+    .from_select(
+        ["job_id", "seq", "at", "level", "line"],
+        select(
+            bindparam("job_id", type_=job_logs.c.job_id.type),
+            func.coalesce(func.max(job_logs.c.seq), -1) + 1,
+            bindparam("at", type_=UtcDateTime),
+            bindparam("level", type_=Text),
+            bindparam("line", type_=Text),
+        ).where(job_logs.c.job_id == bindparam("job_id")),
+    )
+    .returning(job_logs.c.seq)
+)
+
+READ_LOG = (
+    select(job_logs)
+    .where(job_logs.c.job_id == bindparam("job_id"), job_logs.c.seq > bindparam("after", type_=BigInteger))
+    .order_by(job_logs.c.seq)
+    .limit(bindparam("limit", type_=BigInteger))
+)
+
+
+def update_parameters(job: Job, expected_version: int) -> dict[str, Any]:
+    """The parameters of ``UPDATE_JOB`` that store ``job`` over version ``expected_version``."""
+    values = job_to_row(job)
+    del values["job_id"]
+    return {**values, "where_job_id": job.job_id, "where_version": expected_version, "where_status": job.status.value}
