@@ -74,7 +74,8 @@ def seed_0001(conn: Connection) -> Seed:
     return jobs, logs
 
 
-SEEDERS: dict[str, Callable[[Connection], Seed]] = {"0001": seed_0001}
+# 0002 only changed indexes: rows are stored as 0001 stored them.
+SEEDERS: dict[str, Callable[[Connection], Seed]] = {"0001": seed_0001, "0002": seed_0001}
 
 
 def revisions() -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 from contract_support import at, in_ci, make_job
 
 from dpr.adapters.sql import build_sql_store
+from dpr.adapters.sql.engine import PING_AFTER_IDLE_SECONDS
 from dpr.domain.errors import Unavailable
 from dpr.domain.query import JobQuery
 from tests.pg_server import PASSWORD, PrivateServer, postgres_bin
@@ -100,3 +101,16 @@ async def test_building_the_store_gives_up_after_its_timeout(server: PrivateServ
         assert_safe(raised.value, server)
     finally:
         server.start()
+
+
+async def test_a_pooled_connection_that_died_while_idle_is_replaced_without_an_error(server: PrivateServer) -> None:
+    repository, _ = await build_sql_store(server.url(), connect_timeout=20, connect_pause=0.2)
+    try:
+        job = make_job("idle")
+        await repository.add(job)  # leaves an open connection in the pool
+        server.stop()
+        await asyncio.to_thread(server.start)
+        await asyncio.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
+        assert await repository.get(job.job_id) == job  # pinged, found dead, reconnected
+    finally:
+        await repository.close()

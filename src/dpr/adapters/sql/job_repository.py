@@ -51,11 +51,12 @@ class SqlJobRepository(JobRepository):
         await self._adds.submit(job)
 
     async def _insert(self, batch: list[Job]) -> list[BaseException | None]:
-        """Insert the batch in one statement; if a row breaks a constraint, one by one."""
+        """Insert the batch in one transaction; if a row breaks a constraint, one by one."""
         if len(batch) > 1:
             with self._boundary:
                 try:
-                    async with self._auto.connect() as conn:
+                    # A transaction: all rows or none, so the fallback never meets half a batch.
+                    async with self._engine.begin() as conn:
                         await conn.execute(sql.INSERT_JOB, [job_to_row(job) for job in batch])
                     return [None] * len(batch)
                 except IntegrityError:
