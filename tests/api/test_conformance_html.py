@@ -213,7 +213,7 @@ def test_the_job_list_page_pages_with_the_cursor_next_link(client):
     assert json_ids[0] in first.text and json_ids[2] in second.text and json_ids[2] not in first.text
 
 
-@pytest.mark.parametrize(("status", "code"), [("accepted", 404), ("running", 404), ("successful", 200), ("failed", 500), ("dismissed", 500)])
+@pytest.mark.parametrize(("status", "code"), [("accepted", 404), ("running", 404), ("successful", 200), ("failed", 500), ("dismissed", 404)])
 def test_results_pages_answer_like_the_json_in_every_state(client, status, code):
     add_jobs(client, *state_jobs())
     html = client.get(f"/jobs/job-{status}/results", params={"f": "html"})

@@ -227,8 +227,8 @@ class JobService:
         job = await self.repository.get(job_id)
         if job.status is JobStatus.SUCCESSFUL:
             return job, self.catalog.get(job.process_id) if job.process_id in self.catalog else None
-        if not job.is_terminal:
-            raise ResultNotReady(job_id, job.status)
+        if not job.is_terminal or job.status is JobStatus.DISMISSED:
+            raise ResultNotReady(job_id, job.status)  # a dismissed job never has results
         raise JobFailedError(job_id, job.status, job.error or job.message)
 
     async def logs(self, job_id: str, after: int = -1, limit: int = 1000) -> tuple[Job, list[LogRecord]]:

@@ -44,7 +44,8 @@ class SqlJobRepository(JobRepository):
         self._connect = (connect_timeout, connect_pause, migrate)
         self._boundary = Boundary(engine.url)
         self._dialect = engine.dialect.name
-        # Jobs submitted at the same time are inserted by one multi-row statement.
+        # Jobs submitted at the same time are inserted together: one transaction, and with
+        # psycopg's pipeline one round trip (group commit).
         self._adds: Batcher[Job] = Batcher(self._insert)
 
     async def add(self, job: Job) -> None:

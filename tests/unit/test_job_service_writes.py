@@ -1,0 +1,114 @@
+"""How many store writes the job service makes, and that skipping reads never loses a change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dpr.adapters.memory_job_repository import InMemoryJobRepository
+from dpr.domain.events import AnyEvent, Started, Succeeded
+from dpr.domain.job import Job
+from dpr.domain.prefer import Preference
+from dpr.domain.run import WorkOrder
+from dpr.domain.status import JobStatus
+from dpr.ports.executor import EventHandler, Executor
+from tests.unit.conftest import build_service
+
+ASYNC = Preference(respond_async=True)
+LATER = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+class HeldExecutor(Executor):
+    """Runs nothing: the test plays the executor's events itself."""
+
+    def __init__(self, knows_reference: bool = True) -> None:
+        self.knows_reference = knows_reference
+        self.handler: EventHandler | None = None
+
+    async def start(self, handler: EventHandler) -> None:
+        self.handler = handler
+
+    def reference(self, order: WorkOrder) -> str | None:
+        return f"held:{order.job_id}" if self.knows_reference else None
+
+    async def submit(self, order: WorkOrder) -> str:
+        return f"held:{order.job_id}"
+
+    async def cancel(self, job_id: str) -> None:
+        pass
+
+    async def adopt(self, job: Job) -> bool:
+        return False
+
+    async def close(self) -> None:
+        pass
+
+
+class CountingRepository(InMemoryJobRepository):
+    """Counts the service's calls (the in-memory ``update`` reads through ``get`` itself)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.adds = self.reads = self.updates = 0
+        self._updating = False
+
+    async def add(self, job: Job) -> None:
+        self.adds += 1
+        await super().add(job)
+
+    async def get(self, job_id: str) -> Job:
+        self.reads += not self._updating
+        return await super().get(job_id)
+
+    async def update(self, job: Job, *, expected_version: int) -> None:
+        self.updates += 1
+        self._updating = True
+        try:
+            await super().update(job, expected_version=expected_version)
+        finally:
+            self._updating = False
+
+
+async def started_service(executor: HeldExecutor, repository: CountingRepository):  # type: ignore[no-untyped-def]
+    service = build_service(repository=repository, executor=executor)
+    await service.start()
+    return service
+
+
+async def test_a_submission_is_one_write_when_the_executor_names_its_reference_beforehand() -> None:
+    repository = CountingRepository()
+    service = await started_service(HeldExecutor(knows_reference=True), repository)
+    run = await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)
+    assert (repository.adds, repository.updates) == (1, 0)
+    assert (await repository.get(run.job.job_id)).executor_ref == f"held:{run.job.job_id}"
+
+
+async def test_without_a_reference_beforehand_it_is_stored_after_submitting() -> None:
+    repository = CountingRepository()
+    service = await started_service(HeldExecutor(knows_reference=False), repository)
+    run = await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)
+    assert (repository.adds, repository.updates) == (1, 1)
+    assert (await repository.get(run.job.job_id)).executor_ref == f"held:{run.job.job_id}"
+
+
+async def test_events_of_a_job_run_here_are_written_without_reading_it_first() -> None:
+    repository = CountingRepository()
+    service = await started_service(HeldExecutor(), repository)
+    job_id = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job.job_id
+    events: list[AnyEvent] = [Started(job_id=job_id, at=LATER), Succeeded(job_id=job_id, at=LATER, outputs={"echo": "x"})]
+    reads = repository.reads
+    for event in events:
+        await service.apply(event)
+    assert repository.reads == reads and repository.updates == 2
+    assert (await service.status(job_id)).status is JobStatus.SUCCESSFUL
+
+
+async def test_an_event_after_another_process_dismissed_the_job_leaves_it_dismissed() -> None:
+    repository = CountingRepository()
+    service = await started_service(HeldExecutor(), repository)
+    accepted = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job
+    # Another server process dismisses it behind this one's back: its remembered record is stale.
+    await repository.update(accepted.dismiss(LATER), expected_version=accepted.version)
+    await service.apply(Started(job_id=accepted.job_id, at=LATER))
+    await service.apply(Succeeded(job_id=accepted.job_id, at=LATER, outputs={"echo": "x"}))
+    job = await service.status(accepted.job_id)
+    assert job.status is JobStatus.DISMISSED and job.results is None
