@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -66,3 +68,23 @@ class PrivateServer:
 
     def _run(self, tool: str, *args: str) -> None:
         subprocess.run([*self._user(), str(self.bin_dir / tool), *args], check=True, capture_output=True, timeout=60)
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivateServer]:
+    """A started private server, removed afterwards. Skips without PostgreSQL binaries, except
+    under CI, where the tests must run."""
+    import pytest
+
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+            pytest.fail("CI=true but no PostgreSQL binaries (initdb, pg_ctl) were found")
+        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) to start a private server")
+    server = PrivateServer(bin_dir)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.remove()

@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from contract_support import at, in_ci, make_job
+from contract_support import at, make_job
 
 from dpr.adapters.sql import build_sql_store
 from dpr.adapters.sql.engine import PING_AFTER_IDLE_SECONDS
 from dpr.domain.errors import Unavailable
 from dpr.domain.query import JobQuery
-from tests.pg_server import PASSWORD, PrivateServer, postgres_bin
+from tests.pg_server import PASSWORD, PrivateServer, private_postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
@@ -22,18 +22,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PrivateServer]:
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        if in_ci():
-            pytest.fail("CI=true but no PostgreSQL binaries (initdb, pg_ctl) were found")
-        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) to start a private server")
-    private = PrivateServer(bin_dir)
-    try:
-        private.init()
-        private.start()
-        yield private
-    finally:
-        private.remove()
+    with private_postgres() as started:
+        yield started
 
 
 def assert_safe(error: Unavailable, server: PrivateServer) -> None:

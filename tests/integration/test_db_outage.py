@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.integration.server import ROOT, running_server
-from tests.pg_server import PASSWORD, PrivateServer, postgres_bin
+from tests.pg_server import PASSWORD, PrivateServer, private_postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
@@ -25,18 +25,8 @@ ASYNC = {"Prefer": "respond-async"}
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[PrivateServer]:
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-            pytest.fail("CI=true but no PostgreSQL binaries (initdb, pg_ctl) were found")
-        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) to start a private server")
-    server = PrivateServer(bin_dir)
-    try:
-        server.init()
-        server.start()
-        yield server
-    finally:
-        server.remove()
+    with private_postgres() as started:
+        yield started
 
 
 def submit(client: httpx.Client, text: str, pause: int = 0) -> str:
