@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -55,9 +55,9 @@ class Recorder:
         self.events: list[AnyEvent] = []
         self._changed = asyncio.Condition()
 
-    async def __call__(self, event: AnyEvent) -> None:
+    async def __call__(self, events: Sequence[AnyEvent]) -> None:
         async with self._changed:
-            self.events.append(event)
+            self.events.extend(events)
             self._changed.notify_all()
 
     def of(self, job_id: str) -> list[AnyEvent]:

@@ -126,6 +126,47 @@ async def test_concurrent_read_modify_write_loses_no_update(repository: JobRepos
     assert final.version == job.version + writers * increments
 
 
+# --- several updates at once -------------------------------------------------------------
+
+
+async def test_update_many_stores_the_winners_and_reports_each_losers_reason(repository: JobRepository) -> None:
+    fresh, moved, ended = make_job("fresh"), make_job("moved"), make_job("ended", status=S.DISMISSED, finished=3)
+    await add_all(repository, fresh, moved, ended)
+    moved_by_another = moved.start(at(4))
+    await repository.update(moved_by_another, expected_version=moved.version)
+    late_success = replace(ended, status=S.SUCCESSFUL, results={"x": 1}, version=ended.version + 1)
+    started = fresh.start(at(5))
+    changes = [(started, fresh.version), (moved.dismiss(at(6)), moved.version), (make_job("ghost"), 1), (late_success, ended.version)]
+    outcomes = await repository.update_many(changes)
+    assert outcomes[0] is None
+    assert [type(o) for o in outcomes[1:]] == [ConcurrentUpdate, NoSuchJob, InvalidTransition]
+    assert [await repository.get(i) for i in ("fresh", "moved", "ended")] == [started, moved_by_another, ended]
+
+
+async def test_update_many_of_winning_changes_stores_all_of_them(repository: JobRepository) -> None:
+    jobs = [make_job(f"job-{i}", created=i) for i in range(30)]
+    await add_all(repository, *jobs)
+    done = [job.start(at(40)).succeed(at(41), {"n": i}) for i, job in enumerate(jobs)]
+    assert await repository.update_many([(new, old.version) for new, old in zip(done, jobs, strict=True)]) == [None] * 30
+    assert [await repository.get(job.job_id) for job in jobs] == done
+    assert await repository.update_many([]) == []
+
+
+async def test_racing_batches_store_each_job_once(repository: JobRepository) -> None:
+    jobs = [make_job(f"job-{i}", created=i) for i in range(20)]
+    await add_all(repository, *jobs)
+
+    async def batch(message: str) -> list[Exception | None]:
+        return await repository.update_many([(job.start(at(9)).report(at(9), message=message), job.version) for job in jobs])
+
+    outcomes = await asyncio.gather(*(batch(f"writer {w}") for w in range(4)))
+    for i, job in enumerate(jobs):
+        winners = [w for w in range(4) if outcomes[w][i] is None]
+        assert len(winners) == 1, f"{job.job_id}: {[outcomes[w][i] for w in range(4)]}"
+        assert all(isinstance(outcomes[w][i], ConcurrentUpdate) for w in range(4) if w != winners[0])
+        assert (await repository.get(job.job_id)).message == f"writer {winners[0]}"
+
+
 # --- active jobs and delete ---------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta, timezone
 import pytest
 from contract_support import at
 
-from dpr.ports.log_store import JobLogStore, LogRecord
+from dpr.ports.log_store import JobLogStore, LogLine, LogRecord
 
 
 async def write(log_store: JobLogStore, job_id: str, *lines: str) -> list[LogRecord]:
@@ -74,3 +74,37 @@ async def test_concurrent_appends_get_distinct_consecutive_numbers(log_store: Jo
         assert sorted(r.seq for r in mine) == list(range(per_job))
         stored = await log_store.read(job_id)
         assert stored == sorted(mine, key=lambda r: r.seq)
+
+
+def lines(*pairs: tuple[str, str]) -> list[LogLine]:
+    return [LogLine(job_id=job_id, at=at(i), level="INFO", line=text) for i, (job_id, text) in enumerate(pairs)]
+
+
+async def test_append_many_numbers_each_jobs_lines_after_its_last_one(log_store: JobLogStore) -> None:
+    await write(log_store, "one", "a", "b")
+    batch = lines(("one", "c"), ("two", "x"), ("one", "d"), ("two", "y"), ("three", "only"))
+    records = await log_store.append_many(batch)
+    assert [(r.job_id, r.seq, r.line) for r in records] == [
+        ("one", 2, "c"), ("two", 0, "x"), ("one", 3, "d"), ("two", 1, "y"), ("three", 0, "only"),
+    ]
+    assert [r.line for r in await log_store.read("one")] == ["a", "b", "c", "d"]
+    assert await log_store.read("two") == [r for r in records if r.job_id == "two"]
+    assert await log_store.append_many([]) == []
+    (single,) = await log_store.append_many(lines(("three", "again")))
+    assert single.seq == 1
+
+
+async def test_concurrent_batches_and_single_appends_never_share_a_number(log_store: JobLogStore) -> None:
+    async def batch(n: int) -> list[LogRecord]:
+        return await log_store.append_many(lines(*((job_id, f"batch {n} {job_id} {k}") for k in range(5) for job_id in ("a", "b"))))
+
+    async def single(n: int) -> list[LogRecord]:
+        return [await log_store.append("a", at(n), "INFO", f"single {n}")]
+
+    results = await asyncio.gather(*(batch(n) for n in range(6)), *(single(n) for n in range(6)))
+    mine = [r for records in results for r in records if r.job_id == "a"]
+    assert sorted(r.seq for r in mine) == list(range(36))
+    assert await log_store.read("a") == sorted(mine, key=lambda r: r.seq)
+    for records in results[:6]:  # a batch's lines of one job keep their order
+        seqs = [r.seq for r in records if r.job_id == "b"]
+        assert seqs == sorted(seqs)

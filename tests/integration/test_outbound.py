@@ -25,9 +25,10 @@ def peer():
 
 @pytest.fixture
 async def open_service():
-    service = build_service()
-    service.fetcher = HttpReferenceFetcher(allow_internal=True, max_bytes=1000)
-    service.notifier = HttpNotifier(allow_internal=True, attempts=3, backoff=0.05)
+    service = build_service(
+        fetcher=HttpReferenceFetcher(allow_internal=True, max_bytes=1000),
+        notifier=HttpNotifier(allow_internal=True, attempts=3, backoff=0.05),
+    )
     await service.start()
     yield service
     await service.close()
@@ -85,8 +86,7 @@ async def test_callbacks_report_progress_success_and_failure_with_retries(open_s
 
 
 async def test_callbacks_to_internal_addresses_are_refused_at_submission(peer):
-    service = build_service()
-    service.notifier = HttpNotifier(allow_internal=False)
+    service = build_service(notifier=HttpNotifier(allow_internal=False))
     await service.start()
     try:
         with pytest.raises(InvalidInput, match="internal address"):

@@ -34,7 +34,9 @@ class SequentialIds(IdGenerator):
         return f"job-{next(self._n)}"
 
 
-def build_service(repository=None, executor=None, limits: Limits | None = None) -> JobService:
+def build_service(repository=None, executor=None, limits: Limits | None = None, **outbound) -> JobService:
+    """A service on the test processes and in-memory stores; ``outbound`` may name a
+    ``fetcher``, a ``notifier`` and a ``public_base``."""
     catalog, refs = build_catalog(ProcessSettings(definitions=DEFINITIONS))
     return JobService(
         repository=repository or InMemoryJobRepository(),
@@ -45,6 +47,7 @@ def build_service(repository=None, executor=None, limits: Limits | None = None) 
         clock=SystemClock(),
         ids=SequentialIds(),
         limits=limits,
+        **outbound,
     )
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime
 
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
-from dpr.domain.events import AnyEvent, Started, Succeeded
+from dpr.domain.events import AnyEvent, Failed, Logged, Progressed, Started, Succeeded
 from dpr.domain.job import Job
 from dpr.domain.prefer import Preference
 from dpr.domain.run import WorkOrder
 from dpr.domain.status import JobStatus
 from dpr.ports.executor import EventHandler, Executor
+from dpr.ports.notifier import Notifier
 from tests.unit.conftest import build_service
 
 ASYNC = Preference(respond_async=True)
@@ -48,7 +51,7 @@ class CountingRepository(InMemoryJobRepository):
 
     def __init__(self) -> None:
         super().__init__()
-        self.adds = self.reads = self.updates = 0
+        self.adds = self.reads = self.updates = self.batches = 0
         self._updating = False
 
     async def add(self, job: Job) -> None:
@@ -58,6 +61,10 @@ class CountingRepository(InMemoryJobRepository):
     async def get(self, job_id: str) -> Job:
         self.reads += not self._updating
         return await super().get(job_id)
+
+    async def update_many(self, changes):  # type: ignore[no-untyped-def]
+        self.batches += 1
+        return await super().update_many(changes)
 
     async def update(self, job: Job, *, expected_version: int) -> None:
         self.updates += 1
@@ -112,3 +119,79 @@ async def test_an_event_after_another_process_dismissed_the_job_leaves_it_dismis
     await service.apply(Succeeded(job_id=accepted.job_id, at=LATER, outputs={"echo": "x"}))
     job = await service.status(accepted.job_id)
     assert job.status is JobStatus.DISMISSED and job.results is None
+
+
+class Calls(Notifier):
+    """Keeps the callbacks the service would send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict]] = []
+
+    async def check(self, url: str) -> None:
+        pass
+
+    def notify(self, url: str, body: bytes) -> None:
+        self.sent.append((url, json.loads(body)))
+
+
+async def test_a_batch_of_events_of_many_jobs_is_one_write_for_all_of_them() -> None:
+    repository = CountingRepository()
+    service = await started_service(HeldExecutor(), repository)
+    ids = [(await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job.job_id for _ in range(5)]
+    batch: list[AnyEvent] = []
+    for job_id in ids:
+        batch += [
+            Started(job_id=job_id, at=LATER),
+            Logged(job_id=job_id, at=LATER, line=f"echo of {job_id}"),
+            Progressed(job_id=job_id, at=LATER, progress=50),
+            Succeeded(job_id=job_id, at=LATER, outputs={"echo": job_id}),
+        ]
+    reads = repository.reads
+    await service.record(batch)
+    assert (repository.batches, repository.updates, repository.reads - reads) == (1, 5, 0)
+    for job_id in ids:
+        job = await service.status(job_id)
+        assert (job.status, job.results, job.progress) == (JobStatus.SUCCESSFUL, {"echo": job_id}, 100)
+        assert [r.line for r in (await service.logs(job_id))[1]] == [f"echo of {job_id}"]
+
+
+async def test_a_stale_record_in_a_batch_is_decided_on_the_stored_one_without_holding_up_the_others() -> None:
+    repository = CountingRepository()
+    service = await started_service(HeldExecutor(), repository)
+    kept = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job
+    dismissed = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job
+    await repository.update(dismissed.dismiss(LATER), expected_version=dismissed.version)  # behind its back
+    done = {"echo": "x"}
+    await service.record([Started(job_id=j.job_id, at=LATER) for j in (kept, dismissed)] + [Succeeded(job_id=j.job_id, at=LATER, outputs=done) for j in (kept, dismissed)])
+    assert (await service.status(kept.job_id)).status is JobStatus.SUCCESSFUL
+    late = await service.status(dismissed.job_id)
+    assert late.status is JobStatus.DISMISSED and late.results is None
+
+
+async def test_a_waiter_wakes_when_its_job_ends_in_a_batch() -> None:
+    service = await started_service(HeldExecutor(), CountingRepository())
+    job_id = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job.job_id
+    waiting = asyncio.create_task(service.wait(job_id, timeout=30))
+    await asyncio.sleep(0.05)
+    await service.record([Started(job_id=job_id, at=LATER), Failed(job_id=job_id, at=LATER, error="boom")])
+    job = await asyncio.wait_for(waiting, 5)  # woken at once, not after the poll interval
+    assert (job.status, job.error) == (JobStatus.FAILED, "boom")
+
+
+async def test_every_change_folded_into_one_write_still_calls_its_subscriber_back() -> None:
+    calls = Calls()
+    service = build_service(repository=CountingRepository(), executor=HeldExecutor(), notifier=calls, public_base="http://dpr.example")
+    await service.start()
+    subscriber = {"inProgressUri": "http://cb.example/progress", "successUri": "http://cb.example/done"}
+    job_id = (await service.execute("echo", {"inputs": {"echo": "x"}, "subscriber": subscriber, "response": "document"}, ASYNC)).job.job_id
+    await service.record([
+        Started(job_id=job_id, at=LATER),
+        Progressed(job_id=job_id, at=LATER, progress=40),
+        Succeeded(job_id=job_id, at=LATER, outputs={"echo": "x"}),
+    ])
+    assert [(url, body.get("status"), body.get("progress")) for url, body in calls.sent] == [
+        ("http://cb.example/progress", "running", 0),
+        ("http://cb.example/progress", "running", 40),
+        ("http://cb.example/done", None, None),
+    ]
+    assert calls.sent[-1][1] == {"echo": "x"}

@@ -4,7 +4,6 @@ turn into a write storm."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Iterable
@@ -30,18 +29,20 @@ def coalesce(events: Iterable[AnyEvent]) -> list[AnyEvent]:
     return out
 
 
+MAX_BATCH = 1000  # events per handler call: a backlog is recorded in bounded transactions
+
+
 class EventPump:
     """A queue fed from any thread (``put_threadsafe``) or the loop (``put``), drained by one
-    task that awaits the handler for each (coalesced) event.
+    task that hands the handler everything that arrived meanwhile, coalesced, in one call.
 
-    With ``concurrency`` above 1, the events of up to that many jobs are handled at once, each
-    job's still one after the other in order: a handler that waits on a database then keeps
-    up with many short jobs instead of paying one round trip after another.
+    While the handler records a batch (one database transaction, say), the next one gathers:
+    at rest each event is handed over alone and at once; under load one write serves many
+    events (group commit), so recording keeps up with many short jobs.
     """
 
-    def __init__(self, handler: EventHandler, concurrency: int = 1) -> None:
-        self._handler = handler
-        self._concurrency = concurrency
+    def __init__(self, handler: EventHandler, max_batch: int = MAX_BATCH) -> None:
+        self._handler, self._max_batch = handler, max_batch
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[AnyEvent] = asyncio.Queue()
         self._task = asyncio.create_task(self._drain(), name="dpr-event-pump")
@@ -81,25 +82,11 @@ class EventPump:
     async def _drain(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            while not self._queue.empty():
+            while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            events = coalesce(batch)
-            if self._concurrency == 1:
-                await self._deliver(events)
-            else:
-                lanes: dict[str, list[AnyEvent]] = {}
-                for event in events:
-                    lanes.setdefault(event.job_id, []).append(event)
-                limit = asyncio.Semaphore(self._concurrency)
-                await asyncio.gather(*(self._deliver(lane, limit) for lane in lanes.values()))
+            try:
+                await self._handler(coalesce(batch))
+            except Exception:  # a bad batch must not stop the pump
+                log.exception("could not record %d executor events", len(batch))
             if self._queue.empty():
                 self._idle.set()
-
-    async def _deliver(self, events: list[AnyEvent], limit: asyncio.Semaphore | None = None) -> None:
-        """Hand ``events`` to the handler in order (holding ``limit`` while doing so)."""
-        async with limit or contextlib.nullcontext():
-            for event in events:
-                try:
-                    await self._handler(event)
-                except Exception:  # one bad event must not stop the others
-                    log.exception("could not apply event %s for job %s", type(event).__name__, event.job_id)

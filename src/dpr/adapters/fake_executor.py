@@ -29,9 +29,7 @@ class FakeExecutor(Executor):
         self._futures: dict[str, Future[object]] = {}
 
     async def start(self, handler: EventHandler) -> None:
-        # The events of as many jobs as can run at once are recorded at once: short jobs would
-        # otherwise queue behind one store round trip after another.
-        self._pump = EventPump(handler, concurrency=self.max_workers)
+        self._pump = EventPump(handler)
         self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="dpr-job")
 
     async def submit(self, order: WorkOrder) -> str:

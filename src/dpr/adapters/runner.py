@@ -6,6 +6,7 @@ cluster. ``run_order`` never raises: every outcome becomes an event.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -61,8 +62,13 @@ class RunContext(ProcessorContext):
         return mask(text, self._secrets)
 
 
+@functools.cache
+def _host() -> str:
+    return socket.gethostname()  # a system call: asked once per process, not once per job
+
+
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+    return f"{_host()}:{os.getpid()}:{threading.current_thread().name}"
 
 
 def run_order(order: WorkOrder, emit: Emit, cancelled: Callable[[], bool]) -> AnyEvent:

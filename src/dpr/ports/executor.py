@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from dpr.domain.events import AnyEvent
 from dpr.domain.job import Job
 from dpr.domain.run import WorkOrder
 
-EventHandler = Callable[[AnyEvent], Awaitable[None]]
+# Receives events in batches: those of one job in the order they happened, so a batch can be
+# recorded in one write. Executors hand over what arrived meanwhile, up to a bound.
+EventHandler = Callable[[Sequence[AnyEvent]], Awaitable[None]]
 
 
 class Executor(ABC):

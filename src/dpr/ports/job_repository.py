@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
+from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
 from dpr.domain.job import Job
 from dpr.domain.query import JobPage, JobQuery
 
@@ -30,6 +32,26 @@ class JobRepository(ABC):
         changed it first (then re-read, re-apply and retry). Giving a terminal job a different
         status raises ``InvalidTransition``.
         """
+
+    async def update_many(self, changes: Sequence[tuple[Job, int]]) -> list[Exception | None]:
+        """Several ``update(job, expected_version=version)`` calls for distinct jobs, each a
+        compare-and-set of its own: one losing does not stop the others.
+
+        Returns one outcome per change, in order: ``None`` when it was stored, else the error
+        ``update`` would have raised (``ConcurrentUpdate``, ``NoSuchJob``,
+        ``InvalidTransition``). Raises ``Unavailable`` when the backend cannot be reached;
+        then none was stored. Adapters may write them together (one transaction); the
+        default updates one by one.
+        """
+        outcomes: list[Exception | None] = []
+        for job, version in changes:
+            try:
+                await self.update(job, expected_version=version)
+            except (ConcurrentUpdate, NoSuchJob, InvalidTransition) as error:
+                outcomes.append(error)
+            else:
+                outcomes.append(None)
+        return outcomes
 
     @abstractmethod
     async def list(self, query: JobQuery) -> JobPage:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from datetime import datetime
 
 import msgspec
@@ -18,10 +19,25 @@ class LogRecord(msgspec.Struct, frozen=True, kw_only=True):
     line: str
 
 
+class LogLine(msgspec.Struct, frozen=True, kw_only=True):
+    """A line to append to a job's log (it gets its ``seq`` when stored)."""
+
+    job_id: str
+    at: datetime
+    level: str
+    line: str
+
+
 class JobLogStore(ABC):
     @abstractmethod
     async def append(self, job_id: str, at: datetime, level: str, line: str) -> LogRecord:
         """Store one line at the end of the job's log and return it with its ``seq``."""
+
+    async def append_many(self, lines: Sequence[LogLine]) -> list[LogRecord]:
+        """Store several lines, possibly of several jobs, each at the end of its job's log in
+        the order given; return them numbered. Adapters may write them together (one
+        transaction): all are stored, or an error is raised. The default appends one by one."""
+        return [await self.append(x.job_id, x.at, x.level, x.line) for x in lines]
 
     @abstractmethod
     async def read(self, job_id: str, after: int = -1, limit: int = 1000) -> list[LogRecord]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from distributed import Future
@@ -94,10 +94,11 @@ class JobTracker:
         watch.final_seen = isinstance(event, FINAL)
         self._pump.put(event)
 
-    async def _deliver(self, event: AnyEvent) -> None:
-        await self._handler(event)
-        if isinstance(event, FINAL):  # recorded: the task's result is of no more use
-            self._forget(event.job_id)
+    async def _deliver(self, events: Sequence[AnyEvent]) -> None:
+        await self._handler(events)
+        for event in events:
+            if isinstance(event, FINAL):  # recorded: the task's result is of no more use
+                self._forget(event.job_id)
 
     async def _await_end(self, job_id: str, future: Future) -> None:
         """Wait for the task to end without fetching its result (a task on this loop is cheaper

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -94,6 +94,20 @@ class SqlJobRepository(JobRepository):
         if current.version != expected_version:
             raise ConcurrentUpdate(job.job_id, expected_version, current.version)
         raise InvalidTransition(job.job_id, JobStatus(current.status), job.status)
+
+    async def update_many(self, changes: Sequence[tuple[Job, int]]) -> list[Exception | None]:
+        """All changes in one statement and transaction when every compare-and-set holds (one
+        round trip with psycopg's pipeline); when one does not, the transaction is rolled back
+        and each change is tried on its own, to tell which lost."""
+        if len(changes) > 1:
+            parameters = [sql.update_parameters(job, version) for job, version in changes]
+            with self._boundary:
+                async with self._engine.connect() as conn:
+                    async with conn.begin() as transaction:
+                        if (await conn.execute(sql.UPDATE_JOB, parameters)).rowcount == len(changes):
+                            return [None] * len(changes)
+                        await transaction.rollback()
+        return await super().update_many(changes)
 
     async def list(self, query: JobQuery) -> JobPage:
         filters = query_filters(query, self._dialect)

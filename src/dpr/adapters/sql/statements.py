@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Text, bindparam, func, insert, or_, select, update
+from sqlalchemy import BigInteger, Text, bindparam, func, insert, literal, or_, select, update
 
 from dpr.adapters.sql.mapping import job_to_row
 from dpr.adapters.sql.tables import job_logs, jobs
@@ -31,7 +31,8 @@ GET_VERSION = select(jobs.c.version, jobs.c.status).where(jobs.c.job_id == bindp
 UPDATE_JOB = (
     update(jobs)
     .where(jobs.c.job_id == bindparam("where_job_id"), jobs.c.version == bindparam("where_version"))
-    .where(or_(jobs.c.status.not_in(_TERMINAL), jobs.c.status == bindparam("where_status")))
+    # Terminal statuses as plain literals, not an expanding list: it also runs as executemany.
+    .where(or_(jobs.c.status.not_in([literal(s) for s in _TERMINAL]), jobs.c.status == bindparam("where_status")))
 )
 
 COUNT_ACTIVE = select(func.count()).select_from(jobs).where(jobs.c.status.in_(_ACTIVE))
@@ -55,6 +56,15 @@ APPEND_LOG = (
     )
     .returning(job_logs.c.seq)
 )
+
+# The last line number of each of several jobs' logs (jobs without lines are absent).
+LAST_SEQS = (
+    select(job_logs.c.job_id, func.max(job_logs.c.seq))
+    .where(job_logs.c.job_id.in_(bindparam("job_ids", expanding=True)))
+    .group_by(job_logs.c.job_id)
+)
+
+INSERT_LOGS = insert(job_logs)
 
 READ_LOG = (
     select(job_logs)
