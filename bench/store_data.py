@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from sqlalchemy.engine import URL, make_url
 
-from dpr.adapters.sql.mapping import JOB_FIELDS, encode_json, job_to_row
+from dpr.adapters.sql.mapping import encode_json, job_to_row
+from dpr.adapters.sql.tables import jobs as jobs_table
 from dpr.domain.execute import ExecuteRequest, ResponseMode
 from dpr.domain.job import Job
 from dpr.domain.query import Cursor
@@ -33,6 +34,7 @@ STATUS_WEIGHTS = {
 PROCESS_WEIGHTS = {"echo": 0.35, "mockup": 0.25, "s1_l0": 0.15, "s3_l0": 0.1, "s3_l1olci": 0.1, "s1_ard": 0.05}
 SPREAD = timedelta(days=180)
 JSON_COLUMNS = ("request", "results")
+COLUMNS = tuple(column.name for column in jobs_table.columns)  # the fields and what the adapter derives
 
 
 def psycopg_connect(url: URL, **options: object) -> psycopg.Connection[tuple[object, ...]]:
@@ -83,7 +85,7 @@ def copy_rows(jobs: Iterator[Job]) -> Iterator[tuple[object, ...]]:
         for name in JSON_COLUMNS:
             if row[name] is not None:
                 row[name] = encode_json(row[name])
-        yield tuple(row[name] for name in JOB_FIELDS)
+        yield tuple(row[name] for name in COLUMNS)
 
 
 def fill(url: str, count: int, now: datetime | None = None) -> float:
@@ -91,7 +93,7 @@ def fill(url: str, count: int, now: datetime | None = None) -> float:
     it as autovacuum eventually would. Returns the seconds it took."""
     began = time.perf_counter()
     now = now or datetime.now(UTC)
-    columns = ", ".join(JOB_FIELDS)
+    columns = ", ".join(COLUMNS)
     with psycopg_connect(make_url(url)) as conn:
         with conn.cursor() as cur, cur.copy(f"COPY jobs ({columns}) FROM STDIN") as copy:
             for row in copy_rows(make_jobs(count, now)):

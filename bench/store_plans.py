@@ -39,6 +39,8 @@ def queries(now: datetime, deep: Cursor) -> dict[str, JobQuery]:
         ),
         "datetime=last 7 days": JobQuery(now=now, limit=100, created_from=now - timedelta(days=7)),
         "minDuration=3600": JobQuery(now=now, limit=100, min_duration=timedelta(hours=1)),
+        "minDuration=60": JobQuery(now=now, limit=100, min_duration=timedelta(minutes=1)),
+        "maxDuration=1": JobQuery(now=now, limit=100, max_duration=timedelta(seconds=1)),
         "owner=user-7": JobQuery(now=now, limit=100, owner="user-7"),
         "count (numberMatched)": JobQuery(now=now, limit=100, count=True),
     }
@@ -46,7 +48,7 @@ def queries(now: datetime, deep: Cursor) -> dict[str, JobQuery]:
 
 def statements(query: JobQuery) -> list[tuple[str, dict[str, object]]]:
     """The SQL and parameters of the page query (and the count, when asked), as psycopg gets them."""
-    filters = query_filters(query, "postgresql")
+    filters = query_filters(query)
     page = select(jobs).where(*filters, *after_cursor(query.after)).order_by(*NEWEST_FIRST).limit(query.limit + 1)
     wanted = [page, select(func.count()).select_from(jobs).where(*filters)] if query.count else [page]
     compiled = [s.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True}) for s in wanted]

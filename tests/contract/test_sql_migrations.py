@@ -31,6 +31,7 @@ from dpr.adapters.sql.migrate import (
 )
 from dpr.adapters.sql.tables import metadata
 from dpr.domain.job import Job
+from dpr.domain.query import JobQuery
 from dpr.ports.log_store import LogRecord
 
 Seed = tuple[list[Job], list[LogRecord]]
@@ -74,8 +75,19 @@ def seed_0001(conn: Connection) -> Seed:
     return jobs, logs
 
 
-# 0002 only changed indexes: rows are stored as 0001 stored them.
-SEEDERS: dict[str, Callable[[Connection], Seed]] = {"0001": seed_0001, "0002": seed_0001}
+def seed_0003(conn: Connection) -> Seed:
+    """0003 stores an ended job's ``finished - started`` in microseconds beside its row."""
+    jobs, logs = seed_0001(conn)
+    for job in jobs:
+        if job.started is not None and job.finished is not None:
+            micros = (job.finished - job.started) // timedelta(microseconds=1)
+            conn.execute(text("UPDATE jobs SET duration_us = :d WHERE job_id = :id"), {"d": micros, "id": job.job_id})
+    return jobs, logs
+
+
+# 0002 only changed indexes: rows are stored as 0001 stored them. 0003 added duration_us,
+# which the upgrade computes for the ended jobs older revisions stored.
+SEEDERS: dict[str, Callable[[Connection], Seed]] = {"0001": seed_0001, "0002": seed_0001, "0003": seed_0003}
 
 
 def revisions() -> list[str]:
@@ -122,6 +134,11 @@ async def test_data_written_at_an_older_revision_survives_the_upgrade_to_head(
     try:
         for job in jobs:
             assert await repository.get(job.job_id) == job
+        # Durations are filterable after the upgrade: the ended job is found by its exact one.
+        ended = next(job for job in jobs if job.finished is not None)
+        exact = ended.duration(at(0))
+        page = await repository.list(JobQuery(now=at(10**6), min_duration=exact, max_duration=exact))
+        assert [job.job_id for job in page.jobs] == [ended.job_id]
         assert await log_store.read("plain") == logs
         assert (await log_store.append("plain", at(9), "INFO", "after the upgrade")).seq == len(logs)
     finally:

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Interval, bindparam, func, literal, tuple_, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, bindparam, or_, tuple_
 
-from dpr.adapters.sql.tables import jobs
+from dpr.adapters.sql.tables import RUNNING_SINCE, jobs
 from dpr.adapters.sql.timestamps import UtcDateTime, to_micros
 from dpr.domain.query import Cursor, JobQuery
 
@@ -19,7 +19,7 @@ NEWEST_FIRST = (jobs.c.created.desc(), jobs.c.job_id.desc())
 Comparison = Callable[[Any, Any], ColumnElement[bool]]
 
 
-def query_filters(query: JobQuery, dialect: str) -> list[ColumnElement[bool]]:
+def query_filters(query: JobQuery) -> list[ColumnElement[bool]]:
     """The WHERE terms of every filter in ``query`` (paging aside)."""
     terms: list[ColumnElement[bool]] = []
     if query.statuses:
@@ -32,26 +32,23 @@ def query_filters(query: JobQuery, dialect: str) -> list[ColumnElement[bool]]:
         terms.append(jobs.c.created >= query.created_from)
     if query.created_to is not None:
         terms.append(jobs.c.created <= query.created_to)
-    if query.min_duration is not None or query.max_duration is not None:
-        # Jobs that never started have no duration and never match a duration filter.
-        terms.append(jobs.c.started.is_not(None))
+    # Jobs that never started have no duration and never match a duration filter.
     if query.min_duration is not None:
-        terms.append(duration_compare(dialect, query.now, operator.ge, query.min_duration))
+        terms.append(duration_compare(query.now, operator.ge, query.min_duration))
     if query.max_duration is not None:
-        terms.append(duration_compare(dialect, query.now, operator.le, query.max_duration))
+        terms.append(duration_compare(query.now, operator.le, query.max_duration))
     return terms
 
 
-def duration_compare(dialect: str, now: datetime, compare: Comparison, bound: timedelta) -> ColumnElement[bool]:
-    """``coalesce(finished, now) - started <compare> bound``, in the column's storage unit."""
-    if dialect == "sqlite":
-        # Integer microseconds: plain integer arithmetic, exact.
-        finished = type_coerce(jobs.c.finished, BigInteger)
-        started = type_coerce(jobs.c.started, BigInteger)
-        end = func.coalesce(finished, literal(to_micros(now), BigInteger))
-        return compare(end - started, literal(to_micros(bound), BigInteger))
-    end = func.coalesce(jobs.c.finished, bindparam("duration_now", now, type_=UtcDateTime, unique=True))
-    return compare(end - jobs.c.started, literal(bound, Interval()))
+def duration_compare(now: datetime, compare: Comparison, bound: timedelta) -> ColumnElement[bool]:
+    """``duration <compare> bound``: an ended job's stored ``duration_us``, or for a running one
+    ``now - started``, turned around to compare ``started`` with ``now - bound`` so both sides
+    can use an index (``ix_jobs_duration_us``, ``ix_jobs_running_started``)."""
+    ended = compare(jobs.c.duration_us, bindparam("duration_bound", to_micros(bound), type_=BigInteger, unique=True))
+    since = bindparam("duration_since", now - bound, type_=UtcDateTime, unique=True)
+    # duration >= bound  <=>  started <= now - bound; and <= turns into >=.
+    running = RUNNING_SINCE & (jobs.c.started <= since if compare is operator.ge else jobs.c.started >= since)
+    return or_(ended, running)
 
 
 def after_cursor(cursor: Cursor | None) -> list[ColumnElement[bool]]:

@@ -43,7 +43,6 @@ class SqlJobRepository(JobRepository):
         self._auto = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._connect = (connect_timeout, connect_pause, migrate)
         self._boundary = Boundary(engine.url)
-        self._dialect = engine.dialect.name
         # Jobs submitted at the same time are inserted together: one transaction, and with
         # psycopg's pipeline one round trip (group commit).
         self._adds: Batcher[Job] = Batcher(self._insert)
@@ -110,7 +109,7 @@ class SqlJobRepository(JobRepository):
         return await super().update_many(changes)
 
     async def list(self, query: JobQuery) -> JobPage:
-        filters = query_filters(query, self._dialect)
+        filters = query_filters(query)
         page = select(jobs).where(*filters, *after_cursor(query.after)).order_by(*NEWEST_FIRST)
         with self._boundary:
             async with self._auto.connect() as conn:

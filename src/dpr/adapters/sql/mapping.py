@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Row
 
+from dpr.adapters.sql.timestamps import MICROSECOND
 from dpr.domain.job import Job
 from dpr.ports.log_store import LogRecord
 
@@ -28,6 +29,8 @@ def job_to_row(job: Job) -> dict[str, Any]:
     """The ``jobs`` row of a job: one column per field, JSON columns as plain builtins."""
     row = {name: getattr(job, name) for name in JOB_FIELDS}
     row["status"] = job.status.value
+    ended = job.finished is not None and job.started is not None
+    row["duration_us"] = (job.finished - job.started) // MICROSECOND if ended else None  # type: ignore[operator]
     row["request"] = msgspec.to_builtins(job.request)
     for name in FREE_TEXT:
         if row[name] is not None:
@@ -36,7 +39,7 @@ def job_to_row(job: Job) -> dict[str, Any]:
 
 
 def row_to_job(row: Row[Any]) -> Job:
-    return msgspec.convert(_as_dict(row), Job)
+    return msgspec.convert(_as_dict(row), Job)  # columns that are not fields (duration_us) are ignored
 
 
 def row_to_log(row: Row[Any]) -> LogRecord:

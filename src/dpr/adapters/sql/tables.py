@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, MetaData, Table, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, MetaData, Table, Text
 from sqlalchemy.dialects import postgresql
 
 from dpr.adapters.sql.timestamps import UtcDateTime
@@ -38,6 +38,9 @@ jobs = Table(
     Column("executor_ref", Text),
     Column("owner", Text),
     Column("version", Integer, nullable=False),
+    # Not a field of Job: ``finished - started`` in microseconds once a started job has ended
+    # (written with every row), so duration filters can use an index (migration 0003).
+    Column("duration_us", BigInteger),
     CheckConstraint(f"status IN ({STATUSES})", name="ck_jobs_status"),
 )
 
@@ -48,6 +51,11 @@ Index("ix_jobs_created_job_id", jobs.c.created.desc(), jobs.c.job_id.desc())
 Index("ix_jobs_status_created_job_id", jobs.c.status, jobs.c.created.desc(), jobs.c.job_id.desc())
 Index("ix_jobs_process_id_created_job_id", jobs.c.process_id, jobs.c.created.desc(), jobs.c.job_id.desc())
 Index("ix_jobs_owner_created_job_id", jobs.c.owner, jobs.c.created.desc(), jobs.c.job_id.desc())
+# Duration filters: ended jobs by their stored duration; running ones (few, and their duration
+# grows with the clock) by when they started.
+Index("ix_jobs_duration_us", jobs.c.duration_us)
+RUNNING_SINCE = jobs.c.finished.is_(None) & jobs.c.started.is_not(None)
+Index("ix_jobs_running_started", jobs.c.started, postgresql_where=RUNNING_SINCE, sqlite_where=RUNNING_SINCE)
 
 # No foreign key to jobs: the log store is its own port, and lines may arrive for a job whose
 # record another process has not committed yet.
