@@ -11,8 +11,9 @@ from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
-from contract_support import at, make_job
+from contract_support import at, empty_tables, make_job
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from dpr.adapters.sql import build_sql_store, url_from_postgres_env
@@ -64,6 +65,27 @@ async def test_times_come_back_in_utc_whatever_zone_they_were_written_in(sql_url
         assert (await repository.get("job-1")).updated.tzinfo == timezone.utc
     finally:
         await repository.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_plans_each_compare_and_set_with_its_parameters(postgres_url: str) -> None:
+    """A generic plan chosen while the table was tiny (a sequential scan) would stay with the
+    connection as the table grows: every prepared execution must get a plan of its own."""
+    empty_tables(postgres_url)
+    repository, _ = await build_sql_store(postgres_url, pool_size=1, max_overflow=0, migrate=False)
+    try:
+        jobs = [make_job(f"job-{i}") for i in range(12)]
+        for job in jobs:  # psycopg prepares a statement from its fifth run on
+            await repository.add(job)
+            await repository.update(job.start(at(5)), expected_version=job.version)
+        async with repository._engine.connect() as conn:  # the pool's one connection
+            plans = (await conn.execute(text(PLANS), {"pattern": "UPDATE jobs SET%"})).one()
+        assert plans.generic_plans == 0 and plans.custom_plans >= 5
+    finally:
+        await repository.close()
+
+
+PLANS = "SELECT sum(generic_plans) AS generic_plans, sum(custom_plans) AS custom_plans FROM pg_prepared_statements WHERE statement LIKE :pattern"
 
 
 async def test_sqlite_stores_times_as_integer_microseconds(tmp_path: Path) -> None:
