@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 from msgspec.structs import replace
@@ -266,6 +267,14 @@ def test_in_format_replaces_f_and_keeps_the_rest():
     href = "http://x/jobs?status=accepted%2Crunning&f=json&cursor=abc"
     assert in_format(href, Format.HTML) == "http://x/jobs?status=accepted%2Crunning&cursor=abc&f=html"
     assert in_format(href, None) == "http://x/jobs?status=accepted%2Crunning&cursor=abc"
+
+
+@pytest.mark.parametrize("href", ["http://x/jobs/1", "http://x/", "/relative/path", "http://x/a%20b", "http://x/jobs?", "http://x/p#frag"])
+def test_in_format_of_a_link_without_a_query_is_the_general_rule(href):
+    parts = urlsplit(href)
+    for fmt in (Format.HTML, Format.JSON, None):
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "f"] + ([("f", fmt.value)] if fmt else []))
+        assert in_format(href, fmt) == urlunsplit(parts._replace(query=query))
 
 
 def test_link_headers_quote_what_needs_quoting():

@@ -23,6 +23,8 @@ _URI_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 def in_format(href: str, fmt: Format | None) -> str:
     """``href`` with its ``f`` query parameter set to ``fmt``, or removed when ``fmt`` is None."""
+    if "?" not in href and "#" not in href:  # the common case, on every response: no parsing
+        return href if fmt is None else f"{href}?f={fmt.value}"
     parts = urlsplit(href)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "f"]
     if fmt is not None:
@@ -98,5 +100,7 @@ def _link_value(link: Link) -> str:
 
 def _quoted(value: str) -> str:
     """A quoted-string body: printable ASCII only, backslash and double quote escaped."""
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return value
     clean = "".join(c if c.isascii() and c.isprintable() else "?" for c in value)
     return clean.replace("\\", "\\\\").replace('"', '\\"')
