@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import gc
 
+import pytest
+from litestar.testing import TestClient
+
+from dpr.adapters.settings import ProcessSettings, Settings, ephemeral
+from dpr.entrypoints.http.app import create_app
 from tests.api.conftest import wait_for
 from tests.ogc_schemas import check
+from tests.unit.conftest import DEFINITIONS
 
 ASYNC = {"Prefer": "respond-async"}
 
@@ -184,3 +190,16 @@ def test_cors_exposes_the_location_header(client):
     assert response.status_code in (200, 204)
     simple = client.get("/processes", headers={"Origin": "http://app.example"})
     assert "location" in simple.headers["access-control-expose-headers"].lower()
+
+
+def test_a_serving_app_moves_its_start_up_objects_out_of_the_collectors_reach() -> None:
+    settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS)))
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(settings, serving=True)) as served:
+            assert gc.get_freeze_count() > 10_000  # modules, routes, schemas: scanned never again
+            assert served.get("/conformance").status_code == 200
+    finally:
+        gc.unfreeze()  # this process builds many apps: let the collector have them back
+    with TestClient(create_app(settings)):
+        assert gc.get_freeze_count() == 0

@@ -9,4 +9,4 @@ import os
 from dpr.adapters.geoapi_config import load_config
 from dpr.entrypoints.http.app import create_app
 
-app = create_app(load_config(os.environ.get("DPR_CONFIG") or None))
+app = create_app(load_config(os.environ.get("DPR_CONFIG") or None), serving=True)

@@ -69,7 +69,7 @@ def serve(
     try:
         settings = resolve_settings(config, host=host, port=port, workers=workers, ephemeral=ephemeral)
         check_http_workers(settings, http_workers)
-        app = create_app(settings) if http_workers == 1 else None
+        app = create_app(settings, serving=True) if http_workers == 1 else None
     except (ConfigError, CatalogError, ValueError) as e:
         raise UsageError(str(e)) from None
     level = (log_level or settings.logging.level).upper()
@@ -153,4 +153,4 @@ def worker_app() -> Litestar:
 
     settings = msgspec.json.decode(os.environ[WORKER_SETTINGS], type=Settings)
     logging.basicConfig(level=settings.logging.level.upper(), format=LOG_FORMAT)
-    return create_app(settings, recover=False)
+    return create_app(settings, recover=False, serving=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from litestar import Litestar
@@ -44,12 +45,19 @@ def _dependencies(service: JobService, settings: Settings) -> dict[str, Provide]
     }
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None, *, recover: bool = True) -> Litestar:
+def create_app(
+    settings: Settings | None = None, container: Container | None = None, *, recover: bool = True, serving: bool = False
+) -> Litestar:
     """A ready-to-serve app. The container (built from ``settings`` when not given) supplies
     every adapter; the job service starts with the app and stops with it.
 
     ``recover=False`` skips settling the jobs an earlier run left active: for the worker
     processes of one server, where the parent did it once before starting them.
+    ``serving=True``, for a process that serves this one app until it exits: once started,
+    what exists is frozen out of the garbage collector's reach (``gc.freeze``). A full
+    collection then scans only what requests made (1-5 ms) instead of every module, route,
+    schema and pool (130 ms here: a pause every few hundred requests, which was the p99 of
+    every endpoint). Tests that build many apps in one process leave it off.
     """
     container = container or build_container(settings or Settings())
     settings = container.settings()
@@ -59,6 +67,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         lost = await service.start(recover=recover)
         if lost:
             log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
+        if serving:
+            gc.collect()
+            gc.freeze()
 
     async def stop(app: Litestar) -> None:
         await service.close()
