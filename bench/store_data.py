@@ -48,9 +48,12 @@ def make_jobs(count: int, now: datetime, seed: int = 42) -> Iterator[Job]:
     rnd = random.Random(seed)
     statuses, status_w = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
     processes, process_w = list(PROCESS_WEIGHTS), list(PROCESS_WEIGHTS.values())
-    for i in range(count):
+    # Oldest first, as a running service inserts them: the table's physical order follows
+    # ``created``, which the planner's cost of walking the newest-first index depends on.
+    ages = sorted((rnd.random() for _ in range(count)), reverse=True)
+    for i, age in enumerate(ages):
         status = rnd.choices(statuses, status_w)[0]
-        created = now - SPREAD * rnd.random()
+        created = now - SPREAD * age
         request = ExecuteRequest(inputs={"echo": f"job {i}", "pause": rnd.randint(0, 5)}, response=ResponseMode.DOCUMENT)
         job = Job.accept(
             job_id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
