@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
+from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.domain.events import AnyEvent, Failed, Logged, Progressed, Started, Succeeded
 from dpr.domain.job import Job
 from dpr.domain.prefer import Preference
@@ -14,6 +15,7 @@ from dpr.domain.run import WorkOrder
 from dpr.domain.status import JobStatus
 from dpr.ports.executor import EventHandler, Executor
 from dpr.ports.notifier import Notifier
+from dpr.services.records import JobRecords
 from tests.unit.conftest import build_service
 
 ASYNC = Preference(respond_async=True)
@@ -162,7 +164,8 @@ async def test_a_stale_record_in_a_batch_is_decided_on_the_stored_one_without_ho
     dismissed = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job
     await repository.update(dismissed.dismiss(LATER), expected_version=dismissed.version)  # behind its back
     done = {"echo": "x"}
-    await service.record([Started(job_id=j.job_id, at=LATER) for j in (kept, dismissed)] + [Succeeded(job_id=j.job_id, at=LATER, outputs=done) for j in (kept, dismissed)])
+    started: list[AnyEvent] = [Started(job_id=j.job_id, at=LATER) for j in (kept, dismissed)]
+    await service.record(started + [Succeeded(job_id=j.job_id, at=LATER, outputs=done) for j in (kept, dismissed)])
     assert (await service.status(kept.job_id)).status is JobStatus.SUCCESSFUL
     late = await service.status(dismissed.job_id)
     assert late.status is JobStatus.DISMISSED and late.results is None
@@ -195,3 +198,49 @@ async def test_every_change_folded_into_one_write_still_calls_its_subscriber_bac
         ("http://cb.example/done", None, None),
     ]
     assert calls.sent[-1][1] == {"echo": "x"}
+
+
+class PoisonedRepository(CountingRepository):
+    """Fails to store one job's record (as a driver would a value it cannot encode)."""
+
+    def __init__(self, poisoned: set[str]) -> None:
+        super().__init__()
+        self.poisoned = poisoned
+
+    async def update(self, job: Job, *, expected_version: int) -> None:
+        if job.job_id in self.poisoned:
+            raise ValueError(f"cannot encode job {job.job_id}")
+        await super().update(job, expected_version=expected_version)
+
+
+async def test_a_record_that_cannot_be_stored_costs_only_its_own_job(caplog) -> None:
+    repository = PoisonedRepository(set())
+    service = await started_service(HeldExecutor(), repository)
+    ids = [(await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job.job_id for _ in range(3)]
+    repository.poisoned.add(ids[1])
+    await service.record([Succeeded(job_id=job_id, at=LATER, outputs={"echo": job_id}) for job_id in ids])
+    statuses = [(await service.status(job_id)).status for job_id in ids]
+    assert statuses == [JobStatus.SUCCESSFUL, JobStatus.ACCEPTED, JobStatus.SUCCESSFUL]
+    assert f"could not record Succeeded of job {ids[1]}" in caplog.text
+
+
+class PoisonedLog(InMemoryJobLogStore):
+    """Cannot store lines that contain "poison"; batches fail whole, as a transaction does."""
+
+    async def append_many(self, lines):  # type: ignore[no-untyped-def]
+        if any("poison" in x.line for x in lines):
+            raise ValueError("cannot encode a line")
+        return await super().append_many(lines)
+
+    async def append(self, job_id, at, level, line):  # type: ignore[no-untyped-def]
+        if "poison" in line:
+            raise ValueError("cannot encode a line")
+        return await super().append(job_id, at, level, line)
+
+
+async def test_a_log_line_that_cannot_be_stored_costs_only_itself(caplog) -> None:
+    logs = PoisonedLog()
+    records = JobRecords(InMemoryJobRepository(), logs, build_service().catalog)
+    await records.record([Logged(job_id="a", at=LATER, line=text) for text in ("one", "poison", "two")])
+    assert [r.line for r in await logs.read("a")] == ["one", "two"]
+    assert "could not store a log line of job a" in caplog.text

@@ -65,7 +65,7 @@ class JobRecords:
         """
         lines = [LogLine(job_id=e.job_id, at=e.at, level=e.level, line=e.line) for e in events if isinstance(e, Logged)]
         if lines:  # before the statuses: a client that sees a job ended finds its whole log
-            await _retrying(lambda: self.logs.append_many(lines), f"{len(lines)} log lines")
+            await _retrying(lambda: self._append(lines), f"{len(lines)} log lines")
         changes: dict[str, list[AnyEvent]] = {}
         for event in events:
             if not isinstance(event, Logged):
@@ -98,6 +98,24 @@ class JobRecords:
                 return new
             guess = None
 
+    async def _append(self, lines: list[LogLine]) -> None:
+        """All lines in one write; if that fails for another reason than an outage, each line
+        on its own, so one bad line loses only itself."""
+        try:
+            await self.logs.append_many(lines)
+            return
+        except Unavailable:
+            raise
+        except Exception:
+            log.exception("could not store %d log lines together: storing them one by one", len(lines))
+        for x in lines:
+            try:
+                await self.logs.append(x.job_id, x.at, x.level, x.line)
+            except Unavailable:
+                raise
+            except Exception:
+                log.exception("could not store a log line of job %s", x.job_id)
+
     def forget(self, job_id: str) -> None:
         """The job was removed: wake its waiters and drop what is remembered of it."""
         self._running.pop(job_id, None)
@@ -117,7 +135,13 @@ class JobRecords:
             elif len(steps) > 1:
                 planned.append(steps)
         if planned:
-            outcomes = await self.repository.update_many([(steps[-1], steps[0].version) for steps in planned])
+            try:
+                outcomes = await self.repository.update_many([(steps[-1], steps[0].version) for steps in planned])
+            except Unavailable:
+                raise
+            except Exception:  # one job's bad record must not cost the others theirs
+                log.exception("could not store %d jobs' changes together: storing them one by one", len(planned))
+                outcomes = [RuntimeError("batch failed")] * len(planned)
             for steps, outcome in zip(planned, outcomes, strict=True):
                 if outcome is None:
                     self._stored(steps)
@@ -127,8 +151,12 @@ class JobRecords:
             for event in changes[job_id]:
                 try:
                     await self.mutate(job_id, _applying(event))
+                except Unavailable:
+                    raise
                 except DomainError as error:  # one job's trouble must not stop the others'
                     log.warning("could not record %s of job %s: %s", type(event).__name__, job_id, error)
+                except Exception:
+                    log.exception("could not record %s of job %s", type(event).__name__, job_id)
 
     async def _compare_and_set(self, old: Job, new: Job) -> bool:
         """Store ``new`` if ``old`` is still the stored version; False if another writer won."""
