@@ -35,8 +35,10 @@ class JobLogStore(ABC):
 
     async def append_many(self, lines: Sequence[LogLine]) -> list[LogRecord]:
         """Store several lines, possibly of several jobs, each at the end of its job's log in
-        the order given; return them numbered. Adapters may write them together (one
-        transaction): all are stored, or an error is raised. The default appends one by one."""
+        the order given; return them numbered. All are stored, or none and an error is raised
+        (the caller may then store them one by one). The default appends one by one, which
+        keeps that promise only where ``append`` cannot fail: other adapters override it and
+        write the lines in one transaction."""
         return [await self.append(x.job_id, x.at, x.level, x.line) for x in lines]
 
     @abstractmethod

@@ -16,7 +16,7 @@ from typing import Any
 
 from dpr.adapters.processors import eopf_storage as storage
 from dpr.adapters.processors.eopf_env import EopfEnvironment
-from dpr.adapters.processors.eopf_run import RunFolder
+from dpr.adapters.processors.eopf_run import ForwardingContext, RunFolder
 from dpr.adapters.subprocess_runner import run_command
 from dpr.domain.errors import ProcessorError
 from dpr.domain.process import InputDescription as In
@@ -79,28 +79,18 @@ class EopfConvertProcessor(Processor):
         raise ProcessorError(f"eopf convert reported {names.name!r}, but it is not in {target}")
 
 
-class _Names(ProcessorContext):
+class _Names(ForwardingContext):
     """Forwards the output to the job and keeps the name of the converted product."""
 
     def __init__(self, context: ProcessorContext) -> None:
-        self.job_id, self._context, self.name = context.job_id, context, None
+        super().__init__(context)
+        self.name: str | None = None
 
     def log(self, line: str, level: str = "INFO") -> None:
         found = _CONVERTED.search(line)
         if found is not None:
             self.name = found.group(1)
         self._context.log(mask(line, self._context.env.values()), level)
-
-    def progress(self, percent: int | None = None, message: str | None = None) -> None:
-        self._context.progress(percent, message)
-
-    @property
-    def cancelled(self) -> bool:
-        return self._context.cancelled
-
-    @property
-    def env(self) -> Mapping[str, str]:
-        return self._context.env
 
 
 def _path(inputs: Mapping[str, Any], name: str) -> str:

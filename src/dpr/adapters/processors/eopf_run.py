@@ -50,13 +50,35 @@ class RunFolder:
         return path
 
 
-class EopfOutput(ProcessorContext):
+class ForwardingContext(ProcessorContext):
+    """A job's context seen through a filter: everything goes to the wrapped context; a
+    subclass overrides what it reads or changes on the way."""
+
+    def __init__(self, context: ProcessorContext) -> None:
+        self.job_id, self._context = context.job_id, context
+
+    def log(self, line: str, level: str = "INFO") -> None:
+        self._context.log(line, level)
+
+    def progress(self, percent: int | None = None, message: str | None = None) -> None:
+        self._context.progress(percent, message)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._context.cancelled
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self._context.env
+
+
+class EopfOutput(ForwardingContext):
     """The job's context as the ``eopf`` process's output sees it: every line has the run's
     secrets (and those in the payload) masked, goes to the job log and to the processor log in
     ``reports/``; progress lines move the job's progress; the final report is kept."""
 
     def __init__(self, context: ProcessorContext, extra_secrets: list[str], log_file: Path) -> None:
-        self.job_id, self._context = context.job_id, context
+        super().__init__(context)
         self._secrets = [*extra_secrets, *context.env.values()]
         self.report: dict[str, Any] | None = None
         log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -77,14 +99,6 @@ class EopfOutput(ProcessorContext):
 
     def progress(self, percent: int | None = None, message: str | None = None) -> None:
         self._context.progress(percent, None if message is None else mask(message, self._secrets))
-
-    @property
-    def cancelled(self) -> bool:
-        return self._context.cancelled
-
-    @property
-    def env(self) -> Mapping[str, str]:
-        return self._context.env
 
     def close(self) -> None:
         with self._lock:
