@@ -106,7 +106,7 @@ async def test_events_of_a_job_run_here_are_written_without_reading_it_first() -
     events: list[AnyEvent] = [Started(job_id=job_id, at=LATER), Succeeded(job_id=job_id, at=LATER, outputs={"echo": "x"})]
     reads = repository.reads
     for event in events:
-        await service.apply(event)
+        await service.record([event])
     assert repository.reads == reads and repository.updates == 2
     assert (await service.status(job_id)).status is JobStatus.SUCCESSFUL
 
@@ -117,8 +117,8 @@ async def test_an_event_after_another_process_dismissed_the_job_leaves_it_dismis
     accepted = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job
     # Another server process dismisses it behind this one's back: its remembered record is stale.
     await repository.update(accepted.dismiss(LATER), expected_version=accepted.version)
-    await service.apply(Started(job_id=accepted.job_id, at=LATER))
-    await service.apply(Succeeded(job_id=accepted.job_id, at=LATER, outputs={"echo": "x"}))
+    await service.record([Started(job_id=accepted.job_id, at=LATER)])
+    await service.record([Succeeded(job_id=accepted.job_id, at=LATER, outputs={"echo": "x"})])
     job = await service.status(accepted.job_id)
     assert job.status is JobStatus.DISMISSED and job.results is None
 

@@ -204,10 +204,6 @@ class JobService:
         await self.executor.cancel(job_id)
         return dismissed or job
 
-    async def apply(self, event: AnyEvent) -> None:
-        """Record one executor event (see ``JobRecords.record``)."""
-        await self.records.record([event])
-
     async def record(self, events: Sequence[AnyEvent]) -> None:
         """Record a batch of executor events (see ``JobRecords.record``)."""
         await self.records.record(events)
