@@ -42,8 +42,13 @@ def noop(x: object) -> object:
 def service_on(executor: DaskExecutor) -> JobService:
     catalog, refs = build_catalog(ProcessSettings(enabled=["echo"]))
     return JobService(
-        repository=InMemoryJobRepository(), executor=executor, catalog=catalog, processors=refs,
-        logs=InMemoryJobLogStore(), clock=SystemClock(), ids=UuidIdGenerator(),
+        repository=InMemoryJobRepository(),
+        executor=executor,
+        catalog=catalog,
+        processors=refs,
+        logs=InMemoryJobLogStore(),
+        clock=SystemClock(),
+        ids=UuidIdGenerator(),
     )
 
 
@@ -98,17 +103,30 @@ def latency_row(q: int, raw: list[float], ours: list[float]) -> tuple[str, str, 
     return f"latency p{q}, ms", f"{pct(raw, q):.1f}", f"{pct(ours, q):.1f}", f"added {pct(ours, q) - pct(raw, q):.1f}"
 
 
-def report(n: int, n_latency: int, rounds: int, raw_tputs: list[float], dpr_tputs: list[float],
-           raw_lat: list[float], dpr_lat: list[float]) -> None:
+def report(
+    n: int,
+    n_latency: int,
+    rounds: int,
+    raw_tputs: list[float],
+    dpr_tputs: list[float],
+    raw_lat: list[float],
+    dpr_lat: list[float],
+) -> None:
     raw_tput, dpr_tput = statistics.median(raw_tputs), statistics.median(dpr_tputs)
     rows = [
         ("throughput, jobs/s", f"{raw_tput:.0f}", f"{dpr_tput:.0f}", f"ratio {dpr_tput / raw_tput:.0%}"),
         *(latency_row(q, raw_lat, dpr_lat) for q in (50, 99)),
     ]
-    print(f"# {datetime.now(UTC):%Y-%m-%d}, Python {platform.python_version()}, {os.cpu_count()} cores, "
-          f"N={n} x {rounds} rounds (median), latency {n_latency} x {rounds} sequential")
-    print("# rounds, jobs/s raw: " + ", ".join(f"{t:.0f}" for t in raw_tputs)
-          + "; dpr: " + ", ".join(f"{t:.0f}" for t in dpr_tputs))
+    print(
+        f"# {datetime.now(UTC):%Y-%m-%d}, Python {platform.python_version()}, {os.cpu_count()} cores, "
+        f"N={n} x {rounds} rounds (median), latency {n_latency} x {rounds} sequential"
+    )
+    print(
+        "# rounds, jobs/s raw: "
+        + ", ".join(f"{t:.0f}" for t in raw_tputs)
+        + "; dpr: "
+        + ", ".join(f"{t:.0f}" for t in dpr_tputs)
+    )
     print(f"| {'measure':<20} | {'raw Dask':>9} | {'dpr':>9} | {'':<14} |")
     print(f"|{'-' * 22}|{'-' * 11}|{'-' * 11}|{'-' * 16}|")
     for name, raw, ours, note in rows:

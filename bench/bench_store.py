@@ -34,15 +34,14 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from http_load import Load, require_wrk, run_wrk  # noqa: E402
-from store_data import deep_cursor, fill, psycopg_connect, sample_ids  # noqa: E402
-from store_plans import explain  # noqa: E402
-
-from dpr.adapters.sql import upgrade_url  # noqa: E402
-from dpr.domain.query import Cursor  # noqa: E402
+from dpr.adapters.sql import upgrade_url
+from dpr.domain.query import Cursor
+from http_load import Load, require_wrk, run_wrk
+from store_data import deep_cursor, fill, psycopg_connect, sample_ids
+from store_plans import explain
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.integration.server import running_server  # noqa: E402
+from tests.integration.server import running_server
 
 ECHO = '{"inputs": {"echo": "hello"}, "response": "document"}'
 LATENCIES = ("list first page", "list deep page", "list filtered", "get job")
@@ -96,7 +95,7 @@ def measure(base: str, url: str, args: argparse.Namespace) -> dict[str, list[Loa
         "get job": [f"/jobs/{job_id}" for job_id in ids],
     }
     results: dict[str, list[Load] | list[float]] = {name: [] for name in [*LATENCIES, "submit", "drain"]}
-    for name, wanted in paths.items():  # warm the caches a real server would have warm
+    for wanted in paths.values():  # warm the caches a real server would have warm
         run_wrk(base, wanted, seconds=1)
     for round_ in range(args.rounds):
         wait_drained(base)
@@ -107,7 +106,9 @@ def measure(base: str, url: str, args: argparse.Namespace) -> dict[str, list[Loa
         )
         results["submit"].append(submitted)  # type: ignore[arg-type]
         results["drain"].append(wait_drained(base))  # type: ignore[arg-type]
-        print(f"    round {round_ + 1}: {submitted.ok_per_second:.0f} jobs/s accepted, load {load_average()}", flush=True)
+        print(
+            f"    round {round_ + 1}: {submitted.ok_per_second:.0f} jobs/s accepted, load {load_average()}", flush=True
+        )
     return results
 
 
@@ -134,8 +135,10 @@ def median(values: list[float]) -> float:
 
 def report(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
     print()
-    print(f"# {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores ({cpu_model()}), Python {platform.python_version()}, "
-          f"uvicorn with {args.http_workers} HTTP worker(s), {args.rounds} round(s), load now {load_average()}")
+    print(
+        f"# {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores ({cpu_model()}), Python {platform.python_version()}, "
+        f"uvicorn with {args.http_workers} HTTP worker(s), {args.rounds} round(s), load now {load_average()}"
+    )
     header = "| jobs | " + " | ".join(f"{n} p50 / p99 ms" for n in LATENCIES) + " | submit jobs/s | drain s |"
     print(header)
     print("|" + "---|" * (len(LATENCIES) + 3))
@@ -165,18 +168,28 @@ def check_targets(rows: list[dict[str, object]]) -> None:
         a = median([x.p50_ms for x in small["results"][name]])  # type: ignore[index]
         b = median([x.p50_ms for x in large["results"][name]])  # type: ignore[index]
         verdict = "met" if b <= 1.5 * a else "NOT met"
-        print(f"target {name}: p50 at {large['size']:,} within 1.5x of {small['size']:,}: {b:.2f} vs {a:.2f} ms ({b / a:.2f}x) {verdict}")
+        print(
+            f"target {name}: p50 at {large['size']:,} within 1.5x of {small['size']:,}: "
+            f"{b:.2f} vs {a:.2f} ms ({b / a:.2f}x) {verdict}"
+        )
     get = median([x.p50_ms for x in large["results"]["get job"]])  # type: ignore[index]
-    print(f"target GET /jobs/{{id}} p50 under 10 ms at {large['size']:,}: {get:.2f} ms {'met' if get < 10 else 'NOT met'}")
+    print(
+        f"target GET /jobs/{{id}} p50 under 10 ms at {large['size']:,}: {get:.2f} ms {'met' if get < 10 else 'NOT met'}"
+    )
     rate = median([x.ok_per_second for r in rows for x in r["results"]["submit"]])  # type: ignore[index]
-    print(f"target async submission >= 1650 jobs/s (median of all rounds): {rate:.0f} {'met' if rate >= 1650 else 'NOT met'}")
+    print(
+        f"target async submission >= 1650 jobs/s (median of all rounds): "
+        f"{rate:.0f} {'met' if rate >= 1650 else 'NOT met'}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated job counts")
     parser.add_argument("--quick", action="store_true", help="sizes 10^4,10^5 (unless --sizes), 1 round, short runs")
-    parser.add_argument("--admin-url", default=os.environ.get("DPR_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("DPR_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    )
     parser.add_argument("--http-workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-seconds", type=float, default=4.0)

@@ -16,7 +16,8 @@ from pathlib import Path
 REPORT = """
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('RESULT {"requests": %d, "seconds": %f, "socket_errors": %d, "bad_status": %d, "p50_us": %d, "p99_us": %d}\\n',
+  io.write(string.format('RESULT {"requests": %d, "seconds": %f, "socket_errors": %d, ' ..
+    '"bad_status": %d, "p50_us": %d, "p99_us": %d}\\n',
     summary.requests, summary.duration / 1e6, e.connect + e.read + e.write + e.timeout, e.status,
     latency:percentile(50), latency:percentile(99)))
 end
@@ -62,7 +63,9 @@ def require_wrk() -> str:
     return found
 
 
-def run_wrk(base: str, paths: list[str], *, seconds: float, connections: int = 1, threads: int = 1, post_body: str | None = None) -> Load:
+def run_wrk(
+    base: str, paths: list[str], *, seconds: float, connections: int = 1, threads: int = 1, post_body: str | None = None
+) -> Load:
     """Request ``paths`` in turn (GET, or POST ``post_body`` with ``Prefer: respond-async``)."""
     script = REPORT + (POST % post_body if post_body is not None else "")
     if len(paths) > 1:
@@ -71,8 +74,15 @@ def run_wrk(base: str, paths: list[str], *, seconds: float, connections: int = 1
         lua.write(script)
     try:
         command = [
-            require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-            "--timeout", "10s", "-s", lua.name, base + paths[0],
+            require_wrk(),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            lua.name,
+            base + paths[0],
         ]
         out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     finally:
@@ -82,6 +92,10 @@ def run_wrk(base: str, paths: list[str], *, seconds: float, connections: int = 1
         raise RuntimeError(f"wrk printed no result:\n{out}")
     raw = json.loads(line.removeprefix("RESULT "))
     return Load(
-        requests=raw["requests"], seconds=raw["seconds"], socket_errors=raw["socket_errors"],
-        bad_status=raw["bad_status"], p50_ms=raw["p50_us"] / 1000, p99_ms=raw["p99_us"] / 1000,
+        requests=raw["requests"],
+        seconds=raw["seconds"],
+        socket_errors=raw["socket_errors"],
+        bad_status=raw["bad_status"],
+        p50_ms=raw["p50_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
     )

@@ -39,7 +39,12 @@ COLUMNS = tuple(column.name for column in jobs_table.columns)  # the fields and 
 
 def psycopg_connect(url: URL, **options: object) -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, **options  # type: ignore[arg-type]
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -54,7 +59,9 @@ def make_jobs(count: int, now: datetime, seed: int = 42) -> Iterator[Job]:
     for i, age in enumerate(ages):
         status = rnd.choices(statuses, status_w)[0]
         created = now - SPREAD * age
-        request = ExecuteRequest(inputs={"echo": f"job {i}", "pause": rnd.randint(0, 5)}, response=ResponseMode.DOCUMENT)
+        request = ExecuteRequest(
+            inputs={"echo": f"job {i}", "pause": rnd.randint(0, 5)}, response=ResponseMode.DOCUMENT
+        )
         job = Job.accept(
             job_id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
             process_id=rnd.choices(processes, process_w)[0],
@@ -109,7 +116,9 @@ def fill(url: str, count: int, now: datetime | None = None) -> float:
 def sample_ids(url: str, count: int) -> list[str]:
     """``count`` job ids spread over the whole table (a 1% block sample, then random ones)."""
     with psycopg_connect(make_url(url)) as conn:
-        rows = conn.execute("SELECT job_id FROM jobs TABLESAMPLE SYSTEM (1) ORDER BY random() LIMIT %s", (count,)).fetchall()
+        rows = conn.execute(
+            "SELECT job_id FROM jobs TABLESAMPLE SYSTEM (1) ORDER BY random() LIMIT %s", (count,)
+        ).fetchall()
         if len(rows) < count:
             rows = conn.execute("SELECT job_id FROM jobs ORDER BY random() LIMIT %s", (count,)).fetchall()
     return [str(r[0]) for r in rows]

@@ -64,12 +64,14 @@ def explain(url: str, now: datetime, deep: Cursor) -> list[dict[str, object]]:
             for sql, params in statements(query):
                 plan = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params).fetchone()[0][0]  # type: ignore[index]
                 text = json.dumps(plan["Plan"])
-                rows.append({
-                    "query": name,
-                    "full scan": '"Seq Scan"' in text,
-                    "plan": _summary(plan["Plan"]),
-                    "ms": plan["Execution Time"],
-                })
+                rows.append(
+                    {
+                        "query": name,
+                        "full scan": '"Seq Scan"' in text,
+                        "plan": _summary(plan["Plan"]),
+                        "ms": plan["Execution Time"],
+                    }
+                )
     return rows
 
 

@@ -27,7 +27,9 @@ def make_job(
     **changes: Any,
 ) -> Job:
     """A job driven through the real transitions up to ``status`` (one second apart)."""
-    job = Job.accept(job_id=job_id, process_id=process_id, request=ExecuteRequest(inputs=inputs or {"echo": "hi"}), now=created)
+    job = Job.accept(
+        job_id=job_id, process_id=process_id, request=ExecuteRequest(inputs=inputs or {"echo": "hi"}), now=created
+    )
     step = timedelta(seconds=1)
     if status in (JobStatus.RUNNING, JobStatus.SUCCESSFUL, JobStatus.FAILED):
         job = job.start(created + step)

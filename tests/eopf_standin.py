@@ -6,14 +6,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dpr.domain.process import InputDescription as In, JobControl, OutputDescription as Out, ProcessDescription
+from dpr.domain.process import InputDescription as In
+from dpr.domain.process import JobControl, ProcessDescription
+from dpr.domain.process import OutputDescription as Out
 from dpr.ports.processor import Processor, ProcessorContext
 
 TEXT = {"type": "string"}
 TASK_TABLE = {
     "tasktable": {"name": "stand-in-processor", "version": "1.0", "specification_version": "1.0_draftK"},
     "external_variables": ["start_datetime", "end_datetime"],
-    "units": [{"name": "single_unit", "module": "l0.s1.stand_in", "input_products": [{"name": "S1ACADUS", "mode": "always", "mandatory": True}]}],
+    "units": [
+        {
+            "name": "single_unit",
+            "module": "l0.s1.stand_in",
+            "input_products": [{"name": "S1ACADUS", "mode": "always", "mandatory": True}],
+        }
+    ],
     "pipelines": [{"name": "full", "description": "one step", "steps": [{"unit_name": "single_unit", "step_id": 1}]}],
 }
 

@@ -21,7 +21,13 @@ from tests.ogc_schemas import check
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 HTML_CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/html"
 EVIL = '<script>alert("owned")</script>'
-SCHEMAS = {"/": "landingPage.yaml", "/conformance": "confClasses.yaml", "/processes": "processList.yaml", "/processes/echo": "process.yaml", "/jobs": "jobList.yaml"}
+SCHEMAS = {
+    "/": "landingPage.yaml",
+    "/conformance": "confClasses.yaml",
+    "/processes": "processList.yaml",
+    "/processes/echo": "process.yaml",
+    "/jobs": "jobList.yaml",
+}
 
 
 class Anchors(HTMLParser):
@@ -59,7 +65,9 @@ def body_links(doc: dict) -> list[tuple[str, str, str]]:
 
 
 def is_html(response) -> bool:
-    return response.headers["content-type"].startswith("text/html") and response.text.lstrip().startswith("<!DOCTYPE html>")
+    return response.headers["content-type"].startswith("text/html") and response.text.lstrip().startswith(
+        "<!DOCTYPE html>"
+    )
 
 
 def add_jobs(client, *jobs) -> None:
@@ -70,7 +78,9 @@ def add_jobs(client, *jobs) -> None:
 
 @pytest.fixture
 def job_url(client) -> str:
-    location = client.post("/processes/echo/execution", json={"inputs": {"echo": "hi"}}, headers={"Prefer": "respond-async"}).headers["location"]
+    location = client.post(
+        "/processes/echo/execution", json={"inputs": {"echo": "hi"}}, headers={"Prefer": "respond-async"}
+    ).headers["location"]
     wait_for(client, location, "successful")
     return location
 
@@ -126,7 +136,10 @@ def test_json_self_links_have_a_working_html_alternate(client, job_url, url):
     rels = {link["rel"]: link for link in doc["links"]}
     assert rels["self"]["type"] == "application/json" and "f=" not in rels["self"]["href"]
     alternate = rels["alternate"]
-    assert alternate["type"] == "text/html" and alternate["href"] == rels["self"]["href"] + ("&" if "?" in rels["self"]["href"] else "?") + "f=html"
+    assert (
+        alternate["type"] == "text/html"
+        and alternate["href"] == rels["self"]["href"] + ("&" if "?" in rels["self"]["href"] else "?") + "f=html"
+    )
     assert is_html(client.get(alternate["href"]))
 
 
@@ -145,7 +158,9 @@ def test_html_pages_link_back_to_json_and_show_every_link(client, job_url, url):
     links = header_links(response)
     rels = {rel: (href, kind) for href, rel, kind in links}
     assert rels["self"][1] == "text/html" and "f=html" in rels["self"][0]
-    assert rels["alternate"][1] == ("" if url == "JOB/results" else "application/json")  # raw results: the outputs' types
+    assert rels["alternate"][1] == (
+        "" if url == "JOB/results" else "application/json"
+    )  # raw results: the outputs' types
     assert rels["alternate"][0].endswith("f=json")
     hrefs = anchors(response.text).hrefs
     assert {href for href, _, _ in links} <= set(hrefs), "every link is an <a> in the page"
@@ -168,7 +183,9 @@ def test_conformance_and_logs_and_dismissal_carry_link_headers(client, job_url):
 
 
 def test_async_execution_mirrors_the_status_links_in_its_link_header(client):
-    response = client.post("/processes/mockup/execution", json={"inputs": {"duration": 0.1}}, headers={"Prefer": "respond-async"})
+    response = client.post(
+        "/processes/mockup/execution", json={"inputs": {"duration": 0.1}}, headers={"Prefer": "respond-async"}
+    )
     assert response.status_code == 201
     assert header_links(response) == body_links(response.json())
     wait_for(client, response.headers["location"], "successful")
@@ -176,13 +193,17 @@ def test_async_execution_mirrors_the_status_links_in_its_link_header(client):
 
 def state_jobs() -> list:
     """One job per status, each with a hostile message."""
-    return [replace(make_job(job_id=f"job-{s}", process_id="mockup", status=s), message=f"{s} {EVIL}") for s in JobStatus]
+    return [
+        replace(make_job(job_id=f"job-{s}", process_id="mockup", status=s), message=f"{s} {EVIL}") for s in JobStatus
+    ]
 
 
 @pytest.mark.parametrize("status", list(JobStatus))
 def test_every_job_state_has_a_job_page_that_escapes_its_message(client, status):
     add_jobs(client, *state_jobs())
-    client.blocking_portal.call(client.app.state.jobs.log_store.append, f"job-{status}", make_job().created, "INFO", f"line {EVIL}")
+    client.blocking_portal.call(
+        client.app.state.jobs.log_store.append, f"job-{status}", make_job().created, "INFO", f"line {EVIL}"
+    )
     response = client.get(f"/jobs/job-{status}", headers={"Accept": BROWSER})
     assert response.status_code == 200 and is_html(response)
     page = response.text
@@ -214,7 +235,9 @@ def test_the_job_list_page_pages_with_the_cursor_next_link(client):
     assert json_ids[0] in first.text and json_ids[2] in second.text and json_ids[2] not in first.text
 
 
-@pytest.mark.parametrize(("status", "code"), [("accepted", 404), ("running", 404), ("successful", 200), ("failed", 500), ("dismissed", 404)])
+@pytest.mark.parametrize(
+    ("status", "code"), [("accepted", 404), ("running", 404), ("successful", 200), ("failed", 500), ("dismissed", 404)]
+)
 def test_results_pages_answer_like_the_json_in_every_state(client, status, code):
     add_jobs(client, *state_jobs())
     html = client.get(f"/jobs/job-{status}/results", params={"f": "html"})
@@ -269,7 +292,9 @@ def test_in_format_replaces_f_and_keeps_the_rest():
     assert in_format(href, None) == "http://x/jobs?status=accepted%2Crunning&cursor=abc"
 
 
-@pytest.mark.parametrize("href", ["http://x/jobs/1", "http://x/", "/relative/path", "http://x/a%20b", "http://x/jobs?", "http://x/p#frag"])
+@pytest.mark.parametrize(
+    "href", ["http://x/jobs/1", "http://x/", "/relative/path", "http://x/a%20b", "http://x/jobs?", "http://x/p#frag"]
+)
 def test_in_format_of_a_link_without_a_query_is_the_general_rule(href):
     parts = urlsplit(href)
     for fmt in (Format.HTML, Format.JSON, None):
@@ -278,7 +303,10 @@ def test_in_format_of_a_link_without_a_query_is_the_general_rule(href):
 
 
 def test_link_headers_quote_what_needs_quoting():
-    links = [Link(href="http://x/a b", rel="self", title='say "hi"\\'), Link(href="http://x/é", rel="alternate", title="café")]
+    links = [
+        Link(href="http://x/a b", rel="self", title='say "hi"\\'),
+        Link(href="http://x/é", rel="alternate", title="café"),
+    ]
     assert link_header(links) == (
         '<http://x/a%20b>; rel="self"; title="say \\"hi\\"\\\\", '
         "<http://x/%C3%A9>; rel=\"alternate\"; title*=UTF-8''caf%C3%A9"

@@ -65,7 +65,9 @@ def test_no_3_1_construct_is_left(api):
             if "schema" in where[-1:] or where[-2:-1] == ["schemas"] or "properties" in where[-2:-1]:
                 assert not isinstance(node.get("type"), list), where
                 assert not {"const", "examples", "prefixItems", "$defs"} & set(node), where
-                assert not isinstance(node.get("exclusiveMinimum"), (int, float)) or isinstance(node["exclusiveMinimum"], bool), where
+                assert not isinstance(node.get("exclusiveMinimum"), (int, float)) or isinstance(
+                    node["exclusiveMinimum"], bool
+                ), where
             for key, value in node.items():
                 walk(value, [*where, key])
         elif isinstance(node, list):
@@ -118,7 +120,9 @@ def test_execution_declares_prefer_body_and_every_answer(api):
 def test_each_operation_lists_its_status_codes_with_the_ogc_exception(api, path, method, codes):
     assert set(api["paths"][path][method]["responses"]) == codes
     for code in codes - {"200", "201", "204", "302"}:
-        assert response(api, path, method, int(code))["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Exception"}
+        assert response(api, path, method, int(code))["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Exception"
+        }
 
 
 def test_negotiated_resources_declare_html_and_link_headers(api):
@@ -142,7 +146,9 @@ def test_declared_error_responses_are_what_the_server_sends(client, api):
 
 
 def test_too_many_jobs_is_a_429_with_retry_after():
-    settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS), limits=LimitSettings(max_active=0, retry_after=9)))
+    settings = ephemeral(
+        Settings(processes=ProcessSettings(definitions=DEFINITIONS), limits=LimitSettings(max_active=0, retry_after=9))
+    )
     with TestClient(create_app(settings), base_url="http://dpr.test") as client:
         answer = client.post("/processes/echo/execution", json={"inputs": {"echo": "x"}})
         assert answer.status_code == 429 and answer.headers["retry-after"] == "9"
@@ -178,8 +184,14 @@ def test_the_landing_page_points_at_both_forms(client):
         ({"type": "number", "exclusiveMaximum": 9.5}, {"type": "number", "maximum": 9.5, "exclusiveMaximum": True}),
         ({"type": "array", "prefixItems": [{}], "contains": {}, "$schema": "x"}, {"type": "array"}),
         ({"$ref": "#/x", "description": "d"}, {"allOf": [{"$ref": "#/x"}], "description": "d"}),
-        ({"type": "object", "required": [], "properties": {"const": {"const": 1}}}, {"type": "object", "properties": {"const": {"enum": [1]}}}),
-        ({"type": "object", "additionalProperties": {"type": ["integer", "null"]}}, {"type": "object", "additionalProperties": {"type": "integer", "nullable": True}}),
+        (
+            {"type": "object", "required": [], "properties": {"const": {"const": 1}}},
+            {"type": "object", "properties": {"const": {"enum": [1]}}},
+        ),
+        (
+            {"type": "object", "additionalProperties": {"type": ["integer", "null"]}},
+            {"type": "object", "additionalProperties": {"type": "integer", "nullable": True}},
+        ),
         ({"type": ["integer", "string"]}, {"anyOf": [{"type": "integer"}, {"type": "string"}]}),
         (True, {}),
     ],
@@ -193,11 +205,25 @@ def test_the_converter_leaves_non_schema_examples_and_the_input_alone():
         "openapi": "3.1.0",
         "info": {"title": "t", "version": "1", "summary": "s", "license": {"name": "MIT", "identifier": "MIT"}},
         "webhooks": {},
-        "paths": {"/x": {"get": {"parameters": [{"name": "q", "in": "query", "schema": {"const": 1}, "examples": {"a": {"value": 1}}}], "responses": {"200": {"description": "ok"}}}}},
+        "paths": {
+            "/x": {
+                "get": {
+                    "parameters": [
+                        {"name": "q", "in": "query", "schema": {"const": 1}, "examples": {"a": {"value": 1}}}
+                    ],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
     }
     out = to_openapi30(doc)
     assert doc["openapi"] == "3.1.0" and "webhooks" in doc
-    assert out["openapi"] == "3.0.3" and "webhooks" not in out and "summary" not in out["info"] and out["info"]["license"] == {"name": "MIT"}
+    assert (
+        out["openapi"] == "3.0.3"
+        and "webhooks" not in out
+        and "summary" not in out["info"]
+        and out["info"]["license"] == {"name": "MIT"}
+    )
     param = out["paths"]["/x"]["get"]["parameters"][0]
     assert param["schema"] == {"enum": [1]} and param["examples"] == {"a": {"value": 1}}
     OpenAPIV30SpecValidator(out).validate()

@@ -110,7 +110,12 @@ def test_processes_are_listed_with_their_ids_and_a_self_link(dpr):
     check(body, "processList.yaml")
     assert {"echo", "mockup", "s1_l0", "conv_safe_zarr"} <= {p["id"] for p in body["processes"]}
     assert all(p["version"] for p in body["processes"])
-    assert body["links"][0] == {"href": "http://dpr.test/dpr/processes", "rel": "self", "type": "application/json", "title": "List of processes"}
+    assert body["links"][0] == {
+        "href": "http://dpr.test/dpr/processes",
+        "rel": "self",
+        "type": "application/json",
+        "title": "List of processes",
+    }
 
 
 def test_a_process_with_a_task_table_is_described_by_it_without_credentials_nor_side_effect(dpr):
@@ -131,7 +136,9 @@ def test_an_unknown_process_is_a_404_in_the_original_shape(dpr):
 
 
 def test_an_execution_answers_201_with_the_job_and_maps_the_fields_to_inputs(dpr):
-    response = dpr.post("/dpr/processes/s1_l0/execution", json={**BODY, "experimental_config": {"local_cluster": {"enabled": True}}})
+    response = dpr.post(
+        "/dpr/processes/s1_l0/execution", json={**BODY, "experimental_config": {"local_cluster": {"enabled": True}}}
+    )
     assert response.status_code == 201
     status = response.json()
     check(status, "statusInfo.yaml")
@@ -163,7 +170,16 @@ def test_the_token_reaches_the_executor_and_no_response_record_or_log(caplog):
         job_id = answers[0].json()["jobID"]
         answers.append(client.get(f"/dpr/jobs/{job_id}"))
         wait_for(client, f"/dpr/jobs/{job_id}", "successful")
-        answers += [client.get(u) for u in (f"/dpr/jobs/{job_id}", "/dpr/jobs", f"/jobs/{job_id}", f"/dpr/jobs/{job_id}/results", f"/jobs/{job_id}/logs")]
+        answers += [
+            client.get(u)
+            for u in (
+                f"/dpr/jobs/{job_id}",
+                "/dpr/jobs",
+                f"/jobs/{job_id}",
+                f"/dpr/jobs/{job_id}/results",
+                f"/jobs/{job_id}/logs",
+            )
+        ]
         service = client.app.state.jobs
         record = client.blocking_portal.call(service.repository.get, job_id)
         lines = client.blocking_portal.call(service.log_store.read, job_id)
@@ -181,7 +197,11 @@ def test_cluster_fields_are_optional_unless_jobs_run_on_a_gateway():
     client, executor = serve(kind="gateway")
     with client:
         assert_problem(client.post("/dpr/processes/s1_l0/execution", json=BODY), 400, "jupyter_token", "cluster_label")
-        assert_problem(client.post("/dpr/processes/s1_l0/execution", json={**BODY, "cluster_label": "dask-l0"}), 400, "jupyter_token")
+        assert_problem(
+            client.post("/dpr/processes/s1_l0/execution", json={**BODY, "cluster_label": "dask-l0"}),
+            400,
+            "jupyter_token",
+        )
         run(client, body={**BODY, "jupyter_token": TOKEN, "cluster_label": "dask-l0"})
     assert [o.placement.cluster_instance for o in executor.orders if o.placement] == [None]
 
@@ -199,7 +219,10 @@ def test_without_cluster_fields_a_job_has_no_placement():
         (b"", ["required"]),
         (b"{not json", ["not valid JSON"]),
         (b'["s3://x"]', ["JSON object"]),
-        (b'{"jupyter_token": 12345678, "s3_config_dir": "s3://x", "payload_subpath": "p"}', ["jupyter_token must be a string"]),
+        (
+            b'{"jupyter_token": 12345678, "s3_config_dir": "s3://x", "payload_subpath": "p"}',
+            ["jupyter_token must be a string"],
+        ),
         (b'{"s3_config_dir": "s3://x"}', ["payload_subpath", "required"]),
         (b'{"s3_config_dir": "s3://x", "payload_subpath": "p", "colour": "red"}', ["colour"]),
         (b'{"s3_config_dir": 7, "payload_subpath": "p"}', ["s3_config_dir"]),
@@ -211,7 +234,12 @@ def test_bad_execution_bodies_are_400_saying_why(dpr, content, words):
 
 
 def test_jobs_are_listed_with_the_original_messages_and_page_on_request(dpr):
-    first, second = run(dpr)["jobID"], run(dpr, "conv_safe_zarr", {"input_safe_path": "s3://b/S1A.SAFE", "output_zarr_dir_path": "s3://b/zarr"})["jobID"]
+    first, second = (
+        run(dpr)["jobID"],
+        run(dpr, "conv_safe_zarr", {"input_safe_path": "s3://b/S1A.SAFE", "output_zarr_dir_path": "s3://b/zarr"})[
+            "jobID"
+        ],
+    )
     wait_for(dpr, f"/dpr/jobs/{second}", "successful")
     wait_for(dpr, f"/dpr/jobs/{first}", "successful")
     body = dpr.get("/dpr/jobs").json()
@@ -264,7 +292,10 @@ def test_a_late_log_subscriber_gets_every_line_from_the_first_and_the_stream_end
     assert dpr.get(f"/dpr/jobs/{job_id}").json()["status"] == "running"  # subscribing late, mid-run
     received = events(dpr, f"/dpr/jobs/{job_id}/logs")
     assert [e["id"] for e in received] == [str(seq) for seq in range(11)]
-    assert received[0]["data"] == "mockup: processing S1SEWRAW for 1 s" and received[-1]["data"] == "mockup: step 10/10 done"
+    assert (
+        received[0]["data"] == "mockup: processing S1SEWRAW for 1 s"
+        and received[-1]["data"] == "mockup: step 10/10 done"
+    )
     assert dpr.get(f"/dpr/jobs/{job_id}").json()["status"] == "successful"
     resumed = events(dpr, f"/dpr/jobs/{job_id}/logs", **{"Last-Event-ID": "7"})
     assert [e["id"] for e in resumed] == ["8", "9", "10"]

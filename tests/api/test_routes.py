@@ -45,7 +45,13 @@ def test_the_api_definition_is_served_as_openapi_json(client):
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.0"
     paths = response.json()["paths"]
-    assert {"/processes", "/processes/{process_id}/execution", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/results"} <= set(paths)
+    assert {
+        "/processes",
+        "/processes/{process_id}/execution",
+        "/jobs",
+        "/jobs/{job_id}",
+        "/jobs/{job_id}/results",
+    } <= set(paths)
     assert client.get("/api", headers={"Accept": "text/html"}, follow_redirects=False).status_code in (302, 303, 307)
 
 
@@ -103,7 +109,9 @@ def test_async_execution_answers_201_with_an_absolute_location(client):
 
 
 def test_results_of_a_running_job_are_not_ready(client):
-    location = client.post("/processes/mockup/execution", json={"inputs": {"duration": 5}}, headers=ASYNC).headers["location"]
+    location = client.post("/processes/mockup/execution", json={"inputs": {"duration": 5}}, headers=ASYNC).headers[
+        "location"
+    ]
     assert_exception(client.get(location + "/results"), 404, "/result-not-ready")
     status = client.get(location).json()
     assert not any(link["rel"].endswith("/results") for link in status["links"])
@@ -111,7 +119,9 @@ def test_results_of_a_running_job_are_not_ready(client):
 
 
 def test_results_of_a_failed_job_name_the_failure(client):
-    location = client.post("/processes/mockup/execution", json={"inputs": {"duration": 0.1, "fail": True}}, headers=ASYNC).headers["location"]
+    location = client.post(
+        "/processes/mockup/execution", json={"inputs": {"duration": 0.1, "fail": True}}, headers=ASYNC
+    ).headers["location"]
     wait_for(client, location, "failed")
     body = assert_exception(client.get(location + "/results"), 500, "job-results-failed")
     assert "failed on request" in body["detail"]
@@ -125,7 +135,7 @@ def test_results_of_a_failed_job_name_the_failure(client):
         (b'{"inputs": {}}', "input 'echo': is required"),
         (b'{"inputs": {"echo": "x", "bogus": 1}}', "input 'bogus'"),
         (b'{"inputs": "nope"}', "invalid"),
-        (b'[1, 2]', "invalid"),
+        (b"[1, 2]", "invalid"),
     ],
 )
 def test_bad_execute_requests_are_400_naming_what_is_wrong(client, body, detail):
@@ -134,7 +144,9 @@ def test_bad_execute_requests_are_400_naming_what_is_wrong(client, body, detail)
 
 
 def test_dismissing_a_running_job_answers_dismissed_and_it_stays_so(client):
-    location = client.post("/processes/mockup/execution", json={"inputs": {"duration": 30}}, headers=ASYNC).headers["location"]
+    location = client.post("/processes/mockup/execution", json={"inputs": {"duration": 30}}, headers=ASYNC).headers[
+        "location"
+    ]
     wait_for(client, location, "running")
     response = client.delete(location)
     assert response.status_code == 200 and response.json()["status"] == "dismissed"
@@ -153,13 +165,17 @@ def test_dismissing_a_finished_job_removes_it(client):
 def test_job_list_filters_pages_and_validates(client):
     for text in ("a", "b", "c"):
         client.post("/processes/echo/execution", json={"inputs": {"echo": text}})
-    location = client.post("/processes/mockup/execution", json={"inputs": {"duration": 30}}, headers=ASYNC).headers["location"]
+    location = client.post("/processes/mockup/execution", json={"inputs": {"duration": 30}}, headers=ASYNC).headers[
+        "location"
+    ]
     body = client.get("/jobs", params={"processID": "echo", "status": "successful", "limit": 2}).json()
     check(body, "jobList.yaml")
     assert len(body["jobs"]) == 2 and all(j["processID"] == "echo" for j in body["jobs"])
     rest = client.get([link["href"] for link in body["links"] if link["rel"] == "next"][0]).json()
     assert len(rest["jobs"]) == 1 and not any(link["rel"] == "next" for link in rest["links"])
-    assert [j["jobID"] for j in client.get("/jobs", params={"status": "accepted,running"}).json()["jobs"]] == [location.rsplit("/", 1)[1]]
+    assert [j["jobID"] for j in client.get("/jobs", params={"status": "accepted,running"}).json()["jobs"]] == [
+        location.rsplit("/", 1)[1]
+    ]
     assert_exception(client.get("/jobs", params={"status": "bogus"}), 400, "invalid-parameter-value")
     assert_exception(client.get("/jobs", params={"limit": "x"}), 400, "invalid-parameter-value")
     assert_exception(client.get("/jobs", params={"datetime": "yesterday"}), 400, "invalid-parameter-value")
@@ -167,7 +183,9 @@ def test_job_list_filters_pages_and_validates(client):
 
 
 def test_job_logs_page_through_the_log(client):
-    location = client.post("/processes/mockup/execution", json={"inputs": {"duration": 0.1}}, headers=ASYNC).headers["location"]
+    location = client.post("/processes/mockup/execution", json={"inputs": {"duration": 0.1}}, headers=ASYNC).headers[
+        "location"
+    ]
     wait_for(client, location, "successful")
     first = client.get(location + "/logs", params={"limit": 4}).json()
     assert [line["seq"] for line in first["logs"]] == [0, 1, 2, 3]
@@ -186,7 +204,9 @@ def test_health_reports_ok(client):
 
 
 def test_cors_exposes_the_location_header(client):
-    response = client.options("/processes", headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
+    response = client.options(
+        "/processes", headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST"}
+    )
     assert response.status_code in (200, 204)
     simple = client.get("/processes", headers={"Origin": "http://app.example"})
     assert "location" in simple.headers["access-control-expose-headers"].lower()

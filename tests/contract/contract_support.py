@@ -82,7 +82,10 @@ def rich_request() -> ExecuteRequest:
             "product": {"href": "s3://bucket/S1A_IW_RAW__0SDV.SAFE", "type": "application/zip"},
             "area": {"bbox": [1.5, -2.25, 3.0, 4.125], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
             "levels": [1, 2, 3],
-            "options": {"value": {"nested": [True, None, "été ✓"], "deep": {"x": [[1], [2.5]]}}, "mediaType": "application/json"},
+            "options": {
+                "value": {"nested": [True, None, "été ✓"], "deep": {"x": [[1], [2.5]]}},
+                "mediaType": "application/json",
+            },
             "big": 2**62,
             "ratio": 0.1,
             "empty": {},

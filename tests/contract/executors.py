@@ -36,8 +36,15 @@ def order(processor: ProcessorRef = ECHO, **inputs: Any) -> WorkOrder:
 async def in_process_cluster() -> AsyncIterator[LocalCluster]:
     """A scheduler and one single-threaded worker on this loop, reachable over TCP."""
     async with LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, host="127.0.0.1", protocol="tcp://",
-        scheduler_port=0, dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False}, asynchronous=True,
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        host="127.0.0.1",
+        protocol="tcp://",
+        scheduler_port=0,
+        dashboard_address="127.0.0.1:0",
+        scheduler_kwargs={"dashboard": False},
+        asynchronous=True,
     ) as cluster:
         yield cluster
 
@@ -65,6 +72,7 @@ class Recorder:
 
     async def wait_for(self, job_id: str, kind: type | tuple[type, ...], timeout: float = 20) -> AnyEvent:
         """The first event of ``kind`` for the job, waiting up to ``timeout`` seconds."""
+
         async def seen() -> AnyEvent:
             async with self._changed:
                 await self._changed.wait_for(lambda: any(isinstance(e, kind) for e in self.of(job_id)))

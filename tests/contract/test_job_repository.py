@@ -136,7 +136,12 @@ async def test_update_many_stores_the_winners_and_reports_each_losers_reason(rep
     await repository.update(moved_by_another, expected_version=moved.version)
     late_success = replace(ended, status=S.SUCCESSFUL, results={"x": 1}, version=ended.version + 1)
     started = fresh.start(at(5))
-    changes = [(started, fresh.version), (moved.dismiss(at(6)), moved.version), (make_job("ghost"), 1), (late_success, ended.version)]
+    changes = [
+        (started, fresh.version),
+        (moved.dismiss(at(6)), moved.version),
+        (make_job("ghost"), 1),
+        (late_success, ended.version),
+    ]
     outcomes = await repository.update_many(changes)
     assert outcomes[0] is None
     assert [type(o) for o in outcomes[1:]] == [ConcurrentUpdate, NoSuchJob, InvalidTransition]
@@ -147,7 +152,9 @@ async def test_update_many_of_winning_changes_stores_all_of_them(repository: Job
     jobs = [make_job(f"job-{i}", created=i) for i in range(30)]
     await add_all(repository, *jobs)
     done = [job.start(at(40)).succeed(at(41), {"n": i}) for i, job in enumerate(jobs)]
-    assert await repository.update_many([(new, old.version) for new, old in zip(done, jobs, strict=True)]) == [None] * 30
+    assert (
+        await repository.update_many([(new, old.version) for new, old in zip(done, jobs, strict=True)]) == [None] * 30
+    )
     assert [await repository.get(job.job_id) for job in jobs] == done
     assert await repository.update_many([]) == []
 
@@ -157,7 +164,9 @@ async def test_racing_batches_store_each_job_once(repository: JobRepository) -> 
     await add_all(repository, *jobs)
 
     async def batch(message: str) -> list[Exception | None]:
-        return await repository.update_many([(job.start(at(9)).report(at(9), message=message), job.version) for job in jobs])
+        return await repository.update_many(
+            [(job.start(at(9)).report(at(9), message=message), job.version) for job in jobs]
+        )
 
     outcomes = await asyncio.gather(*(batch(f"writer {w}") for w in range(4)))
     for i, job in enumerate(jobs):

@@ -85,7 +85,11 @@ async def test_append_many_numbers_each_jobs_lines_after_its_last_one(log_store:
     batch = lines(("one", "c"), ("two", "x"), ("one", "d"), ("two", "y"), ("three", "only"))
     records = await log_store.append_many(batch)
     assert [(r.job_id, r.seq, r.line) for r in records] == [
-        ("one", 2, "c"), ("two", 0, "x"), ("one", 3, "d"), ("two", 1, "y"), ("three", 0, "only"),
+        ("one", 2, "c"),
+        ("two", 0, "x"),
+        ("one", 3, "d"),
+        ("two", 1, "y"),
+        ("three", 0, "only"),
     ]
     assert [r.line for r in await log_store.read("one")] == ["a", "b", "c", "d"]
     assert await log_store.read("two") == [r for r in records if r.job_id == "two"]
@@ -96,7 +100,9 @@ async def test_append_many_numbers_each_jobs_lines_after_its_last_one(log_store:
 
 async def test_concurrent_batches_and_single_appends_never_share_a_number(log_store: JobLogStore) -> None:
     async def batch(n: int) -> list[LogRecord]:
-        return await log_store.append_many(lines(*((job_id, f"batch {n} {job_id} {k}") for k in range(5) for job_id in ("a", "b"))))
+        return await log_store.append_many(
+            lines(*((job_id, f"batch {n} {job_id} {k}") for k in range(5) for job_id in ("a", "b")))
+        )
 
     async def single(n: int) -> list[LogRecord]:
         return [await log_store.append("a", at(n), "INFO", f"single {n}")]

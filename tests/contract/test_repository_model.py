@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -39,7 +39,7 @@ from dpr.ports.job_repository import JobRepository
 IDS = st.sampled_from(["a", "A", "b", "B", "job-1", "job-10", "ä", "_"])
 PROCESSES = st.sampled_from(["echo", "mockup", "s1_l0"])
 OWNERS = st.none() | st.sampled_from(["alice", "bob"])
-ZONES = st.sampled_from([timezone.utc, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))])
+ZONES = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))])
 # Few distinct instants, so equal timestamps (ties in the order, bounds hit exactly) are common.
 TIMES = st.builds(
     lambda seconds, micros, zone: (BASE + timedelta(seconds=seconds, microseconds=micros)).astimezone(zone),
@@ -47,7 +47,9 @@ TIMES = st.builds(
     st.sampled_from([0, 0, 0, 1, 999_999]),
     ZONES,
 )
-DURATIONS = st.builds(lambda s, us: timedelta(seconds=s, microseconds=us), st.integers(0, 6), st.sampled_from([0, 0, 1]))
+DURATIONS = st.builds(
+    lambda s, us: timedelta(seconds=s, microseconds=us), st.integers(0, 6), st.sampled_from([0, 0, 1])
+)
 
 
 def mostly(empty: Any, strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -160,8 +162,11 @@ class RepositoryAgreesWithModel(RuleBasedStateMachine):
     def update(self, job_id: str, action: str, now: Any, status: JobStatus, stale: int) -> None:
         current = self.model.get(job_id)
         if current is None:
-            outcome = self.call(self.repository.update(Job.accept(
-                job_id=job_id, process_id="echo", request=ExecuteRequest(), now=now), expected_version=1))
+            outcome = self.call(
+                self.repository.update(
+                    Job.accept(job_id=job_id, process_id="echo", request=ExecuteRequest(), now=now), expected_version=1
+                )
+            )
             assert outcome == ("NoSuchJob", (job_id,))
             return
         try:

@@ -19,7 +19,6 @@ from tests.pg_server import PASSWORD, PrivateServer, private_postgres
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
 
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[PrivateServer]:
     with private_postgres() as started:

@@ -7,7 +7,7 @@ import socket
 import sqlite3
 import threading
 import traceback
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,7 @@ async def test_times_come_back_in_utc_whatever_zone_they_were_written_in(sql_url
     try:
         zoned = at(0).astimezone(timezone(timedelta(hours=9, minutes=30)))
         await repository.add(make_job(created=0, updated=zoned))
-        assert (await repository.get("job-1")).updated.tzinfo == timezone.utc
+        assert (await repository.get("job-1")).updated.tzinfo == UTC
     finally:
         await repository.close()
 
@@ -85,7 +85,10 @@ async def test_postgres_plans_each_compare_and_set_with_its_parameters(postgres_
         await repository.close()
 
 
-PLANS = "SELECT sum(generic_plans) AS generic_plans, sum(custom_plans) AS custom_plans FROM pg_prepared_statements WHERE statement LIKE :pattern"
+PLANS = (
+    "SELECT sum(generic_plans) AS generic_plans, sum(custom_plans) AS custom_plans"
+    " FROM pg_prepared_statements WHERE statement LIKE :pattern"
+)
 
 
 async def test_sqlite_stores_times_as_integer_microseconds(tmp_path: Path) -> None:
@@ -188,7 +191,13 @@ def test_the_rs_dpr_service_variables_make_a_url() -> None:
     env = {"POSTGRES_HOST": "db", "POSTGRES_PORT": "6543", "POSTGRES_DB": "dpr", "POSTGRES_USER": "svc"}
     env["POSTGRES_PASSWORD"] = "p@ss:w/rd"
     url = make_url(url_from_postgres_env(env) or "")
-    assert (url.drivername, url.host, url.port, url.database, url.username) == ("postgresql+psycopg", "db", 6543, "dpr", "svc")
+    assert (url.drivername, url.host, url.port, url.database, url.username) == (
+        "postgresql+psycopg",
+        "db",
+        6543,
+        "dpr",
+        "svc",
+    )
     assert url.password == "p@ss:w/rd"
 
 

@@ -33,16 +33,22 @@ _CHECK = (
 def python313() -> str | None:
     """A working Python 3.13 interpreter: ``DPR_PYTHON313``, pyenv's, or ``python3.13`` on PATH
     (which may be a pyenv shim that refuses to run, hence the check)."""
-    candidates = [os.environ.get("DPR_PYTHON313"),
-                  *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")), reverse=True),
-                  shutil.which("python3.13")]
+    candidates = [
+        os.environ.get("DPR_PYTHON313"),
+        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")), reverse=True),
+        shutil.which("python3.13"),
+    ]
     return next((c for c in candidates if c and _runs_313(c)), None)
 
 
 def _runs_313(python: str) -> bool:
     try:
-        done = subprocess.run([python, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"],
-                              capture_output=True, timeout=30, check=False)
+        done = subprocess.run(
+            [python, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
     except OSError:
         return False
     return done.returncode == 0
@@ -62,13 +68,20 @@ def eopf_environment() -> Path:
     shutil.rmtree(VENV, ignore_errors=True)
     log = ROOT / ".cache" / "eopf-venv.log"
     log.parent.mkdir(exist_ok=True)
-    steps = [[python, "-m", "venv", str(VENV)],
-             [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", *EOPF_SPEC],
-             [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "-e", str(ROOT)]]
+    steps = [
+        [python, "-m", "venv", str(VENV)],
+        [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", *EOPF_SPEC],
+        [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "-e", str(ROOT)],
+    ]
     with log.open("w") as out:
         for step in steps:
-            if subprocess.run(step, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False).returncode:
-                pytest.fail(f"building the EOPF environment failed at {' '.join(step[-3:])}: see {log}\n{log.read_text()[-3000:]}")
+            if subprocess.run(
+                step, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False
+            ).returncode:
+                pytest.fail(
+                    f"building the EOPF environment failed at {' '.join(step[-3:])}: "
+                    f"see {log}\n{log.read_text()[-3000:]}"
+                )
     if not _ready(check_marker=False):
         pytest.fail(f"the EOPF environment {VENV} was built but does not import eopf 3.0.0 and dpr")
     READY.write_text(" ".join(EOPF_SPEC) + "\n")
@@ -79,14 +92,12 @@ def _ready(check_marker: bool = True) -> bool:
     if check_marker and not (READY.is_file() and READY.read_text().split() == EOPF_SPEC):
         return False
     try:
-        done = subprocess.run([str(VENV / "bin" / "python"), "-c", _CHECK], capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [str(VENV / "bin" / "python"), "-c", _CHECK], capture_output=True, text=True, timeout=120, check=False
+        )
     except OSError:
         return False
     return done.returncode == 0 and Path(done.stdout.strip()).resolve().is_relative_to(ROOT / "src")
-
-
-
-
 
 
 class S3Server:
@@ -104,7 +115,12 @@ class S3Server:
         self.fs.mkdir("dpr")
 
     def options(self) -> dict[str, Any]:
-        return {"key": KEY_ID, "secret": SECRET, "endpoint_url": self.endpoint, "client_kwargs": {"region_name": REGION}}
+        return {
+            "key": KEY_ID,
+            "secret": SECRET,
+            "endpoint_url": self.endpoint,
+            "client_kwargs": {"region_name": REGION},
+        }
 
     def put_folder(self, prefix: str, files: Mapping[str, str]) -> None:
         for name, text in files.items():
@@ -122,7 +138,12 @@ class S3Server:
 
 
 def s3_env(s3: S3Server) -> dict[str, str]:
-    return {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_ENDPOINT_URL_S3": s3.endpoint, "AWS_DEFAULT_REGION": REGION}
+    return {
+        "AWS_ACCESS_KEY_ID": KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_ENDPOINT_URL_S3": s3.endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+    }
 
 
 @contextmanager
@@ -131,15 +152,44 @@ def start_cluster(venv: Path, folder: Path, env: Mapping[str, str]) -> Iterator[
     from ``venv``; yields the scheduler address."""
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    base = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8",
-            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    base = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "HOME": str(folder),
+        "LANG": "C.UTF-8",
+        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+    }
     dask = str(venv / "bin" / "dask")
-    processes = [_spawn(folder / "scheduler.log", [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], base)]
+    processes = [
+        _spawn(
+            folder / "scheduler.log",
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            base,
+        )
+    ]
     try:
         wait_for_port(port)
         worker_log = folder / "worker.log"
-        processes.append(_spawn(worker_log, [dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "2", "--no-nanny",
-                                             "--no-dashboard", "--death-timeout", "30", "--local-directory", str(folder)], {**base, **env}))
+        processes.append(
+            _spawn(
+                worker_log,
+                [
+                    dask,
+                    "worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "2",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--death-timeout",
+                    "30",
+                    "--local-directory",
+                    str(folder),
+                ],
+                {**base, **env},
+            )
+        )
         deadline = time.monotonic() + 60
         while "Registered to" not in worker_log.read_text():
             if time.monotonic() > deadline or processes[-1].poll() is not None:
@@ -158,7 +208,9 @@ def start_cluster(venv: Path, folder: Path, env: Mapping[str, str]) -> Iterator[
 
 def _spawn(log: Path, argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen(argv, cwd=log.parent, env=dict(env), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            argv, cwd=log.parent, env=dict(env), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
 
 def generator_payload(output: Path, wait_before_exit: int = 0, storage_options: dict[str, Any] | None = None) -> str:
@@ -166,15 +218,28 @@ def generator_payload(output: Path, wait_before_exit: int = 0, storage_options: 
     Zarr at ``output``; its own Dask context (a LocalCluster) is replaced by dpr."""
     payload: dict[str, Any] = {
         "general_configuration": {"triggering__wait_before_exit": wait_before_exit, "triggering__validate_run": False},
-        "workflow": [{"name": "generator", "module": "eopf.computing.utils", "processing_unit": "EOImageGeneratorUnit",
-                      "outputs": {"out": "generated"},
-                      "parameters": {"nb_var": 2, "size_x": 64, "size_y": 64, "chunk_x": 32, "chunk_y": 32}}],
+        "workflow": [
+            {
+                "name": "generator",
+                "module": "eopf.computing.utils",
+                "processing_unit": "EOImageGeneratorUnit",
+                "outputs": {"out": "generated"},
+                "parameters": {"nb_var": 2, "size_x": 64, "size_y": 64, "chunk_x": 32, "chunk_y": 32},
+            }
+        ],
         "io": {"output_products": [{"id": "generated", "path": str(output), "type": "file", "engine": "cpm_zarr"}]},
-        "context_managers": [{"module": "eopf.dask_utils.dask_context_manager", "context_manager": "DaskContext",
-                              "parameters": {"cluster_type": "local", "cluster_config": {"n_workers": 4}}}],
+        "context_managers": [
+            {
+                "module": "eopf.dask_utils.dask_context_manager",
+                "context_manager": "DaskContext",
+                "parameters": {"cluster_type": "local", "cluster_config": {"n_workers": 4}},
+            }
+        ],
     }
     if storage_options is not None:  # an ADF the workflow does not use, with keys in the payload
-        payload["io"]["adfs"] = [{"id": "DEM", "path": "s3://dpr/adfs/DEM.zarr", "adf_params": {"storage_options": storage_options}}]
+        payload["io"]["adfs"] = [
+            {"id": "DEM", "path": "s3://dpr/adfs/DEM.zarr", "adf_params": {"storage_options": storage_options}}
+        ]
     return yaml.safe_dump(payload, sort_keys=False)
 
 

@@ -30,7 +30,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path.startswith("/redirect"):
                 self.send_response(302)
                 self.send_header("Location", self.path.removeprefix("/redirect"))
@@ -43,7 +43,7 @@ def receiver() -> Iterator[Receiver]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if state.fail_first.get(self.path, 0) > 0:
                 state.fail_first[self.path] -= 1

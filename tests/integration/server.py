@@ -46,7 +46,10 @@ def running_server(*args: str, env: Mapping[str, str] | None = None, timeout: fl
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "dpr", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-            stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=ROOT,
         )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -49,7 +49,11 @@ def server() -> Iterator[str]:
 @pytest.fixture
 def running_job(server: str) -> Iterator[str]:
     with httpx.Client(timeout=10) as client:
-        location = client.post(f"{server}/processes/mockup/execution", json={"inputs": {"duration": 60}}, headers={"Prefer": "respond-async"}).headers["location"]
+        location = client.post(
+            f"{server}/processes/mockup/execution",
+            json={"inputs": {"duration": 60}},
+            headers={"Prefer": "respond-async"},
+        ).headers["location"]
         deadline = time.monotonic() + 20
         while client.get(location).json()["progress"] < 10 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -110,7 +114,9 @@ class WebDriver:
         return self.http.get(f"{self.session}/url").json()["value"]
 
     def find(self, css: str) -> str:
-        return self.http.post(f"{self.session}/element", json={"using": "css selector", "value": css}).json()["value"][ELEMENT]
+        return self.http.post(f"{self.session}/element", json={"using": "css selector", "value": css}).json()["value"][
+            ELEMENT
+        ]
 
     def text(self, css: str) -> str:
         return self.http.get(f"{self.session}/element/{self.find(css)}/text").json()["value"]
@@ -137,7 +143,9 @@ class WebDriver:
 @pytest.fixture
 def browser(tmp_path) -> Iterator[WebDriver]:
     port = free_port()
-    driver = subprocess.Popen([tool("chromedriver"), f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    driver = subprocess.Popen(
+        [tool("chromedriver"), f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20

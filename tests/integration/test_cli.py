@@ -27,14 +27,14 @@ pytestmark = pytest.mark.integration
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-
-
 def start_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """``dpr serve --ephemeral`` on a free port, once ``/health`` answers."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "dpr", "serve", "--ephemeral", "--port", str(port)], stdout=sink, stderr=sink)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dpr", "serve", "--ephemeral", "--port", str(port)], stdout=sink, stderr=sink
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -65,12 +65,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stop_server(proc)
 
 
-def dpr(*args: str, url: str | None = None, stdin: str | None = None, cwd: Path | None = None,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def dpr(
+    *args: str,
+    url: str | None = None,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """``python -m dpr ARGS`` with DPR_URL set to ``url``, as a pipe (no terminal)."""
     environ = {**os.environ, "NO_COLOR": "1", **({"DPR_URL": url} if url else {}), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "dpr", *args], input=stdin, capture_output=True, text=True,
-                          cwd=cwd, env=environ, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dpr", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environ,
+        timeout=120,
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -94,7 +106,9 @@ def echoed(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
 
 def start_job(url: str, **inputs: object) -> str:
     """A mockup job submitted straight over HTTP (faster than a CLI process: nothing is missed)."""
-    response = httpx.post(f"{url}/processes/mockup/execution", json={"inputs": inputs}, headers={"Prefer": "respond-async"})
+    response = httpx.post(
+        f"{url}/processes/mockup/execution", json={"inputs": inputs}, headers={"Prefer": "respond-async"}
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["jobID"])
 
@@ -106,6 +120,7 @@ def submit(url: str, *inputs: str) -> str:
 
 
 # --- help, version, python -m -------------------------------------------------------------
+
 
 def command_paths(group: object = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     paths = [prefix]
@@ -123,19 +138,34 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
 
 def test_dpr_help_documents_exit_codes_and_completion() -> None:
     out = ok(dpr("--help"))
-    for text in ("processes", "execute", "jobs", "serve", "config", "db", "Exit codes", "_DPR_COMPLETE=bash_source dpr"):
+    for text in (
+        "processes",
+        "execute",
+        "jobs",
+        "serve",
+        "config",
+        "db",
+        "Exit codes",
+        "_DPR_COMPLETE=bash_source dpr",
+    ):
         assert text in out
 
 
 def test_python_dash_m_dpr_and_the_cli_package_both_run() -> None:
     assert "dpr, version" in ok(dpr("--version"))
-    result = subprocess.run([sys.executable, "-m", "dpr.entrypoints.cli", "--version"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "dpr.entrypoints.cli", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert "dpr, version" in ok(result)
 
 
 def complete(words: str, url: str) -> list[str]:
     """What bash completion offers after ``words`` (the last word being completed)."""
-    env = {"_DPR_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))}
+    env = {
+        "_DPR_COMPLETE": "bash_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    }
     return ok(dpr(url=url, env=env)).splitlines()
 
 
@@ -148,6 +178,7 @@ def test_shell_completion_offers_commands_and_the_servers_ids(server: str) -> No
 
 
 # --- processes -----------------------------------------------------------------------------
+
 
 def test_processes_list_shows_a_table_ids_and_json(server: str) -> None:
     table = ok(dpr("processes", "list", url=server))
@@ -180,10 +211,13 @@ def test_an_unknown_process_is_a_refused_request(server: str) -> None:
 
 # --- errors without a server, usage errors --------------------------------------------------
 
+
 def test_no_server_is_exit_3_with_one_line_and_no_traceback() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     line = one_line_error(dpr("jobs", "list", url=url), 3)
-    assert line == f"error: cannot reach dpr at {url} (connection refused). Is the server running? Set --url or DPR_URL."
+    assert (
+        line == f"error: cannot reach dpr at {url} (connection refused). Is the server running? Set --url or DPR_URL."
+    )
     assert one_line_error(dpr("--url", url, "processes", "list"), 3).startswith("error: cannot reach dpr")
 
 
@@ -206,6 +240,7 @@ def test_usage_errors_exit_2() -> None:
 
 # --- execute -------------------------------------------------------------------------------
 
+
 def test_execute_is_synchronous_by_default_and_prints_the_results(server: str) -> None:
     products = json.loads(ok(dpr("execute", "mockup", "-i", "duration=0.2", "-i", "product_type=S2MSI1C", url=server)))
     assert products[0]["type"] == "S2MSI1C"
@@ -217,7 +252,20 @@ def test_execute_json_prints_the_results_document(server: str) -> None:
 
 
 def test_input_values_are_json_when_they_parse_else_text_and_repeats_make_arrays(server: str) -> None:
-    args = ["-i", "echo=hello", "-i", "number=2.5", "-i", "array=1", "-i", "array=2", "-i", 'object={"a": [1]}', "-i", "mixed=007x"]
+    args = [
+        "-i",
+        "echo=hello",
+        "-i",
+        "number=2.5",
+        "-i",
+        "array=1",
+        "-i",
+        "array=2",
+        "-i",
+        'object={"a": [1]}',
+        "-i",
+        "mixed=007x",
+    ]
     inputs = echoed(dpr("execute", "echo", *args, "--json", url=server))
     assert inputs == {"echo": "hello", "number": 2.5, "array": [1, 2], "object": {"a": [1]}, "mixed": "007x"}
 
@@ -237,12 +285,17 @@ def test_input_values_read_from_files_with_at(server: str, tmp_path: Path) -> No
     assert "missing.txt" in line
 
 
-@pytest.mark.parametrize(("name", "text"), [
-    ("inputs.json", '{"echo": "from json", "array": [3, 4]}'),
-    ("request.yaml", "inputs:\n  echo: from json\n  array: [3, 4]\nresponse: document\n"),
-    ("inputs.yml", "echo: from json\narray:\n  - 3\n  - 4\n"),
-])
-def test_input_file_holds_inputs_or_a_request_in_json_or_yaml(server: str, tmp_path: Path, name: str, text: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("inputs.json", '{"echo": "from json", "array": [3, 4]}'),
+        ("request.yaml", "inputs:\n  echo: from json\n  array: [3, 4]\nresponse: document\n"),
+        ("inputs.yml", "echo: from json\narray:\n  - 3\n  - 4\n"),
+    ],
+)
+def test_input_file_holds_inputs_or_a_request_in_json_or_yaml(
+    server: str, tmp_path: Path, name: str, text: str
+) -> None:
     (tmp_path / name).write_text(text)
     inputs = echoed(dpr("execute", "echo", "-f", name, "-i", "number=1", "--json", url=server, cwd=tmp_path))
     assert inputs == {"echo": "from json", "array": [3, 4], "number": 1}
@@ -271,7 +324,9 @@ def test_execute_async_prints_the_job_id_only(server: str) -> None:
 
 
 def test_execute_wait_watches_the_job_then_prints_the_results(server: str, tmp_path: Path) -> None:
-    result = dpr("execute", "mockup", "-i", "duration=0.5", "--async", "--wait", "-o", "out.json", url=server, cwd=tmp_path)
+    result = dpr(
+        "execute", "mockup", "-i", "duration=0.5", "--async", "--wait", "-o", "out.json", url=server, cwd=tmp_path
+    )
     ok(result)
     assert "successful" in result.stderr and "\x1b" not in result.stderr
     assert json.loads((tmp_path / "out.json").read_text())[0]["type"] == "S1SEWRAW"
@@ -286,6 +341,7 @@ def test_a_failing_job_exits_1_sync_and_with_wait(server: str) -> None:
 
 
 # --- jobs ----------------------------------------------------------------------------------
+
 
 def test_jobs_list_filters_by_status_process_and_since(server: str) -> None:
     failed = start_job(server, duration=0, fail=True)
@@ -346,8 +402,13 @@ def test_jobs_watch_ends_1_on_failure(server: str) -> None:
 def test_jobs_watch_ends_1_when_the_job_is_dismissed_from_elsewhere(server: str) -> None:
     job_id = start_job(server, duration=30)
     environ = {**os.environ, "DPR_URL": server, "NO_COLOR": "1"}
-    watcher = subprocess.Popen([sys.executable, "-m", "dpr", "jobs", "watch", job_id, "--json"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=environ)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "dpr", "jobs", "watch", job_id, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+    )
     time.sleep(1.5)
     assert json.loads(ok(dpr("jobs", "dismiss", job_id, "--json", url=server)))["status"] == "dismissed"
     out, err = watcher.communicate(timeout=30)
@@ -393,9 +454,13 @@ def test_jobs_logs_prints_the_lines_or_says_the_server_has_none(server: str) -> 
 
 # --- config check, db upgrade --------------------------------------------------------------
 
+
 def test_config_check_prints_settings_without_secrets_and_connections(tmp_path: Path) -> None:
     config = tmp_path / "dpr.yaml"
-    config.write_text("storage:\n  url: memory://\nexecutor:\n  kind: fake\n  address: tcp://ops:s3cret@scheduler:8786\nlimits:\n  max_active: 4\n")
+    config.write_text(
+        "storage:\n  url: memory://\nexecutor:\n  kind: fake\n  address: tcp://ops:s3cret@scheduler:8786\n"
+        "limits:\n  max_active: 4\n"
+    )
     out = ok(dpr("config", "check", "-c", str(config)))
     assert "max_active: 4" in out and "configuration OK" in out and "storage: in memory" in out
     assert "s3cret" not in out and "ops:***@" in out
@@ -408,7 +473,9 @@ def test_config_check_prints_settings_without_secrets_and_connections(tmp_path: 
 def test_config_check_of_a_bad_file_exits_2_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("server:\n  port: 8000\n  colour: red\n")
-    assert one_line_error(dpr("config", "check", "-c", str(config)), 2) == f"error: {config}: unknown key 'server.colour'"
+    assert (
+        one_line_error(dpr("config", "check", "-c", str(config)), 2) == f"error: {config}: unknown key 'server.colour'"
+    )
     assert "cannot read" in one_line_error(dpr("config", "check", "-c", str(tmp_path / "none.yaml")), 2)
 
 

@@ -28,7 +28,9 @@ def terminal(*args: str, url: str, **env: str) -> pexpect.spawn:
     """``python -m dpr ARGS`` on a 120x30 pseudo-terminal."""
     environ = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     environ.update(DPR_URL=url, TERM="xterm-256color", COLUMNS="120", LINES="30", **env)
-    return pexpect.spawn(sys.executable, ["-m", "dpr", *args], env=environ, dimensions=(30, 120), encoding="utf-8", timeout=30)
+    return pexpect.spawn(
+        sys.executable, ["-m", "dpr", *args], env=environ, dimensions=(30, 120), encoding="utf-8", timeout=30
+    )
 
 
 def finish(screen: pexpect.spawn) -> tuple[list[str], int]:
@@ -57,7 +59,9 @@ def test_watch_of_a_failing_job_ends_with_the_reason_and_exit_1(server: str) -> 
 
 
 def test_execute_wait_draws_the_bar_and_prints_the_results(server: str) -> None:
-    frames, status = finish(terminal("execute", "mockup", "-i", "duration=2", "-i", "product_type=S2MSI1C", "--wait", url=server))
+    frames, status = finish(
+        terminal("execute", "mockup", "-i", "duration=2", "-i", "product_type=S2MSI1C", "--wait", url=server)
+    )
     assert any(re.search(r"running .* \d+% step \d+ of 10", f) for f in frames)
     assert any("successful in" in f for f in frames) and '"type": "S2MSI1C",' in frames and status == 0
 

@@ -50,8 +50,6 @@ DEFINITIONS = [
 ]
 
 
-
-
 class Cluster:
     """A scheduler and its workers as child processes of the test run."""
 
@@ -60,8 +58,9 @@ class Cluster:
         self.address = f"tcp://127.0.0.1:{self.port}"
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
         env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
-        self.scheduler = self._spawn("scheduler", [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(self.port),
-                                                   "--no-dashboard"], env)
+        self.scheduler = self._spawn(
+            "scheduler", [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"], env
+        )
         try:
             wait_for_port(self.port)
         except BaseException:
@@ -71,10 +70,27 @@ class Cluster:
     def add_worker(self) -> str:
         port = free_port()
         address = f"tcp://127.0.0.1:{port}"
-        self.workers[address] = self._spawn(f"worker-{port}", [
-            DASK, "worker", self.address, "--host", "127.0.0.1", "--worker-port", str(port), "--nthreads", "1",
-            "--no-nanny", "--no-dashboard", "--death-timeout", "30", "--local-directory", str(self.folder)],
-            dict(os.environ))
+        self.workers[address] = self._spawn(
+            f"worker-{port}",
+            [
+                DASK,
+                "worker",
+                self.address,
+                "--host",
+                "127.0.0.1",
+                "--worker-port",
+                str(port),
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                "--death-timeout",
+                "30",
+                "--local-directory",
+                str(self.folder),
+            ],
+            dict(os.environ),
+        )
         return address
 
     def kill_worker(self, address: str) -> None:
@@ -95,8 +111,6 @@ class Cluster:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         with open(self.folder / f"{name}.log", "wb") as out:
             return subprocess.Popen(argv, cwd=self.folder, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +139,15 @@ def service_on(address: str, repository: InMemoryJobRepository, logs: InMemoryJo
     """One API instance: its own executor connected to the shared scheduler, shared stores."""
     catalog, refs = build_catalog(ProcessSettings(definitions=DEFINITIONS))
     executor = DaskExecutor(SchedulerSource(address), tuning=TUNING)
-    return JobService(repository=repository, executor=executor, catalog=catalog, processors=refs, logs=logs,
-                      clock=SystemClock(), ids=UuidIdGenerator())
+    return JobService(
+        repository=repository,
+        executor=executor,
+        catalog=catalog,
+        processors=refs,
+        logs=logs,
+        clock=SystemClock(),
+        ids=UuidIdGenerator(),
+    )
 
 
 @pytest.fixture

@@ -29,8 +29,10 @@ ON_MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")  # the cluster lives o
 
 ECHO = ProcessorRef(target="dpr.adapters.processors.echo:EchoProcessor")
 CHATTY = ProcessorRef(target="tests.processors:ChattyProcessor")
-SEQ = ProcessorRef(target="dpr.adapters.processors.command:CommandProcessor",
-                   options={"argv": ["seq", "{lines}"], "inputs": {"lines": {"type": "integer"}}})
+SEQ = ProcessorRef(
+    target="dpr.adapters.processors.command:CommandProcessor",
+    options={"argv": ["seq", "{lines}"], "inputs": {"lines": {"type": "integer"}}},
+)
 TUNING = WorkerTuning(flush_interval=0.2, max_lines_per_batch=100)
 
 
@@ -74,8 +76,11 @@ async def test_a_flood_of_log_lines_is_capped_per_batch_with_a_note_of_what_was_
 def test_capping_keeps_started_and_the_outcome_and_puts_the_note_before_the_outcome():
     tuning = WorkerTuning(max_lines_per_batch=2)
     now = utcnow()
-    events = [Started(job_id="j", at=now), *(Logged(job_id="j", at=now, line=str(i)) for i in range(5)),
-              Succeeded(job_id="j", at=now, outputs={})]
+    events = [
+        Started(job_id="j", at=now),
+        *(Logged(job_id="j", at=now, line=str(i)) for i in range(5)),
+        Succeeded(job_id="j", at=now, outputs={}),
+    ]
     capped = cap_lines(events, tuning)
     assert [type(e).__name__ for e in capped] == ["Started", "Logged", "Logged", "Logged", "Succeeded"]
     assert capped[3].line.startswith("3 log line(s) dropped")
@@ -138,9 +143,14 @@ async def test_the_run_on_the_worker_is_a_span_in_the_trace_of_the_request_that_
 @ON_MODULE_LOOP
 async def test_a_placements_credentials_never_reach_the_task_while_the_runs_secrets_do(dask, cluster):
     executor, recorder = dask
-    work = WorkOrder(job_id="placed-1", process_id="echo", processor=ECHO, inputs={"echo": "x", "pause": 2},
-                     secrets={"TOKEN": "run-secret-1234"},
-                     placement=Placement(cluster_label="elsewhere", credentials={"jupyter_token": "hub-token-5678"}))
+    work = WorkOrder(
+        job_id="placed-1",
+        process_id="echo",
+        processor=ECHO,
+        inputs={"echo": "x", "pause": 2},
+        secrets={"TOKEN": "run-secret-1234"},
+        placement=Placement(cluster_label="elsewhere", credentials={"jupyter_token": "hub-token-5678"}),
+    )
     await executor.submit(work)  # this executor reaches no other cluster: the job runs on its own
     await recorder.wait_for(work.job_id, Started)
     shipped = pickle.dumps(cluster.scheduler.tasks["dpr-job-placed-1"].run_spec)

@@ -112,7 +112,8 @@ class Stack:
 
     def user_token(self, user: str = "alice") -> str:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.hub_port}/hub/api/users/{user}/tokens", method="POST",
+            f"http://127.0.0.1:{self.hub_port}/hub/api/users/{user}/tokens",
+            method="POST",
             data=json.dumps({"note": "dpr test", "expires_in": 3600}).encode(),
             headers={"Authorization": f"token {self.admin_token}", "Content-Type": "application/json"},
         )
@@ -170,12 +171,23 @@ async def token(stack: Stack) -> str:
     return token
 
 
-def service_on(source: GatewaySource, logs: InMemoryJobLogStore, repository: InMemoryJobRepository | None = None,
-               placements: Callable[[Placement], GatewaySource] | None = None) -> JobService:
+def service_on(
+    source: GatewaySource,
+    logs: InMemoryJobLogStore,
+    repository: InMemoryJobRepository | None = None,
+    placements: Callable[[Placement], GatewaySource] | None = None,
+) -> JobService:
     catalog, refs = build_catalog(ProcessSettings(enabled=["mockup"]))
     executor = DaskExecutor(source, tuning=WorkerTuning(), placements=placements)
-    return JobService(repository=repository or InMemoryJobRepository(), executor=executor, catalog=catalog,
-                      processors=refs, logs=logs, clock=SystemClock(), ids=UuidIdGenerator())
+    return JobService(
+        repository=repository or InMemoryJobRepository(),
+        executor=executor,
+        catalog=catalog,
+        processors=refs,
+        logs=logs,
+        clock=SystemClock(),
+        ids=UuidIdGenerator(),
+    )
 
 
 async def test_jobs_run_on_the_gateway_cluster_chosen_by_label_and_the_token_is_kept_nowhere(stack, token, caplog):
@@ -223,8 +235,9 @@ async def test_a_request_names_its_cluster_and_brings_its_token_and_a_restarted_
     first = service_on(GatewaySource(stack.address, cluster_label="no-default"), logs, repository, placements)
     await first.start()  # warns that there is no default cluster, and runs
     placement = Placement(cluster_label=LABEL, credentials={"jupyter_token": token})
-    job = (await first.execute("mockup", {"inputs": {"duration": 2}}, Preference(respond_async=True),
-                               placement=placement)).job
+    job = (
+        await first.execute("mockup", {"inputs": {"duration": 2}}, Preference(respond_async=True), placement=placement)
+    ).job
     assert job.executor_ref is not None and job.executor_ref.startswith("dask:") and "/dpr-job-" in job.executor_ref
     await first.close()
     adopting = lambda p: GatewaySource.for_placement(stack.address, p, fallback_token=service_token)  # noqa: E731

@@ -22,7 +22,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 async def test_the_container_runs_jobs_on_an_embedded_cluster_of_worker_processes():
-    settings = Settings(storage=StorageSettings(url="memory://"), executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=1, cancel_grace=3))
+    settings = Settings(
+        storage=StorageSettings(url="memory://"),
+        executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=1, cancel_grace=3),
+    )
     container = build_container(settings)
     service = container.job_service()
     executor = container.executor()

@@ -58,9 +58,14 @@ def assert_unavailable(response: httpx.Response, call: str) -> None:
 
 
 @pytest.mark.parametrize("http_workers", ["1", "2"])
-def test_an_outage_answers_503_and_everything_works_again_without_a_restart(database: PrivateServer, http_workers: str) -> None:
+def test_an_outage_answers_503_and_everything_works_again_without_a_restart(
+    database: PrivateServer, http_workers: str
+) -> None:
     env = {"DPR_STORAGE_URL": database.url(), "DPR_EXECUTOR_KIND": "fake", "DPR_STORAGE_CONNECT_TIMEOUT": "5"}
-    with running_server("--http-workers", http_workers, env=env) as url, httpx.Client(base_url=url, timeout=30) as client:
+    with (
+        running_server("--http-workers", http_workers, env=env) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
         before = submit(client, "kept")
         wait_for(client, before, "successful")
         finishing = submit(client, "ends during the outage", pause=2)
@@ -68,7 +73,9 @@ def test_an_outage_answers_503_and_everything_works_again_without_a_restart(data
         calls: dict[str, Callable[[], httpx.Response]] = {
             "GET /jobs": lambda: client.get("/jobs"),
             "GET /jobs/{id}": lambda: client.get(before),
-            "POST execution": lambda: client.post("/processes/echo/execution", json={"inputs": {"echo": "x"}}, headers=ASYNC),
+            "POST execution": lambda: client.post(
+                "/processes/echo/execution", json={"inputs": {"echo": "x"}}, headers=ASYNC
+            ),
             "GET /health": lambda: client.get("/health"),
         }
 
@@ -92,11 +99,21 @@ def test_an_outage_answers_503_and_everything_works_again_without_a_restart(data
 
 def test_start_up_waits_for_an_absent_database_then_gives_up_with_one_clear_line(database: PrivateServer) -> None:
     absent = database.url().replace(f":{database.port}/", ":9/")
-    env = {**os.environ, "DPR_STORAGE_URL": absent, "DPR_EXECUTOR_KIND": "fake", "DPR_STORAGE_CONNECT_TIMEOUT": "2", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DPR_STORAGE_URL": absent,
+        "DPR_EXECUTOR_KIND": "fake",
+        "DPR_STORAGE_CONNECT_TIMEOUT": "2",
+        "PYTHONPATH": str(ROOT),
+    }
     began = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "dpr", "serve", "--port", "9", "--log-level", "error"],
-        env=env, capture_output=True, text=True, timeout=120, cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert time.monotonic() - began >= 2  # it waited storage.connect_timeout
     assert done.returncode == 3, done.stderr  # Exit.UNAVAILABLE

@@ -80,15 +80,28 @@ def cluster(eopf_venv: Path, s3: S3Server, tmp_path_factory: pytest.TempPathFact
 
 
 def definition(eopf_venv: Path, work_dir: Path, **options: object) -> ProcessDefinition:
-    return ProcessDefinition(id="eopf_generator", processor="dpr.adapters.processors.eopf:EopfProcessor", env=S3_NAMES,
-                             options={"venv": str(eopf_venv), "work_dir": str(work_dir), "cancel_grace": 3, **options})
+    return ProcessDefinition(
+        id="eopf_generator",
+        processor="dpr.adapters.processors.eopf:EopfProcessor",
+        env=S3_NAMES,
+        options={"venv": str(eopf_venv), "work_dir": str(work_dir), "cancel_grace": 3, **options},
+    )
 
 
-def service(executor: object, *definitions: ProcessDefinition) -> tuple[JobService, InMemoryJobRepository, InMemoryJobLogStore]:
+def service(
+    executor: object, *definitions: ProcessDefinition
+) -> tuple[JobService, InMemoryJobRepository, InMemoryJobLogStore]:
     catalog, refs = build_catalog(ProcessSettings(definitions=list(definitions)))
     repository, logs = InMemoryJobRepository(), InMemoryJobLogStore()
-    jobs = JobService(repository=repository, executor=executor, catalog=catalog, processors=refs, logs=logs,  # type: ignore[arg-type]
-                      clock=SystemClock(), ids=UuidIdGenerator())
+    jobs = JobService(
+        repository=repository,
+        executor=executor,
+        catalog=catalog,
+        processors=refs,
+        logs=logs,  # type: ignore[arg-type]
+        clock=SystemClock(),
+        ids=UuidIdGenerator(),
+    )
     return jobs, repository, logs
 
 
@@ -106,24 +119,40 @@ async def until_line(logs: InMemoryJobLogStore, job_id: str, pattern: str, timeo
     raise TimeoutError(f"no log line matched {pattern!r} within {timeout} s")
 
 
-async def test_a_payload_from_s3_runs_on_the_job_s_dask_cluster_and_writes_its_zarr_product(cluster, eopf_venv, s3, tmp_path):
+async def test_a_payload_from_s3_runs_on_the_job_s_dask_cluster_and_writes_its_zarr_product(
+    cluster, eopf_venv, s3, tmp_path
+):
     products = tmp_path / "products"
     s3.put_folder("dpr/config/run-1", {"payload.yaml": generator_payload(products / "generated.zarr")})
-    jobs, _, logs = service(DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work"))
+    jobs, _, logs = service(
+        DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work")
+    )
     await jobs.start()
     try:
-        inputs = {"s3_config_dir": "s3://dpr/config/run-1", "payload_subpath": "payload.yaml", "s3_report_dir": "s3://dpr/reports/run-1"}
+        inputs = {
+            "s3_config_dir": "s3://dpr/config/run-1",
+            "payload_subpath": "payload.yaml",
+            "s3_report_dir": "s3://dpr/reports/run-1",
+        }
         job = (await jobs.execute("eopf_generator", {"inputs": inputs}, ASYNC)).job
         done = await jobs.wait(job.job_id, 240)
         seen = await lines(logs, job.job_id)
         assert done.status is JobStatus.SUCCESSFUL, (done.error, seen[-40:])
     finally:
         await jobs.close()
-    assert done.results == {"products": [{"id": "generated", "path": str(products / "generated.zarr"), "engine": "cpm_zarr", "unit": "generator"}],
-                            "reports": "s3://dpr/reports/run-1"}
-    assert (products / "generated.zarr" / "zarr.json").is_file() and any((products / "generated.zarr").rglob("zarr.json"))
+    assert done.results == {
+        "products": [
+            {"id": "generated", "path": str(products / "generated.zarr"), "engine": "cpm_zarr", "unit": "generator"}
+        ],
+        "reports": "s3://dpr/reports/run-1",
+    }
+    assert (products / "generated.zarr" / "zarr.json").is_file() and any(
+        (products / "generated.zarr").rglob("zarr.json")
+    )
     text = "\n".join(seen)
-    assert '"cluster_type": "address"' in text and f'"address": "{cluster}"' in text, "EOPF was told to use the job's cluster"
+    assert '"cluster_type": "address"' in text and f'"address": "{cluster}"' in text, (
+        "EOPF was told to use the job's cluster"
+    )
     assert f"Dask Client : <Client: '{cluster}'" in text, "EOPF attached to that cluster"
     assert f"EOPF computes on the job's Dask cluster {cluster}" in seen
     assert "Workflow progress: 100% - workflow completed" in text and done.progress == 100
@@ -134,7 +163,9 @@ async def test_a_payload_from_s3_runs_on_the_job_s_dask_cluster_and_writes_its_z
 
 async def test_a_dismissed_run_stops_and_its_eopf_process_is_gone(cluster, eopf_venv, s3, tmp_path):
     s3.put_folder("dpr/config/long", {"payload.yaml": generator_payload(tmp_path / "long.zarr", wait_before_exit=600)})
-    jobs, _, logs = service(DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work"))
+    jobs, _, logs = service(
+        DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work")
+    )
     await jobs.start()
     try:
         inputs = {"s3_config_dir": "s3://dpr/config/long", "payload_subpath": "payload.yaml"}
@@ -161,12 +192,19 @@ async def test_per_run_s3_keys_reach_the_run_but_no_log_line_job_record_or_resul
     secrets; the payload also carries them (storage options), as EOPF payloads often do."""
     for name in S3_NAMES:
         monkeypatch.delenv(name, raising=False)
-    payload = generator_payload(tmp_path / "secret.zarr", storage_options={"key": KEY_ID, "secret": SECRET, "client_kwargs": {"endpoint_url": s3.endpoint}})
+    payload = generator_payload(
+        tmp_path / "secret.zarr",
+        storage_options={"key": KEY_ID, "secret": SECRET, "client_kwargs": {"endpoint_url": s3.endpoint}},
+    )
     s3.put_folder("dpr/config/secret", {"payload.yaml": payload})
     jobs, repository, logs = service(FakeExecutor(), definition(eopf_venv, tmp_path / "work"))
     await jobs.start()
     try:
-        inputs = {"s3_config_dir": "s3://dpr/config/secret", "payload_subpath": "payload.yaml", "s3_report_dir": "s3://dpr/reports/secret"}
+        inputs = {
+            "s3_config_dir": "s3://dpr/config/secret",
+            "payload_subpath": "payload.yaml",
+            "s3_report_dir": "s3://dpr/reports/secret",
+        }
         job = (await jobs.execute("eopf_generator", {"inputs": inputs}, ASYNC, secrets=s3_env(s3))).job
         done = await jobs.wait(job.job_id, 240)
         seen = await lines(logs, job.job_id)
@@ -183,15 +221,22 @@ async def test_per_run_s3_keys_reach_the_run_but_no_log_line_job_record_or_resul
     assert "EOPF computes on no Dask cluster (the job does not run on a Dask cluster)" in seen
 
 
-def test_the_dpr_route_runs_an_eopf_payload_with_configured_s3_keys_and_answers_without_them(eopf_venv, s3, tmp_path, monkeypatch):
+def test_the_dpr_route_runs_an_eopf_payload_with_configured_s3_keys_and_answers_without_them(
+    eopf_venv, s3, tmp_path, monkeypatch
+):
     for name, value in s3_env(s3).items():
         monkeypatch.setenv(name, value)  # the worker's environment: here the server's own process
     s3.put_folder("dpr/config/http", {"payload.yaml": generator_payload(tmp_path / "http.zarr")})
     settings = Settings(processes=ProcessSettings(definitions=[definition(eopf_venv, tmp_path / "work")]))
     container = build_container(settings)
     container.executor.override(providers.Object(FakeExecutor()))
-    body = {"s3_config_dir": "s3://dpr/config/http", "payload_subpath": "payload.yaml", "s3_report_dir": "s3://dpr/reports/http",
-            "jupyter_token": None, "cluster_label": None}
+    body = {
+        "s3_config_dir": "s3://dpr/config/http",
+        "payload_subpath": "payload.yaml",
+        "s3_report_dir": "s3://dpr/reports/http",
+        "jupyter_token": None,
+        "cluster_label": None,
+    }
     with TestClient(create_app(container=container), base_url="http://dpr.test") as client:
         created = client.post("/dpr/processes/eopf_generator/execution", json=body)
         assert created.status_code == 201, created.text
@@ -202,8 +247,13 @@ def test_the_dpr_route_runs_an_eopf_payload_with_configured_s3_keys_and_answers_
             if status["status"] in ("successful", "failed", "dismissed"):
                 break
             time.sleep(0.5)
-        answers = [created.text, client.get(f"/dpr/jobs/{job_id}").text, client.get(f"/dpr/jobs/{job_id}/results").text,
-                   client.get(f"/jobs/{job_id}/logs").text, client.get("/dpr/processes/eopf_generator").text]
+        answers = [
+            created.text,
+            client.get(f"/dpr/jobs/{job_id}").text,
+            client.get(f"/dpr/jobs/{job_id}/results").text,
+            client.get(f"/jobs/{job_id}/logs").text,
+            client.get("/dpr/processes/eopf_generator").text,
+        ]
     assert status["status"] == "successful", answers[3][-3000:]
     assert str(tmp_path / "http.zarr") in answers[2]
     assert "Workflow progress: 100% - workflow completed" in answers[3]
@@ -212,19 +262,23 @@ def test_the_dpr_route_runs_an_eopf_payload_with_configured_s3_keys_and_answers_
 
 
 def test_an_eopf_process_without_its_environment_is_listed_and_its_jobs_fail_at_once(tmp_path):
-    absent = ProcessDefinition(id="s1_l0", processor="dpr.adapters.processors.eopf:EopfProcessor",
-                               options={"venv": str(tmp_path / "none"), "task_table": "s1_l0"})
+    absent = ProcessDefinition(
+        id="s1_l0",
+        processor="dpr.adapters.processors.eopf:EopfProcessor",
+        options={"venv": str(tmp_path / "none"), "task_table": "s1_l0"},
+    )
     settings = Settings(processes=ProcessSettings(definitions=[absent]))
     container = build_container(settings)
     container.executor.override(providers.Object(FakeExecutor()))
     with TestClient(create_app(container=container), base_url="http://dpr.test") as client:
         assert client.get("/dpr/processes/s1_l0").json()["tasktable"]["name"] == "s1-l0"
         assert "Not available on this server" in client.get("/processes/s1_l0").json()["description"]
-        job_id = client.post("/dpr/processes/s1_l0/execution", json={"s3_config_dir": "s3://b/c", "payload_subpath": "p.yaml"}).json()["jobID"]
+        job_id = client.post(
+            "/dpr/processes/s1_l0/execution", json={"s3_config_dir": "s3://b/c", "payload_subpath": "p.yaml"}
+        ).json()["jobID"]
         deadline, status = time.monotonic() + 10, {}
         while time.monotonic() < deadline and status.get("status") != "failed":
             status = client.get(f"/jobs/{job_id}").json()
             time.sleep(0.05)
     assert status["status"] == "failed" and "EOPF is not available on this worker: its interpreter" in status["message"]
     assert "Traceback" not in status["message"]
-

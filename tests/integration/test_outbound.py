@@ -34,7 +34,17 @@ async def open_service():
     await service.close()
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1/x", "http://localhost:8080/", "http://10.1.2.3/", "http://[::1]/", "http://169.254.169.254/latest/meta-data", "http://192.168.0.1/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://localhost:8080/",
+        "http://10.1.2.3/",
+        "http://[::1]/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://192.168.0.1/",
+    ],
+)
 async def test_internal_addresses_are_refused_unless_allowed(url):
     with pytest.raises(InvalidInput, match="internal address"):
         await check_url(url, allow_internal=False)
@@ -51,7 +61,9 @@ async def test_an_href_input_is_fetched_validated_and_handed_to_the_processor(op
     peer.files["/hello.txt"] = ("text/plain", b"hello from afar")
     run = await open_service.execute("echo", {"inputs": {"echo": {"href": peer.url + "/redirect/hello.txt"}}})
     assert run.job.status is JobStatus.SUCCESSFUL and run.job.results["echo"] == "hello from afar"
-    assert run.job.request.inputs["echo"] == {"href": peer.url + "/redirect/hello.txt"}  # the record keeps the reference
+    assert run.job.request.inputs["echo"] == {
+        "href": peer.url + "/redirect/hello.txt"
+    }  # the record keeps the reference
 
 
 async def test_a_referenced_value_that_breaks_the_schema_is_refused(open_service, peer):
@@ -72,15 +84,26 @@ async def test_too_large_missing_or_unreachable_references_are_clear_errors(open
 
 async def test_callbacks_report_progress_success_and_failure_with_retries(open_service, peer):
     peer.fail_first["/done"] = 2  # the subscriber is briefly down: dpr retries
-    subscriber = {"successUri": peer.url + "/done", "inProgressUri": peer.url + "/progress", "failedUri": peer.url + "/failed"}
-    run = await open_service.execute("mockup", {"inputs": {"duration": 0.3}, "subscriber": subscriber, "response": "document"}, Preference(respond_async=True), base_url="http://dpr.example")
+    subscriber = {
+        "successUri": peer.url + "/done",
+        "inProgressUri": peer.url + "/progress",
+        "failedUri": peer.url + "/failed",
+    }
+    run = await open_service.execute(
+        "mockup",
+        {"inputs": {"duration": 0.3}, "subscriber": subscriber, "response": "document"},
+        Preference(respond_async=True),
+        base_url="http://dpr.example",
+    )
     (success,) = await asyncio.to_thread(peer.wait_posts, "/done", 1)
     assert json.loads(success)["products"][0]["type"] == "S1SEWRAW"
     progress = [json.loads(b) for b in await asyncio.to_thread(peer.wait_posts, "/progress", 10)]
     assert progress[0]["status"] == "running" and progress[-1]["progress"] > progress[0]["progress"]
     assert progress[0]["links"][0]["href"] == f"http://dpr.example/jobs/{run.job.job_id}"
 
-    failing = await open_service.execute("mockup", {"inputs": {"duration": 0.1, "fail": True}, "subscriber": subscriber}, Preference(respond_async=True))
+    failing = await open_service.execute(
+        "mockup", {"inputs": {"duration": 0.1, "fail": True}, "subscriber": subscriber}, Preference(respond_async=True)
+    )
     (failed,) = await asyncio.to_thread(peer.wait_posts, "/failed", 1)
     assert json.loads(failed)["jobID"] == failing.job.job_id and json.loads(failed)["status"] == "failed"
 
@@ -96,6 +119,8 @@ async def test_callbacks_to_internal_addresses_are_refused_at_submission(peer):
 
 
 async def test_a_subscriber_that_stays_down_does_not_hold_up_the_job(open_service):
-    run = await open_service.execute("echo", {"inputs": {"echo": "x"}, "subscriber": {"successUri": "http://127.0.0.1:9/never"}})
+    run = await open_service.execute(
+        "echo", {"inputs": {"echo": "x"}, "subscriber": {"successUri": "http://127.0.0.1:9/never"}}
+    )
     assert run.job.status is JobStatus.SUCCESSFUL
     assert msgspec.json.encode(run.job)  # the job record is intact

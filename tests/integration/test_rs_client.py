@@ -39,7 +39,8 @@ metadata:
   identification: {title: DPR service, description: A service to start the dpr processor.}
 manager:
   name: PostgreSQL
-  connection: {host: $POSTGRES_HOST, port: $POSTGRES_PORT, database: $POSTGRES_DB, user: $POSTGRES_USER, password: $POSTGRES_PASSWORD}
+  connection: {host: $POSTGRES_HOST, port: $POSTGRES_PORT, database: $POSTGRES_DB,
+               user: $POSTGRES_USER, password: $POSTGRES_PASSWORD}
   output_dir: /tmp
 resources:
   mockup: {type: process, processor: {name: mockup}}
@@ -49,7 +50,11 @@ resources:
   echo: {type: process, processor: {name: echo}}
 """
 ENV = {
-    "POSTGRES_HOST": "db.example", "POSTGRES_PORT": "5432", "POSTGRES_DB": "dpr", "POSTGRES_USER": "dpr", "POSTGRES_PASSWORD": "secret",
+    "POSTGRES_HOST": "db.example",
+    "POSTGRES_PORT": "5432",
+    "POSTGRES_DB": "dpr",
+    "POSTGRES_USER": "dpr",
+    "POSTGRES_PASSWORD": "secret",
     "DPR_STORAGE_URL": "memory://",  # DPR_* beats the file: keep this test off any database
     "DPR_EXECUTOR_KIND": "fake",
     "DPR_ENABLED_PROCESSORS": "mockup,tests.eopf_standin:EopfStandIn,tests.eopf_standin:ConversionStandIn,s3_l0",
@@ -83,8 +88,15 @@ def seen(client_python: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     config = folder / "geoapi.yaml"
     config.write_text(GEOAPI)
     with running_server("--config", str(config), env=ENV) as url:
-        env = {**os.environ, "RSPY_HOST_DPR_SERVICE": url, "PREFECT_HOME": str(folder / "prefect"), "OTEL_SDK_DISABLED": "true"}
-        done = subprocess.run([str(client_python), str(DRIVER)], env=env, capture_output=True, text=True, timeout=300, cwd=folder)
+        env = {
+            **os.environ,
+            "RSPY_HOST_DPR_SERVICE": url,
+            "PREFECT_HOME": str(folder / "prefect"),
+            "OTEL_SDK_DISABLED": "true",
+        }
+        done = subprocess.run(
+            [str(client_python), str(DRIVER)], env=env, capture_output=True, text=True, timeout=300, cwd=folder
+        )
     assert done.returncode == 0, f"the driver failed:\n{done.stderr[-4000:]}"
     return json.loads(done.stdout)
 
@@ -100,7 +112,11 @@ def test_a_process_is_described_by_its_task_table_or_its_ogc_description(seen):
 
 
 def test_an_execution_without_cluster_fields_runs_and_its_results_parse_back_from_the_message(seen):
-    assert seen["submitted"]["processID"] == "s1_l0" and seen["submitted"]["status"] in ("accepted", "running", "successful")
+    assert seen["submitted"]["processID"] == "s1_l0" and seen["submitted"]["status"] in (
+        "accepted",
+        "running",
+        "successful",
+    )
     products = [{"path": "s3://rs-bucket/config/run-1/output/S01SEWRAW.zarr", "payload": "payload.yaml"}]
     assert seen["result"] == {"products": products}
     assert seen["results"] == {"products": products}

@@ -37,7 +37,11 @@ def test_a_client_walks_the_readme_story_over_real_http(server):
         sync = client.post("/processes/echo/execution", json={"inputs": {"echo": "hello"}, "response": "document"})
         assert sync.status_code == 200 and sync.json()["echo"] == "hello"
 
-        accepted = client.post("/processes/echo/execution", json={"inputs": {"echo": "later"}, "response": "document"}, headers={"Prefer": "respond-async"})
+        accepted = client.post(
+            "/processes/echo/execution",
+            json={"inputs": {"echo": "later"}, "response": "document"},
+            headers={"Prefer": "respond-async"},
+        )
         assert accepted.status_code == 201
         location = accepted.headers["location"]
         assert location.startswith(server + "/jobs/")
@@ -45,7 +49,9 @@ def test_a_client_walks_the_readme_story_over_real_http(server):
         check(done, "statusInfo.yaml")
         assert client.get(location + "/results").json()["echo"] == "later"
 
-        running = client.post("/processes/mockup/execution", json={"inputs": {"duration": 60}}, headers={"Prefer": "respond-async"})
+        running = client.post(
+            "/processes/mockup/execution", json={"inputs": {"duration": 60}}, headers={"Prefer": "respond-async"}
+        )
         job_url = running.headers["location"]
         poll(client, job_url, "running")
         assert client.delete(job_url).json()["status"] == "dismissed"
@@ -60,7 +66,9 @@ def test_a_client_walks_the_readme_story_over_real_http(server):
 def test_garbage_gets_clear_errors_not_tracebacks(server):
     with httpx.Client(base_url=server, timeout=10) as client:
         for response in (
-            client.post("/processes/echo/execution", content=b"\xff\xfe garbage", headers={"Content-Type": "application/json"}),
+            client.post(
+                "/processes/echo/execution", content=b"\xff\xfe garbage", headers={"Content-Type": "application/json"}
+            ),
             client.get("/jobs", params={"minDuration": "a while"}),
             client.get("/jobs/../../etc/passwd"),
         ):

@@ -35,7 +35,10 @@ def test_variables_and_defaults_are_substituted_with_their_yaml_type(tmp_path):
 
 def test_a_missing_variable_names_file_key_and_variable(tmp_path):
     path = write(tmp_path, "storage:\n  url: ${DB_URL}\n")
-    with pytest.raises(ConfigError, match=r"dpr\.yaml: key 'storage\.url' uses \$\{DB_URL\} but the environment variable DB_URL is not set"):
+    with pytest.raises(
+        ConfigError,
+        match=r"dpr\.yaml: key 'storage\.url' uses \$\{DB_URL\} but the environment variable DB_URL is not set",
+    ):
         load_settings(path, env={})
 
 
@@ -51,7 +54,11 @@ def test_a_wrong_value_type_is_named(tmp_path):
 
 def test_environment_variables_override_the_file(tmp_path):
     path = write(tmp_path, "storage:\n  url: memory://\n")
-    env = {"DPR_STORAGE_URL": "sqlite+aiosqlite:///x.db", "DPR_SERVER_PORT": "9000", "DPR_ENABLED_PROCESSORS": "echo, mockup"}
+    env = {
+        "DPR_STORAGE_URL": "sqlite+aiosqlite:///x.db",
+        "DPR_SERVER_PORT": "9000",
+        "DPR_ENABLED_PROCESSORS": "echo, mockup",
+    }
     settings = load_settings(path, env=env)
     assert settings.storage.url == "sqlite+aiosqlite:///x.db" and settings.server.port == 9000
     assert settings.processes.enabled == ["echo", "mockup"]

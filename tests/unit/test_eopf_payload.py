@@ -57,7 +57,9 @@ io:
 context_managers:
   - module: eopf.dask_utils.dask_context_manager
     context_manager: DaskContext
-    parameters: {cluster_type: gateway, cluster_config: {address: "https://gateway", auth: {type: jupyterhub, api_token: hub-token-1234}}}
+    parameters:
+      cluster_type: gateway
+      cluster_config: {address: "https://gateway", auth: {type: jupyterhub, api_token: hub-token-1234}}
   - module: my.timing
     context_manager: Timer
 """
@@ -73,7 +75,9 @@ I/O:
 
 def context(secrets: dict[str, str] | None = None) -> tuple[RunContext, list]:
     events: list = []
-    order = WorkOrder(job_id="job-1", process_id="s1_l0", processor=ProcessorRef(target="x:Y"), inputs={}, secrets=secrets or {})
+    order = WorkOrder(
+        job_id="job-1", process_id="s1_l0", processor=ProcessorRef(target="x:Y"), inputs={}, secrets=secrets or {}
+    )
     return RunContext(order, events.append, lambda: False), events
 
 
@@ -83,18 +87,27 @@ def dask_managers(payload: dict) -> list[dict]:
 
 # --- payload rewriting ---------------------------------------------------------------------
 
+
 def test_the_payload_s_dask_context_is_replaced_by_the_job_s_cluster_and_other_managers_stay():
     original = payloads.load_payload(EOPF3)
     prepared = payloads.prepare(original, ADDRESS)
     (dask,) = dask_managers(prepared)
-    assert dask["parameters"] == {"cluster_type": "address", "client_config": {"address": "tcp://10.0.0.7:8786"}, "auto_gc": False}
+    assert dask["parameters"] == {
+        "cluster_type": "address",
+        "client_config": {"address": "tcp://10.0.0.7:8786"},
+        "auto_gc": False,
+    }
     assert prepared["context_managers"][0] is dask and prepared["context_managers"][1]["module"] == "my.timing"
     assert dask_managers(original)[0]["parameters"]["cluster_type"] == "gateway", "the original payload is not changed"
 
 
 def test_a_legacy_top_level_dask_context_is_rewritten_in_place():
     prepared = payloads.prepare(payloads.load_payload(LEGACY), ADDRESS)
-    assert prepared["dask_context"] == {"cluster_type": "address", "client_config": {"address": "tcp://10.0.0.7:8786"}, "auto_gc": False}
+    assert prepared["dask_context"] == {
+        "cluster_type": "address",
+        "client_config": {"address": "tcp://10.0.0.7:8786"},
+        "auto_gc": False,
+    }
     assert "context_managers" not in prepared
 
 
@@ -106,10 +119,16 @@ def test_outside_dask_the_dask_context_is_removed_and_payload_mode_keeps_it():
 
 
 def test_experimental_local_cluster_runs_eopf_on_a_local_cluster_and_the_rest_is_merged():
-    experimental = {"local_cluster": {"enabled": True, "n_workers": 2, "memory_limit": None},
-                    "general_configuration": {"triggering__validate_run": False}, "io": {"adfs": []}}
+    experimental = {
+        "local_cluster": {"enabled": True, "n_workers": 2, "memory_limit": None},
+        "general_configuration": {"triggering__validate_run": False},
+        "io": {"adfs": []},
+    }
     prepared = payloads.prepare(payloads.load_payload(EOPF3), ADDRESS, experimental)
-    assert dask_managers(prepared)[0]["parameters"] == {"cluster_type": "local", "cluster_config": {"threads_per_worker": 1, "n_workers": 2}}
+    assert dask_managers(prepared)[0]["parameters"] == {
+        "cluster_type": "local",
+        "cluster_config": {"threads_per_worker": 1, "n_workers": 2},
+    }
     assert prepared["general_configuration"]["triggering__validate_run"] is False
     assert prepared["io"]["adfs"] == [] and len(prepared["io"]["output_products"]) == 2, "mappings merge, lists replace"
 
@@ -149,7 +168,10 @@ def test_a_tls_cluster_s_in_memory_certificates_go_to_private_files(tmp_path):
 
     config = tls_config(Security(), tmp_path / "tls")
     key = Path(config["distributed.comm.tls.client.key"])
-    assert config["distributed.comm.require-encryption"] is True and config["distributed.comm.tls.client.cert"] == "/etc/dask/cert.pem"
+    assert (
+        config["distributed.comm.require-encryption"] is True
+        and config["distributed.comm.tls.client.cert"] == "/etc/dask/cert.pem"
+    )
     assert key.read_text().startswith("-----BEGIN PRIVATE KEY") and stat.S_IMODE(key.stat().st_mode) == 0o600
     assert tls_config(object(), tmp_path) == {}
 
@@ -163,26 +185,43 @@ def test_outside_a_dask_worker_the_job_cluster_plan_is_no_cluster(tmp_path):
 
 # --- progress and report lines --------------------------------------------------------------
 
-@pytest.mark.parametrize(("line", "percent", "message"), [
-    ("2026-11-27 21:54:02,221 : [INFO] eopf.triggering.workflow_progress : _log :: Workflow progress: 0% - running unit 1/2: generator",
-     0, "running unit 1/2: generator"),
-    ("... :: Workflow progress: 45% - unit 1/2 run call completed: generator in 0.21s", 45, "unit 1/2 run call completed: generator in 0.21s"),
-    ("Workflow progress: 100% - workflow completed", 100, "workflow completed"),
-    ("... :: Progress: 30% - reading ADFs", 30, "reading ADFs"),
-    ("2026-11-27 21:54:02,221 : [INFO] eopf.triggering.workflow_progress : _log :: 42%", 42, None),
-])
+
+@pytest.mark.parametrize(
+    ("line", "percent", "message"),
+    [
+        (
+            "2026-11-27 21:54:02,221 : [INFO] eopf.triggering.workflow_progress : _log :: "
+            "Workflow progress: 0% - running unit 1/2: generator",
+            0,
+            "running unit 1/2: generator",
+        ),
+        (
+            "... :: Workflow progress: 45% - unit 1/2 run call completed: generator in 0.21s",
+            45,
+            "unit 1/2 run call completed: generator in 0.21s",
+        ),
+        ("Workflow progress: 100% - workflow completed", 100, "workflow completed"),
+        ("... :: Progress: 30% - reading ADFs", 30, "reading ADFs"),
+        ("2026-11-27 21:54:02,221 : [INFO] eopf.triggering.workflow_progress : _log :: 42%", 42, None),
+    ],
+)
 def test_eopf_progress_lines_are_read(line, percent, message):
     assert payloads.parse_progress(line) == payloads.Progress(percent=percent, message=message)
 
 
-@pytest.mark.parametrize("line", ["Opening input products", "Wrote output generated in 0.27s", "the disk is 95% full, careful"])
+@pytest.mark.parametrize(
+    "line", ["Opening input products", "Wrote output generated in 0.27s", "the disk is 95% full, careful"]
+)
 def test_other_lines_are_no_progress(line):
     assert payloads.parse_progress(line) is None
 
 
 def test_the_execution_report_gives_the_written_products():
-    line = ('2026 : [INFO] eopf.triggering.runner : runner : run :: {"message":"Workflow execution report","status":"completed",'
-            '"written_products":[{"product_id":"generated","path":"output/generated.zarr","engine":"cpm_zarr"}]}')
+    line = (
+        "2026 : [INFO] eopf.triggering.runner : runner : run :: "
+        '{"message":"Workflow execution report","status":"completed",'
+        '"written_products":[{"product_id":"generated","path":"output/generated.zarr","engine":"cpm_zarr"}]}'
+    )
     assert payloads.parse_report(line)["written_products"][0]["path"] == "output/generated.zarr"
     assert payloads.parse_report("Workflow execution report follows: {not json") is None
 
@@ -201,12 +240,17 @@ def test_the_run_s_output_is_masked_mapped_to_job_progress_and_kept_in_the_repor
 
 # --- output discovery -----------------------------------------------------------------------
 
+
 def test_written_products_are_the_reported_ones_then_the_declared_ones_that_exist(tmp_path):
     payload = payloads.load_payload(EOPF3)
     (tmp_path / "output" / "generated.zarr").mkdir(parents=True)
     (tmp_path / "out" / "finals" / "S03_PRODUCT.zarr").mkdir(parents=True)
     env = {"OUT_ROOT": str(tmp_path / "out")}
-    report = {"written_products": [{"product_id": "finals", "path": "${OUT_ROOT}/finals/S03_PRODUCT.zarr", "engine": "cpm_zarr", "unit": "gen"}]}
+    report = {
+        "written_products": [
+            {"product_id": "finals", "path": "${OUT_ROOT}/finals/S03_PRODUCT.zarr", "engine": "cpm_zarr", "unit": "gen"}
+        ]
+    }
     products = written_products(payload, report, tmp_path, env)
     assert products == [
         {"id": "finals", "path": str(tmp_path / "out/finals/S03_PRODUCT.zarr"), "engine": "cpm_zarr", "unit": "gen"},
@@ -228,7 +272,8 @@ def test_a_run_that_wrote_none_of_its_declared_outputs_fails(tmp_path):
 def test_declared_outputs_are_read_from_io_or_the_older_i_o_section():
     assert [o.id for o in payloads.declared_outputs(payloads.load_payload(EOPF3))] == ["generated", "finals"]
     assert payloads.declared_outputs(payloads.load_payload(LEGACY)) == [
-        payloads.OutputProduct(id="out", path="s3://bucket/out/S03OLCEFR.zarr", engine="zarr")]
+        payloads.OutputProduct(id="out", path="s3://bucket/out/S03OLCEFR.zarr", engine="zarr")
+    ]
 
 
 def test_paths_resolve_as_eopf_sees_them(tmp_path):
@@ -249,17 +294,22 @@ def test_a_payload_path_may_not_leave_the_configuration_folder():
 
 # --- the EOPF environment and the child's environment ---------------------------------------
 
+
 def test_without_eopf_the_description_says_so_and_a_run_fails_fast_without_traceback(tmp_path):
     processor = EopfProcessor(id="s1_l0", venv=str(tmp_path / "no-venv"), task_table="s1_l0")
     assert "Not available on this server: its interpreter" in processor.describe().description
-    with pytest.raises(ProcessorError, match=r"^EOPF is not available on this worker: its interpreter .*no-venv/bin/python does not exist$"):
+    with pytest.raises(
+        ProcessorError,
+        match=r"^EOPF is not available on this worker: its interpreter .*no-venv/bin/python does not exist$",
+    ):
         processor.run({"s3_config_dir": str(tmp_path), "payload_subpath": "p.yaml"}, context()[0])
 
 
 def test_an_environment_without_the_units_modules_names_them():
     environment = EopfEnvironment(python=sys.executable)
     assert (environment.problem(["dpr_absent_unit.l0.processor"]) or "").endswith(
-        f"dpr_absent_unit.l0.processor not installed for {sys.executable} (Python {sys.version.split()[0]})")
+        f"dpr_absent_unit.l0.processor not installed for {sys.executable} (Python {sys.version.split()[0]})"
+    )
     assert EopfEnvironment().problem() == "no EOPF environment is configured (process option 'venv' or 'python')"
     with pytest.raises(ValueError, match="not both"):
         EopfEnvironment(venv="/opt/eopf", python="/usr/bin/python3")
@@ -276,7 +326,9 @@ def test_the_conversion_without_eopf_is_listed_as_unavailable_and_fails_fast(tmp
 
 def test_the_child_sees_only_the_run_s_variables_and_s3_aliases(monkeypatch, tmp_path):
     monkeypatch.setenv("DPR_STORAGE_URL", "postgresql://dpr:db-password@db/dpr")
-    env = EopfEnvironment(venv=str(tmp_path)).child_env({"S3_ACCESSKEY": "AKIA1", "S3_SECRETKEY": "s3cr3t"}, {"EOPF_X": "1"}, "/tmp/h")
+    env = EopfEnvironment(venv=str(tmp_path)).child_env(
+        {"S3_ACCESSKEY": "AKIA1", "S3_SECRETKEY": "s3cr3t"}, {"EOPF_X": "1"}, "/tmp/h"
+    )
     assert "DPR_STORAGE_URL" not in env and "db-password" not in str(env)
     assert env["AWS_ACCESS_KEY_ID"] == "AKIA1" and env["AWS_SECRET_ACCESS_KEY"] == "s3cr3t" and env["EOPF_X"] == "1"
     assert env["HOME"] == "/tmp/h" and env["PATH"].startswith(str(tmp_path / "bin"))
@@ -285,19 +337,39 @@ def test_the_child_sees_only_the_run_s_variables_and_s3_aliases(monkeypatch, tmp
 def test_s3fs_options_come_from_the_run_s_environment_only(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "worker-key")
     assert s3_options({}) == {"skip_instance_cache": True}
-    assert s3_options({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_DEFAULT_REGION": "eu"}) == {
-        "skip_instance_cache": True, "key": "k", "secret": "s", "endpoint_url": "http://127.0.0.1:9", "client_kwargs": {"region_name": "eu"}}
+    assert s3_options(
+        {
+            "AWS_ACCESS_KEY_ID": "k",
+            "AWS_SECRET_ACCESS_KEY": "s",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_DEFAULT_REGION": "eu",
+        }
+    ) == {
+        "skip_instance_cache": True,
+        "key": "k",
+        "secret": "s",
+        "endpoint_url": "http://127.0.0.1:9",
+        "client_kwargs": {"region_name": "eu"},
+    }
 
 
 # --- the shipped catalogue and task tables --------------------------------------------------
+
 
 def test_the_processor_catalogue_lists_the_original_processes_with_their_task_tables(tmp_path):
     settings = load_settings("config/dpr-processors.yaml", env={"DPR_EOPF_VENV": str(tmp_path / "absent")})
     catalog, refs = build_catalog(settings.processes)
     assert catalog.ids() == ["mockup", "s1_l0", "s3_l0", "s1_ard", "s3_l1olci", "s3_l2olci", "conv_safe_zarr"]
     names = {pid: (catalog.task_table(pid) or {}).get("tasktable", {}).get("name") for pid in catalog.ids()}
-    assert names == {"mockup": "mockup-processor", "s1_l0": "s1-l0", "s3_l0": "s3-l0", "s1_ard": "s1-ard",
-                     "s3_l1olci": "s3-olci-l1-eo", "s3_l2olci": "s3-olci-l2", "conv_safe_zarr": None}
+    assert names == {
+        "mockup": "mockup-processor",
+        "s1_l0": "s1-l0",
+        "s3_l0": "s3-l0",
+        "s1_ard": "s1-ard",
+        "s3_l1olci": "s3-olci-l1-eo",
+        "s3_l2olci": "s3-olci-l2",
+        "conv_safe_zarr": None,
+    }
     for pid in catalog.ids()[1:]:
         assert "Not available on this server" in (catalog.get(pid).description or ""), pid
         assert "AWS_SECRET_ACCESS_KEY" in refs[pid].env
@@ -327,7 +399,6 @@ def test_a_task_table_that_is_not_one_is_refused(tmp_path):
         load_task_table(str(tmp_path / "t.json"))
     with pytest.raises(ValueError, match="no task table named 'nope'"):
         load_task_table("nope")
-
 
 
 def test_the_plan_says_where_eopf_computes_and_why():

@@ -83,11 +83,15 @@ def test_defaults_fill_missing_optional_inputs():
 def test_unknown_outputs_and_transmission_modes_are_refused():
     assert "no output" in str(reason(ECHO, {"inputs": {"echo": "x"}, "outputs": {"nope": {}}}))
     assert "transmissionMode" in str(reason(MOCKUP, {"outputs": {"products": {"transmissionMode": "reference"}}}))
-    assert "transmissionMode" in str(reason(ECHO, {"inputs": {"echo": "x"}, "outputs": {"echo": {"transmissionMode": "carrier-pigeon"}}}))
+    assert "transmissionMode" in str(
+        reason(ECHO, {"inputs": {"echo": "x"}, "outputs": {"echo": {"transmissionMode": "carrier-pigeon"}}})
+    )
 
 
 def test_occurrence_limits_are_enforced_for_multi_valued_inputs():
-    process = ProcessDescription(id="p", inputs={"x": InputDescription(schema={"type": "integer"}, minOccurs=2, maxOccurs=3)})
+    process = ProcessDescription(
+        id="p", inputs={"x": InputDescription(schema={"type": "integer"}, minOccurs=2, maxOccurs=3)}
+    )
     validator = RequestValidator(process)
     assert validator.parse({"inputs": {"x": [1, 2]}}).inputs == {"x": [1, 2]}
     assert "at least 2" in str(reason(validator, {"inputs": {"x": [1]}}))

@@ -41,7 +41,13 @@ resources:
 openapi:
   path: # not used
 """
-POSTGRES = {"POSTGRES_HOST": "db", "POSTGRES_PORT": "6543", "POSTGRES_DB": "jobs", "POSTGRES_USER": "svc", "POSTGRES_PASSWORD": "p@ss:w/rd#1"}
+POSTGRES = {
+    "POSTGRES_HOST": "db",
+    "POSTGRES_PORT": "6543",
+    "POSTGRES_DB": "jobs",
+    "POSTGRES_USER": "svc",
+    "POSTGRES_PASSWORD": "p@ss:w/rd#1",
+}
 
 
 @pytest.fixture
@@ -56,7 +62,14 @@ def test_an_original_geoapi_yaml_becomes_dpr_settings(geoapi):
     assert (settings.server.host, settings.server.port, settings.server.title) == ("0.0.0.0", 8000, "DPR service")
     assert settings.logging.level == "DEBUG"
     url = make_url(settings.storage.url)
-    assert (url.drivername, url.host, url.port, url.database, url.username, url.password) == ("postgresql+psycopg", "db", 6543, "jobs", "svc", "p@ss:w/rd#1")
+    assert (url.drivername, url.host, url.port, url.database, url.username, url.password) == (
+        "postgresql+psycopg",
+        "db",
+        6543,
+        "jobs",
+        "svc",
+        "p@ss:w/rd#1",
+    )
     # only the resources whose processor dpr has; under the resource's id
     assert [(d.id, d.processor) for d in settings.processes.definitions] == [
         ("mockup", "dpr.adapters.processors.mockup:MockupProcessor"),
@@ -73,7 +86,9 @@ def test_enabled_processors_are_chosen_by_processor_name(geoapi):
 
 
 def test_dpr_variables_still_override_the_geoapi_file(geoapi):
-    settings = load_config(geoapi, {**POSTGRES, "DPR_STORAGE_URL": "memory://", "DPR_SERVER_PORT": "9000", "DPR_EXECUTOR_KIND": "gateway"})
+    settings = load_config(
+        geoapi, {**POSTGRES, "DPR_STORAGE_URL": "memory://", "DPR_SERVER_PORT": "9000", "DPR_EXECUTOR_KIND": "gateway"}
+    )
     assert (settings.storage.url, settings.server.port, settings.executor.kind) == ("memory://", 9000, "gateway")
 
 
@@ -85,7 +100,10 @@ def test_a_missing_variable_names_the_key_and_the_variable(geoapi):
 def test_without_a_configured_database_the_original_postgres_variables_name_it(tmp_path):
     assert make_url(load_config(None, POSTGRES).storage.url).host == "db"
     assert load_config(None, {}).storage.url == "sqlite+aiosqlite:///data/dpr.sqlite"
-    assert load_config(None, {**POSTGRES, "DPR_STORAGE_URL": "sqlite+aiosqlite:///x.db"}).storage.url == "sqlite+aiosqlite:///x.db"
+    assert (
+        load_config(None, {**POSTGRES, "DPR_STORAGE_URL": "sqlite+aiosqlite:///x.db"}).storage.url
+        == "sqlite+aiosqlite:///x.db"
+    )
     named = tmp_path / "dpr.yaml"
     named.write_text("storage:\n  url: memory://\n")
     assert load_config(named, POSTGRES).storage.url == "memory://"

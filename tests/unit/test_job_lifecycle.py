@@ -48,7 +48,12 @@ def test_failure_keeps_the_error_and_says_it_in_the_message():
 @pytest.mark.parametrize("terminal", sorted(TERMINAL))
 def test_a_terminal_job_refuses_every_move(terminal):
     job = make_job(status=terminal)
-    for move in (lambda j: j.start(at(9)), lambda j: j.succeed(at(9), {}), lambda j: j.fail(at(9), "x"), lambda j: j.dismiss(at(9))):
+    for move in (
+        lambda j: j.start(at(9)),
+        lambda j: j.succeed(at(9), {}),
+        lambda j: j.fail(at(9), "x"),
+        lambda j: j.dismiss(at(9)),
+    ):
         with pytest.raises(InvalidTransition):
             move(job)
 

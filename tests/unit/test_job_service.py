@@ -9,7 +9,15 @@ import pytest
 
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
-from dpr.domain.errors import InvalidInput, JobFailedError, NoSuchJob, NoSuchProcess, NotAllowed, Overloaded, ResultNotReady
+from dpr.domain.errors import (
+    InvalidInput,
+    JobFailedError,
+    NoSuchJob,
+    NoSuchProcess,
+    NotAllowed,
+    Overloaded,
+    ResultNotReady,
+)
 from dpr.domain.job import Job
 from dpr.domain.prefer import Mode, Preference
 from dpr.domain.query import JobQuery

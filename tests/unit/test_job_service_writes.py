@@ -103,7 +103,10 @@ async def test_events_of_a_job_run_here_are_written_without_reading_it_first() -
     repository = CountingRepository()
     service = await started_service(HeldExecutor(), repository)
     job_id = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job.job_id
-    events: list[AnyEvent] = [Started(job_id=job_id, at=LATER), Succeeded(job_id=job_id, at=LATER, outputs={"echo": "x"})]
+    events: list[AnyEvent] = [
+        Started(job_id=job_id, at=LATER),
+        Succeeded(job_id=job_id, at=LATER, outputs={"echo": "x"}),
+    ]
     reads = repository.reads
     for event in events:
         await service.record([event])
@@ -183,15 +186,23 @@ async def test_a_waiter_wakes_when_its_job_ends_in_a_batch() -> None:
 
 async def test_every_change_folded_into_one_write_still_calls_its_subscriber_back() -> None:
     calls = Calls()
-    service = build_service(repository=CountingRepository(), executor=HeldExecutor(), notifier=calls, public_base="http://dpr.example")
+    service = build_service(
+        repository=CountingRepository(), executor=HeldExecutor(), notifier=calls, public_base="http://dpr.example"
+    )
     await service.start()
     subscriber = {"inProgressUri": "http://cb.example/progress", "successUri": "http://cb.example/done"}
-    job_id = (await service.execute("echo", {"inputs": {"echo": "x"}, "subscriber": subscriber, "response": "document"}, ASYNC)).job.job_id
-    await service.record([
-        Started(job_id=job_id, at=LATER),
-        Progressed(job_id=job_id, at=LATER, progress=40),
-        Succeeded(job_id=job_id, at=LATER, outputs={"echo": "x"}),
-    ])
+    job_id = (
+        await service.execute(
+            "echo", {"inputs": {"echo": "x"}, "subscriber": subscriber, "response": "document"}, ASYNC
+        )
+    ).job.job_id
+    await service.record(
+        [
+            Started(job_id=job_id, at=LATER),
+            Progressed(job_id=job_id, at=LATER, progress=40),
+            Succeeded(job_id=job_id, at=LATER, outputs={"echo": "x"}),
+        ]
+    )
     assert [(url, body.get("status"), body.get("progress")) for url, body in calls.sent] == [
         ("http://cb.example/progress", "running", 0),
         ("http://cb.example/progress", "running", 40),

@@ -17,7 +17,9 @@ from tests.builders import at, make_job
 FAST = FollowTiming(poll=0.005, max_poll=0.01, keep_alive=0.05, page=3)
 
 
-async def setup(status: JobStatus = JobStatus.RUNNING, lines: int = 0) -> tuple[InMemoryJobRepository, InMemoryJobLogStore]:
+async def setup(
+    status: JobStatus = JobStatus.RUNNING, lines: int = 0
+) -> tuple[InMemoryJobRepository, InMemoryJobLogStore]:
     repository, logs = InMemoryJobRepository(), InMemoryJobLogStore()
     await repository.add(make_job(status=status))
     for i in range(lines):

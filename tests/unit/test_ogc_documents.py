@@ -8,8 +8,8 @@ import pytest
 from dpr.adapters.processors.echo import EchoProcessor
 from dpr.adapters.processors.mockup import MockupProcessor
 from dpr.domain import ogc
-from dpr.domain.execute import ExecuteRequest, OutputRequest
 from dpr.domain.errors import InvalidInput, NoSuchJob, NoSuchProcess, Overloaded, ResultNotReady
+from dpr.domain.execute import ExecuteRequest, OutputRequest
 from dpr.domain.problems import problem_for
 from dpr.domain.query import Cursor, JobPage
 from dpr.domain.raw import raw_results

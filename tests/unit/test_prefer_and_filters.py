@@ -47,7 +47,13 @@ def test_a_process_offering_one_mode_gets_it_whatever_is_preferred():
 
 def test_job_filters_accept_lists_repetitions_and_intervals():
     query = parse_job_query(
-        {"status": ["running,accepted"], "processID": ["echo", "mockup"], "datetime": ["2026-01-01T00:00:00Z/.."], "limit": ["5"], "type": ["process"]},
+        {
+            "status": ["running,accepted"],
+            "processID": ["echo", "mockup"],
+            "datetime": ["2026-01-01T00:00:00Z/.."],
+            "limit": ["5"],
+            "type": ["process"],
+        },
         T0,
     )
     assert query.statuses == {JobStatus.RUNNING, JobStatus.ACCEPTED}

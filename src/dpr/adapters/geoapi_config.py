@@ -26,7 +26,13 @@ from dpr.adapters.settings import ProcessDefinition, Settings
 
 log = logging.getLogger(__name__)
 ENABLED_BY_NAME = "DPR_ENABLED_PROCESSORS"
-POSTGRES_KEYS = {"host": "POSTGRES_HOST", "port": "POSTGRES_PORT", "database": "POSTGRES_DB", "user": "POSTGRES_USER", "password": "POSTGRES_PASSWORD"}
+POSTGRES_KEYS = {
+    "host": "POSTGRES_HOST",
+    "port": "POSTGRES_PORT",
+    "database": "POSTGRES_DB",
+    "user": "POSTGRES_USER",
+    "password": "POSTGRES_PASSWORD",
+}
 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,7 +77,12 @@ def _translate(doc: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, dict
     bind = _section(server, "bind")
     definitions = _definitions(_section(doc, "resources"), _enabled_names(env))
     return {
-        "server": {"host": bind.get("host"), "port": bind.get("port"), "title": _text(meta.get("title")), "description": _text(meta.get("description"))},
+        "server": {
+            "host": bind.get("host"),
+            "port": bind.get("port"),
+            "title": _text(meta.get("title")),
+            "description": _text(meta.get("description")),
+        },
         "logging": {"level": _text(_section(doc, "logging").get("level"))},
         "storage": {"url": storage_url(_section(doc, "manager"))},
         # ``enabled`` is set even when empty: no definitions must not mean "the built-in ones"
@@ -84,7 +95,9 @@ def storage_url(manager: Mapping[str, Any]) -> str | None:
     (host, port, database, user, password) or a URL; None for anything else (TinyDB...)."""
     connection = manager.get("connection")
     if isinstance(connection, Mapping):
-        return postgres_url({var: str(connection[key]) for key, var in POSTGRES_KEYS.items() if connection.get(key) is not None})
+        return postgres_url(
+            {var: str(connection[key]) for key, var in POSTGRES_KEYS.items() if connection.get(key) is not None}
+        )
     if isinstance(connection, str) and "://" in connection:
         return connection
     if manager:
@@ -146,7 +159,9 @@ def _substitute(value: Any, env: Mapping[str, str], source: str, path: str) -> A
         return Template(value).substitute(env)
     except KeyError as e:
         name = e.args[0]
-        raise ConfigError(f"{source}: key {path!r} uses ${{{name}}} but the environment variable {name} is not set") from None
+        raise ConfigError(
+            f"{source}: key {path!r} uses ${{{name}}} but the environment variable {name} is not set"
+        ) from None
     except ValueError as e:
         raise ConfigError(f"{source}: key {path!r}: {e}") from None
 
@@ -169,4 +184,3 @@ def _section(doc: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-

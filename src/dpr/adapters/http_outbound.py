@@ -58,7 +58,9 @@ class HttpReferenceFetcher(ReferenceFetcher):
 class HttpNotifier(Notifier):
     """POSTs callbacks from background tasks: ``attempts`` tries, back-off doubling from ``backoff``."""
 
-    def __init__(self, *, allow_internal: bool = False, attempts: int = 5, backoff: float = 1.0, timeout: float = 10.0) -> None:
+    def __init__(
+        self, *, allow_internal: bool = False, attempts: int = 5, backoff: float = 1.0, timeout: float = 10.0
+    ) -> None:
         self.allow_internal, self.attempts, self.backoff = allow_internal, attempts, backoff
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._tasks: set[asyncio.Task[None]] = set()

@@ -72,8 +72,13 @@ def _spawn(argv: Sequence[str], cwd: str | None, env: Mapping[str, str]) -> subp
         raise ProcessorError("no command to run")
     try:
         return subprocess.Popen(
-            list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
     except OSError as e:
         raise ProcessorError(f"cannot run {os.path.basename(argv[0])}: {e.strerror or e}") from None

@@ -73,7 +73,9 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
 
     def succeed(self, now: datetime, results: dict[str, Any], message: str = "Finished successfully.") -> Job:
         job = self.start(now) if self.status is JobStatus.ACCEPTED else self
-        return job._move(JobStatus.SUCCESSFUL, now, finished=job._at(now), results=results, progress=100, message=message)
+        return job._move(
+            JobStatus.SUCCESSFUL, now, finished=job._at(now), results=results, progress=100, message=message
+        )
 
     def fail(self, now: datetime, error: str) -> Job:
         return self._move(JobStatus.FAILED, now, finished=self._at(now), error=error, message=f"Failed: {error}")

@@ -9,7 +9,21 @@ from dpr.domain.errors import InvalidParameter
 from dpr.domain.query import DEFAULT_LIMIT, MAX_LIMIT, Cursor, JobQuery
 from dpr.domain.status import JobStatus
 
-KNOWN = frozenset({"type", "processID", "processId", "status", "datetime", "minDuration", "maxDuration", "limit", "cursor", "count", "f"})
+KNOWN = frozenset(
+    {
+        "type",
+        "processID",
+        "processId",
+        "status",
+        "datetime",
+        "minDuration",
+        "maxDuration",
+        "limit",
+        "cursor",
+        "count",
+        "f",
+    }
+)
 
 
 def _values(params: Mapping[str, Sequence[str]], name: str) -> list[str]:
@@ -91,7 +105,10 @@ def parse_job_query(params: Mapping[str, Sequence[str]], now: datetime, owner: s
         raise InvalidParameter("status", f"must be among {', '.join(JobStatus)}") from None
     created = _one(params, "datetime")
     lo, hi = parse_datetime(created) if created else (None, None)
-    min_d, max_d = _seconds(_one(params, "minDuration"), "minDuration"), _seconds(_one(params, "maxDuration"), "maxDuration")
+    min_d, max_d = (
+        _seconds(_one(params, "minDuration"), "minDuration"),
+        _seconds(_one(params, "maxDuration"), "maxDuration"),
+    )
     if min_d is not None and max_d is not None and min_d > max_d:
         raise InvalidParameter("minDuration", "is greater than maxDuration")
     cursor = _one(params, "cursor")

@@ -44,7 +44,14 @@ def with_html_alternates(links: Iterable[Link]) -> list[Link]:
     for link in links:
         out.append(link)
         if link.rel == "self" and link.type == JSON_TYPE:
-            out.append(Link(href=in_format(link.href, Format.HTML), rel="alternate", type=HTML_TYPE, title="this document as HTML"))
+            out.append(
+                Link(
+                    href=in_format(link.href, Format.HTML),
+                    rel="alternate",
+                    type=HTML_TYPE,
+                    title="this document as HTML",
+                )
+            )
     return out
 
 
@@ -70,9 +77,15 @@ def _html_page_links(links: Iterable[Link]) -> Iterator[Link]:
 def with_alternates(document: D) -> D:
     """``document`` with HTML alternates in its links and in the links of the items it lists."""
     if isinstance(document, JobList):
-        return replace(document, jobs=[with_alternates(j) for j in document.jobs], links=with_html_alternates(document.links))  # type: ignore[return-value]
+        return replace(
+            document, jobs=[with_alternates(j) for j in document.jobs], links=with_html_alternates(document.links)
+        )  # type: ignore[return-value]
     if isinstance(document, ProcessList):
-        return replace(document, processes=[with_alternates(p) for p in document.processes], links=with_html_alternates(document.links))  # type: ignore[return-value]
+        return replace(
+            document,
+            processes=[with_alternates(p) for p in document.processes],
+            links=with_html_alternates(document.links),
+        )  # type: ignore[return-value]
     links = getattr(document, "links", None)
     if isinstance(links, list):
         return replace(document, links=with_html_alternates(links))  # type: ignore[type-var]

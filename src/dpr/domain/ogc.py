@@ -104,15 +104,17 @@ def process_document(process: ProcessDescription, base: str) -> Process:
     return Process(**msgspec.structs.asdict(summary), inputs=process.inputs, outputs=process.outputs)
 
 
-def process_list(
-    processes: list[ProcessDescription], base: str, limit: int, offset: int, total: int
-) -> ProcessList:
+def process_list(processes: list[ProcessDescription], base: str, limit: int, offset: int, total: int) -> ProcessList:
     links = [Link(href=_url(base, "/processes", {"limit": limit, "offset": offset or None}), rel="self", type=JSON)]
     if offset + limit < total:
-        links.append(Link(href=_url(base, "/processes", {"limit": limit, "offset": offset + limit}), rel="next", type=JSON))
+        links.append(
+            Link(href=_url(base, "/processes", {"limit": limit, "offset": offset + limit}), rel="next", type=JSON)
+        )
     if offset > 0:
         prev = max(0, offset - limit)
-        links.append(Link(href=_url(base, "/processes", {"limit": limit, "offset": prev or None}), rel="prev", type=JSON))
+        links.append(
+            Link(href=_url(base, "/processes", {"limit": limit, "offset": prev or None}), rel="prev", type=JSON)
+        )
     return ProcessList(processes=[process_summary(p, base) for p in processes], links=links)
 
 

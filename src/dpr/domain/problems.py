@@ -56,4 +56,6 @@ def problem_for(error: e.DomainError, instance: str | None = None) -> Problem:
 
 def problem(status: int, type_uri: str, title: str, detail: str, instance: str | None = None) -> Problem:
     """A problem that has no domain error behind it (an unknown route, a framework error)."""
-    return Problem(status=status, body=OgcException(type=type_uri, title=title, status=status, detail=detail, instance=instance))
+    return Problem(
+        status=status, body=OgcException(type=type_uri, title=title, status=status, detail=detail, instance=instance)
+    )

@@ -77,9 +77,7 @@ class ProcessDescription(msgspec.Struct, frozen=True, kw_only=True, omit_default
     description: str | None = None
     keywords: list[str] = msgspec.field(default_factory=list)
     metadata: list[Metadata] = msgspec.field(default_factory=list)
-    jobControlOptions: list[JobControl] = msgspec.field(
-        default_factory=lambda: [JobControl.ASYNC, JobControl.DISMISS]
-    )
+    jobControlOptions: list[JobControl] = msgspec.field(default_factory=lambda: [JobControl.ASYNC, JobControl.DISMISS])
     outputTransmission: list[Transmission] = msgspec.field(default_factory=lambda: [Transmission.VALUE])
     inputs: dict[str, InputDescription] = msgspec.field(default_factory=dict)
     outputs: dict[str, OutputDescription] = msgspec.field(default_factory=dict)
@@ -106,9 +104,7 @@ class ProcessCatalog:
         task_tables: Mapping[str, dict[str, Any]] | None = None,
     ) -> None:
         wanted = None if enabled is None else set(enabled)
-        self._by_id: dict[str, ProcessDescription] = {
-            d.id: d for d in descriptions if wanted is None or d.id in wanted
-        }
+        self._by_id: dict[str, ProcessDescription] = {d.id: d for d in descriptions if wanted is None or d.id in wanted}
         self._task_tables = {k: v for k, v in (task_tables or {}).items() if k in self._by_id}
 
     def get(self, process_id: str) -> ProcessDescription:

@@ -27,7 +27,10 @@ def encode_output(name: str, value: Any, process: ProcessDescription | None) -> 
         except (binascii.Error, ValueError):
             pass
     if isinstance(value, str) and media != "application/json":
-        return RawBody(media_type=media if "charset" in media or not media.startswith("text/") else f"{media}; charset=utf-8", content=value.encode())
+        return RawBody(
+            media_type=media if "charset" in media or not media.startswith("text/") else f"{media}; charset=utf-8",
+            content=value.encode(),
+        )
     return RawBody(media_type="application/json", content=msgspec.json.encode(value))
 
 

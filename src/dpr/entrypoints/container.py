@@ -44,14 +44,18 @@ def sql_engine(settings: Settings) -> object:
     from dpr.adapters.sql.engine import create_sql_engine
 
     st = settings.storage
-    return create_sql_engine(storage_url(settings), pool_size=st.pool_size, max_overflow=st.max_overflow, connect_timeout=st.connect_timeout)
+    return create_sql_engine(
+        storage_url(settings), pool_size=st.pool_size, max_overflow=st.max_overflow, connect_timeout=st.connect_timeout
+    )
 
 
 def sql_repository(engine: object, settings: Settings) -> object:
     from dpr.adapters.sql import SqlJobRepository
 
     st = settings.storage
-    return SqlJobRepository(engine, connect_timeout=st.connect_timeout, connect_pause=st.connect_pause, migrate=st.migrate_on_start)  # type: ignore[arg-type]
+    return SqlJobRepository(
+        engine, connect_timeout=st.connect_timeout, connect_pause=st.connect_pause, migrate=st.migrate_on_start
+    )  # type: ignore[arg-type]
 
 
 def sql_log_store(engine: object) -> object:
@@ -145,8 +149,10 @@ class Container(containers.DeclarativeContainer):
     )
     executor = providers.Selector(
         providers.Callable(executor_kind, settings),
-        fake=providers.Singleton(FakeExecutor, max_workers=providers.Callable(
-            lambda s: s.executor.workers * s.executor.threads_per_worker, settings)),
+        fake=providers.Singleton(
+            FakeExecutor,
+            max_workers=providers.Callable(lambda s: s.executor.workers * s.executor.threads_per_worker, settings),
+        ),
         local=providers.Singleton(dask_executor, settings),
         scheduler=providers.Singleton(dask_executor, settings),
         gateway=providers.Singleton(dask_executor, settings),

@@ -87,7 +87,9 @@ class JobService:
         for job in await self.repository.list_active():
             if not await self.executor.adopt(job):
                 # It may have ended meanwhile: a server shutting down still records outcomes.
-                failed = await self.records.mutate(job.job_id, lambda j: j if j.is_terminal else j.fail(self.clock.now(), LOST), known=job)
+                failed = await self.records.mutate(
+                    job.job_id, lambda j: j if j.is_terminal else j.fail(self.clock.now(), LOST), known=job
+                )
                 lost.append(failed)
         return [j for j in lost if j is not None and j.status is JobStatus.FAILED and j.error == LOST]
 
@@ -101,7 +103,7 @@ class JobService:
         self,
         process_id: str,
         body: bytes | str | dict[str, Any] | None,
-        preference: Preference = Preference(),
+        preference: Preference | None = None,
         *,
         secrets: Mapping[str, str] | None = None,
         owner: str | None = None,
@@ -115,13 +117,16 @@ class JobService:
         timeout, then fall back to asynchronous). Raises ``NoSuchProcess``, ``InvalidInput``,
         ``Overloaded``.
         """
+        preference = preference or Preference()
         process = self.catalog.get(process_id)
         request = self.inputs.parse(process_id, body)
         await check_subscriber(self.notifier, request.subscriber)
         inputs = await self.inputs.resolve(process_id, request.inputs)
         mode = choose_mode(process, preference)
         await self._admit(process_id)
-        job = Job.accept(job_id=self.ids.new_id(), process_id=process_id, request=request, now=self.clock.now(), owner=owner)
+        job = Job.accept(
+            job_id=self.ids.new_id(), process_id=process_id, request=request, now=self.clock.now(), owner=owner
+        )
         order = WorkOrder(
             job_id=job.job_id,
             process_id=process_id,
@@ -141,16 +146,18 @@ class JobService:
             timeout = self.limits.sync_timeout if preference.wait is None else preference.wait
             job = await self.wait(job.job_id, timeout)
             if not job.is_terminal:
-                mode, applied = Mode.ASYNC, (["wait=%g" % preference.wait] if preference.wait is not None else [])
+                mode, applied = Mode.ASYNC, ([f"wait={preference.wait:g}"] if preference.wait is not None else [])
             elif preference.wait is not None:
-                applied = ["wait=%g" % preference.wait]
+                applied = [f"wait={preference.wait:g}"]
         return Execution(job=job, mode=mode, process=process, preference_applied=applied)
 
     async def _admit(self, process_id: str) -> None:
         lim = self.limits
         if lim.max_active_per_process is not None:
             if await self.repository.count_active(process_id) >= lim.max_active_per_process:
-                raise Overloaded(f"process {process_id!r} already has {lim.max_active_per_process} outstanding jobs", lim.retry_after)
+                raise Overloaded(
+                    f"process {process_id!r} already has {lim.max_active_per_process} outstanding jobs", lim.retry_after
+                )
         if lim.max_active is not None and await self.repository.count_active() >= lim.max_active:
             raise Overloaded(f"the server already has {lim.max_active} outstanding jobs", lim.retry_after)
 

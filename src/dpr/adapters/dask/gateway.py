@@ -47,21 +47,35 @@ class GatewaySource(ClusterSource):
 
     @classmethod
     def for_placement(
-        cls, address: str, placement: Placement, *, fallback_token: Callable[[], str | None] = lambda: None,
+        cls,
+        address: str,
+        placement: Placement,
+        *,
+        fallback_token: Callable[[], str | None] = lambda: None,
         **options: Any,
     ) -> GatewaySource:
         """The cluster a request named, reached with the request's token (handed over once, to
         connect) or, without one (re-adopting jobs after a restart), with ``fallback_token``."""
         token = placement.credentials.get(TOKEN_CREDENTIAL)
-        return cls(address, cluster_label=placement.cluster_label, cluster_instance=placement.cluster_instance,
-                   token=_once(token) if token else fallback_token, **options)
+        return cls(
+            address,
+            cluster_label=placement.cluster_label,
+            cluster_instance=placement.cluster_instance,
+            token=_once(token) if token else fallback_token,
+            **options,
+        )
 
     async def connect(self) -> Client:
         report = await self._choose_cluster()
         self.cluster_name, self._dashboard = report.name, report.dashboard_link
         try:
-            return await Client(report.scheduler_address, security=report.security, asynchronous=True,
-                                set_as_default=False, timeout=self.timeout)
+            return await Client(
+                report.scheduler_address,
+                security=report.security,
+                asynchronous=True,
+                set_as_default=False,
+                timeout=self.timeout,
+            )
         except (OSError, TimeoutError) as e:
             raise Unavailable(WHAT, f"cluster {report.name}: {e}") from e
 
@@ -74,8 +88,12 @@ class GatewaySource(ClusterSource):
         except ImportError as e:  # an optional dependency of the gateway kind
             raise Unavailable(WHAT, "the dask-gateway package is not installed") from e
         token = self._token()
-        gateway = Gateway(address=self.address, proxy_address=self.proxy_address, asynchronous=True,
-                          auth=JupyterHubAuth(api_token=token) if token else None)
+        gateway = Gateway(
+            address=self.address,
+            proxy_address=self.proxy_address,
+            asynchronous=True,
+            auth=JupyterHubAuth(api_token=token) if token else None,
+        )
         try:
             name = choose(await gateway.list_clusters(), self.cluster_label, self.cluster_instance, self.label_option)
             return await gateway.get_cluster(name)
@@ -97,8 +115,11 @@ def choose(reports: Sequence[Any], label: str | None, instance: str | None, labe
     """The name of the running cluster matching ``label`` and ``instance`` (first by name)."""
     running = [r for r in reports if str(getattr(r.status, "name", r.status)).upper() == "RUNNING"]
     matching = sorted(
-        (r.name for r in running
-         if (label is None or (r.options or {}).get(label_option) == label) and instance in (None, r.name)),
+        (
+            r.name
+            for r in running
+            if (label is None or (r.options or {}).get(label_option) == label) and instance in (None, r.name)
+        ),
     )
     if not matching:
         wanted = " and ".join(filter(None, [label and f"{label_option}={label!r}", instance and f"name {instance!r}"]))

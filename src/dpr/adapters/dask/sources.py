@@ -28,7 +28,7 @@ class ClusterSource(ABC):
     async def connect(self) -> Client:
         """An asynchronous client connected to the cluster. Raises ``Unavailable``."""
 
-    async def close(self) -> None:  # noqa: B027 - most sources create nothing besides the client
+    async def close(self) -> None:
         """Release what ``connect`` created besides the client (the client is closed first)."""
 
     def dashboard_link(self) -> str | None:
@@ -37,10 +37,33 @@ class ClusterSource(ABC):
 
 # What a worker process may inherit from the service's environment besides the variables the
 # configured processors declare: the basics of running Python and native EO libraries.
-BASIC_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SHELL",
-             "PYTHONPATH", "PYTHONHASHSEED", "VIRTUAL_ENV", "OMP_NUM_THREADS", "SSL_CERT_FILE", "SSL_CERT_DIR",
-             "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
-             "https_proxy", "no_proxy")
+BASIC_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "SHELL",
+    "PYTHONPATH",
+    "PYTHONHASHSEED",
+    "VIRTUAL_ENV",
+    "OMP_NUM_THREADS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+)
 BASIC_PREFIXES = ("LC_", "DASK_", "MKL_", "OPENBLAS_", "GDAL_", "PROJ_", "CPL_")
 
 

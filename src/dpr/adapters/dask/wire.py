@@ -25,7 +25,7 @@ def task_key(job_id: str) -> str:
 
 
 def job_id_of(key: str) -> str | None:
-    return key[len(KEY_PREFIX):] if isinstance(key, str) and key.startswith(KEY_PREFIX) else None
+    return key[len(KEY_PREFIX) :] if isinstance(key, str) and key.startswith(KEY_PREFIX) else None
 
 
 def cancel_flag(job_id: str) -> str:

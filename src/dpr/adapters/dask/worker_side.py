@@ -88,8 +88,9 @@ class CancelFlag:
 class EventBatcher:
     """Collects a job's events and sends them in order as encoded batches."""
 
-    def __init__(self, send: Callable[[bytes], None], later: Callable[[float, Callable[[], None]], None],
-                 tuning: WorkerTuning) -> None:
+    def __init__(
+        self, send: Callable[[bytes], None], later: Callable[[float, Callable[[], None]], None], tuning: WorkerTuning
+    ) -> None:
         self._send, self._later, self._tuning = send, later, tuning
         self._lock = threading.Lock()
         self._pending: list[AnyEvent] = []
@@ -124,8 +125,12 @@ def cap_lines(events: list[AnyEvent], tuning: WorkerTuning) -> list[AnyEvent]:
         kept.append(event)
     if lines <= limit:
         return kept
-    note = Logged(job_id=events[0].job_id, at=utcnow(), level="WARNING",
-                  line=f"{lines - limit} log line(s) dropped: more than {limit} within {tuning.flush_interval:g} s")
+    note = Logged(
+        job_id=events[0].job_id,
+        at=utcnow(),
+        level="WARNING",
+        line=f"{lines - limit} log line(s) dropped: more than {limit} within {tuning.flush_interval:g} s",
+    )
     end = next((i for i, e in enumerate(kept) if isinstance(e, (Succeeded, Failed))), len(kept))
     return [*kept[:end], note, *kept[end:]]
 

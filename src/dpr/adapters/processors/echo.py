@@ -8,10 +8,14 @@ from typing import Any
 
 from dpr.domain.process import (
     InputDescription as In,
+)
+from dpr.domain.process import (
     JobControl,
-    OutputDescription as Out,
     ProcessDescription,
     Transmission,
+)
+from dpr.domain.process import (
+    OutputDescription as Out,
 )
 from dpr.ports.processor import Processor, ProcessorContext
 
@@ -19,7 +23,11 @@ BBOX_SCHEMA = {
     "type": "object",
     "required": ["bbox"],
     "properties": {
-        "bbox": {"type": "array", "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}], "items": {"type": "number"}},
+        "bbox": {
+            "type": "array",
+            "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}],
+            "items": {"type": "number"},
+        },
         "crs": {"type": "string", "format": "uri", "default": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
     },
 }
@@ -45,7 +53,9 @@ class EchoProcessor(Processor):
                     minOccurs=0,
                 ),
                 "number": In(title="A number", schema={"type": "number"}, minOccurs=0),
-                "array": In(title="An array of integers", schema={"type": "array", "items": {"type": "integer"}}, minOccurs=0),
+                "array": In(
+                    title="An array of integers", schema={"type": "array", "items": {"type": "integer"}}, minOccurs=0
+                ),
                 "object": In(title="An object", schema={"type": "object"}, minOccurs=0),
                 "mixed": In(
                     title="A string or a number",
@@ -55,7 +65,11 @@ class EchoProcessor(Processor):
                 "bbox": In(title="A bounding box", schema=BBOX_SCHEMA, minOccurs=0),
                 "binary": In(
                     title="Binary content, base64",
-                    schema={"type": "string", "contentEncoding": "base64", "contentMediaType": "application/octet-stream"},
+                    schema={
+                        "type": "string",
+                        "contentEncoding": "base64",
+                        "contentMediaType": "application/octet-stream",
+                    },
                     minOccurs=0,
                 ),
             },

@@ -42,17 +42,38 @@ from dpr.domain.process import OutputDescription as Out
 from dpr.ports.processor import Processor, ProcessorContext
 
 TEXT = {"type": "string"}
-PRODUCTS = {"type": "array", "items": {"type": "object", "required": ["id", "path"],
-                                       "properties": {"id": TEXT, "path": TEXT, "engine": TEXT, "unit": TEXT}}}
+PRODUCTS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["id", "path"],
+        "properties": {"id": TEXT, "path": TEXT, "engine": TEXT, "unit": TEXT},
+    },
+}
 INPUTS = {
-    "s3_config_dir": In(title="Configuration folder", description="Folder holding the payload and its configuration files: "
-                        "s3://bucket/prefix, a local path or a file:// URL.", schema={**TEXT, "minLength": 1}),
-    "payload_subpath": In(title="Payload file", description="The EOPF triggering payload (YAML), relative to the configuration folder.",
-                          schema={**TEXT, "minLength": 1}),
-    "s3_report_dir": In(title="Reports folder", description="Where the run's reports/ folder is copied (s3://... or a local path).",
-                        schema=TEXT, minOccurs=0),
-    "experimental_config": In(title="Experimental configuration", description="Merged into the payload; "
-                              "local_cluster.enabled runs EOPF on a LocalCluster.", schema={"type": "object"}, minOccurs=0),
+    "s3_config_dir": In(
+        title="Configuration folder",
+        description="Folder holding the payload and its configuration files: "
+        "s3://bucket/prefix, a local path or a file:// URL.",
+        schema={**TEXT, "minLength": 1},
+    ),
+    "payload_subpath": In(
+        title="Payload file",
+        description="The EOPF triggering payload (YAML), relative to the configuration folder.",
+        schema={**TEXT, "minLength": 1},
+    ),
+    "s3_report_dir": In(
+        title="Reports folder",
+        description="Where the run's reports/ folder is copied (s3://... or a local path).",
+        schema=TEXT,
+        minOccurs=0,
+    ),
+    "experimental_config": In(
+        title="Experimental configuration",
+        description="Merged into the payload; local_cluster.enabled runs EOPF on a LocalCluster.",
+        schema={"type": "object"},
+        minOccurs=0,
+    ),
 }
 
 
@@ -87,8 +108,16 @@ class EopfProcessor(Processor):
             jobControlOptions=[JobControl.ASYNC, JobControl.DISMISS],
             inputs=INPUTS,
             outputs={
-                "products": Out(title="Products written", description="Output products the run wrote, checked to exist.", schema=PRODUCTS),
-                "reports": Out(title="Reports folder", description="Where the reports were copied, when s3_report_dir was given.", schema=TEXT),
+                "products": Out(
+                    title="Products written",
+                    description="Output products the run wrote, checked to exist.",
+                    schema=PRODUCTS,
+                ),
+                "reports": Out(
+                    title="Reports folder",
+                    description="Where the reports were copied, when s3_report_dir was given.",
+                    schema=TEXT,
+                ),
             },
         )
 
@@ -116,11 +145,15 @@ class EopfProcessor(Processor):
                 storage.upload_folder(reports, reports_to, env)
         return {"products": products, **({"reports": reports_to} if reports_to else {})}
 
-    def _trigger(self, payload_file: Path, experimental: Any, run: RunFolder, context: ProcessorContext) -> list[dict[str, Any]]:
+    def _trigger(
+        self, payload_file: Path, experimental: Any, run: RunFolder, context: ProcessorContext
+    ) -> list[dict[str, Any]]:
         """Run ``eopf trigger local`` on the prepared payload; the products it wrote."""
         payload, plan = self._prepare(payload_file, experimental or {}, run)
         workdir = payload_file.parent
-        output = EopfOutput(context, payloads.secret_values(payload), workdir / "reports" / f"{payload_file.stem}.processor.log")
+        output = EopfOutput(
+            context, payloads.secret_values(payload), workdir / "reports" / f"{payload_file.stem}.processor.log"
+        )
         try:
             output.log(plan.describe())
             output.log(f"payload {payload_file.name} as run:\n{payload_summary(payload)}")
@@ -133,7 +166,9 @@ class EopfProcessor(Processor):
         finally:
             output.close()
 
-    def _prepare(self, payload_file: Path, experimental: Any, run: RunFolder) -> tuple[dict[str, Any], payloads.DaskPlan]:
+    def _prepare(
+        self, payload_file: Path, experimental: Any, run: RunFolder
+    ) -> tuple[dict[str, Any], payloads.DaskPlan]:
         """The payload rewritten for this run (and written back where ``eopf`` reads it)."""
         if not isinstance(experimental, Mapping):
             raise ProcessorError("experimental_config must be an object")

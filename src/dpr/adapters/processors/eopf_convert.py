@@ -52,7 +52,9 @@ class EopfConvertProcessor(Processor):
             jobControlOptions=[JobControl.ASYNC, JobControl.DISMISS],
             inputs={
                 "input_safe_path": In(title="SAFE product", description="s3://... or a local path", schema=path),
-                "output_zarr_dir_path": In(title="Output folder", description="Folder the .zarr product is written in", schema=path),
+                "output_zarr_dir_path": In(
+                    title="Output folder", description="Folder the .zarr product is written in", schema=path
+                ),
             },
             outputs={"zarr": Out(title="The Zarr product written", schema={"type": "string"})},
         )
@@ -66,7 +68,9 @@ class EopfConvertProcessor(Processor):
         names = _Names(context)
         with RunFolder(context.job_id, self.options.get("work_dir")) as run:
             child = self.environment.child_env(env, self.extra_env, str(run.home))
-            argv = self.environment.command("convert", source, target, "--target-engine", "cpm_zarr", "--naming-strategy", "product_name")
+            argv = self.environment.command(
+                "convert", source, target, "--target-engine", "cpm_zarr", "--naming-strategy", "product_name"
+            )
             if self.stage:
                 argv += ["--stage-source", "--stage-output"]
             context.progress(5, f"converting {source}")

@@ -115,8 +115,13 @@ def _ask(python: str, modules: tuple[str, ...]) -> str | None:
         return f"its interpreter {python} does not exist"
     try:
         done = subprocess.run(
-            [python, "-c", _CHECK, *modules], capture_output=True, text=True, timeout=CHECK_TIMEOUT,
-            env={**_BASE_ENV, "PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL, check=False,
+            [python, "-c", _CHECK, *modules],
+            capture_output=True,
+            text=True,
+            timeout=CHECK_TIMEOUT,
+            env={**_BASE_ENV, "PATH": "/usr/bin:/bin"},
+            stdin=subprocess.DEVNULL,
+            check=False,
         )
         found = json.loads(done.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):

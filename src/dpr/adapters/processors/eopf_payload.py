@@ -35,8 +35,12 @@ class DaskPlan(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
 
     def describe(self) -> str:
-        what = {"address": f"the job's Dask cluster {self.address}", "local": "a LocalCluster of its own",
-                "none": "no Dask cluster", "payload": "the Dask context its payload gives"}.get(self.kind, self.kind)
+        what = {
+            "address": f"the job's Dask cluster {self.address}",
+            "local": "a LocalCluster of its own",
+            "none": "no Dask cluster",
+            "payload": "the Dask context its payload gives",
+        }.get(self.kind, self.kind)
         return f"EOPF computes on {what}" + (f" ({self.reason})" if self.reason else "")
 
 
@@ -99,7 +103,7 @@ def load_payload(text: str) -> dict[str, Any]:
     except yaml.YAMLError as e:
         raise ValueError(f"the payload is not valid YAML: {e}") from None
     if not isinstance(payload, dict):
-        raise ValueError("the payload is not a YAML mapping")  # noqa: TRY004 - a bad document, not a bad argument
+        raise ValueError("the payload is not a YAML mapping")
     return payload
 
 
@@ -107,7 +111,9 @@ def dump_payload(payload: Mapping[str, Any]) -> str:
     return yaml.dump(dict(payload), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
 
-def prepare(payload: Mapping[str, Any], plan: DaskPlan, experimental: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def prepare(
+    payload: Mapping[str, Any], plan: DaskPlan, experimental: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A copy of ``payload`` ready for a dpr run: ``experimental`` merged in, the Dask context
     set by ``plan`` (``experimental.local_cluster.enabled`` turns it into a LocalCluster, as in
     the original), progress logging on, and no wait before exit unless the payload asks."""
@@ -118,7 +124,10 @@ def prepare(payload: Mapping[str, Any], plan: DaskPlan, experimental: Mapping[st
     general.setdefault("triggering__wait_before_exit", 0)
     general["triggering__progress_logging"] = True
     general["logging__progress_format"] = "FULL"
-    if not any(k in general for k in ("triggering__use_basic_logging", "triggering__load_default_logging")) and "logging" not in out:
+    if (
+        not any(k in general for k in ("triggering__use_basic_logging", "triggering__load_default_logging"))
+        and "logging" not in out
+    ):
         general["triggering__use_basic_logging"] = True  # else EOPF prints nothing to follow
     return out
 
@@ -129,7 +138,9 @@ def effective_plan(plan: DaskPlan, experimental: Mapping[str, Any] | None) -> Da
     if not (isinstance(local, Mapping) and local.get("enabled")):
         return plan
     options = {k: v for k, v in local.items() if k != "enabled" and v is not None}
-    return DaskPlan(kind="local", cluster_config={"threads_per_worker": 1, **options}, reason="experimental_config.local_cluster")
+    return DaskPlan(
+        kind="local", cluster_config={"threads_per_worker": 1, **options}, reason="experimental_config.local_cluster"
+    )
 
 
 def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -186,8 +197,14 @@ def declared_outputs(payload: Mapping[str, Any]) -> list[OutputProduct]:
     for entry in io.get("output_products") or []:
         if isinstance(entry, Mapping) and entry.get("id") and entry.get("path"):
             engine = entry.get("engine") or entry.get("store_type")
-            out.append(OutputProduct(id=str(entry["id"]), path=str(entry["path"]), type=str(entry.get("type", "file")),
-                                     engine=None if engine is None else str(engine)))
+            out.append(
+                OutputProduct(
+                    id=str(entry["id"]),
+                    path=str(entry["path"]),
+                    type=str(entry.get("type", "file")),
+                    engine=None if engine is None else str(engine),
+                )
+            )
     return out
 
 

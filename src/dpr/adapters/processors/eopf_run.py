@@ -141,8 +141,10 @@ def _product(product_id: str, path: str, engine: Any, unit: Any) -> dict[str, An
 def redacted(payload: Any) -> Any:
     """The payload with values under secret-looking keys replaced by ``***`` (for the log)."""
     if isinstance(payload, Mapping):
-        return {k: ("***" if payloads.SECRET_KEYS.search(str(k)) and isinstance(v, str) else redacted(v))
-                for k, v in payload.items()}
+        return {
+            k: ("***" if payloads.SECRET_KEYS.search(str(k)) and isinstance(v, str) else redacted(v))
+            for k, v in payload.items()
+        }
     if isinstance(payload, list):
         return [redacted(v) for v in payload]
     return payload

@@ -9,9 +9,13 @@ from typing import Any
 from dpr.domain.errors import ProcessorError
 from dpr.domain.process import (
     InputDescription as In,
+)
+from dpr.domain.process import (
     JobControl,
-    OutputDescription as Out,
     ProcessDescription,
+)
+from dpr.domain.process import (
+    OutputDescription as Out,
 )
 from dpr.ports.processor import Processor, ProcessorContext
 
@@ -47,10 +51,16 @@ class MockupProcessor(Processor):
                 ),
                 # rs-dpr-service's execution fields: accepted so its clients work unchanged;
                 # the mockup only logs them.
-                "s3_config_dir": In(title="Folder of the EOPF payload (ignored by the mockup)", schema={"type": "string"}, minOccurs=0),
-                "payload_subpath": In(title="Payload file in that folder (ignored)", schema={"type": "string"}, minOccurs=0),
+                "s3_config_dir": In(
+                    title="Folder of the EOPF payload (ignored by the mockup)", schema={"type": "string"}, minOccurs=0
+                ),
+                "payload_subpath": In(
+                    title="Payload file in that folder (ignored)", schema={"type": "string"}, minOccurs=0
+                ),
                 "s3_report_dir": In(title="Where reports would go (ignored)", schema={"type": "string"}, minOccurs=0),
-                "experimental_config": In(title="Extra EOPF configuration (ignored)", schema={"type": "object"}, minOccurs=0),
+                "experimental_config": In(
+                    title="Extra EOPF configuration (ignored)", schema={"type": "object"}, minOccurs=0
+                ),
                 "use_mockup": In(title="Run the mockup (always true here)", schema={"type": "boolean"}, minOccurs=0),
             },
             outputs={
@@ -75,7 +85,11 @@ class MockupProcessor(Processor):
                 raise ProcessorError(f"mockup failed on request at step {step} of {STEPS}")
             context.progress(step * 100 // STEPS, f"step {step} of {STEPS}")
             context.log(f"mockup: step {step}/{STEPS} done")
-        product = {"id": f"{product_type}_{context.job_id[:8]}", "type": product_type, "path": f"mock://{context.job_id}/{product_type}.zarr"}
+        product = {
+            "id": f"{product_type}_{context.job_id[:8]}",
+            "type": product_type,
+            "path": f"mock://{context.job_id}/{product_type}.zarr",
+        }
         return {"products": [product]}
 
     @staticmethod

@@ -91,9 +91,7 @@ class Boundary:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if error is None or isinstance(error, DomainError) or not is_unreachable(error):
             return
         raise self.unavailable(error) from self.safe_cause(error)

@@ -126,7 +126,9 @@ class SqlJobRepository(JobRepository):
         return [row_to_job(row) for row in rows]
 
     async def count_active(self, process_id: str | None = None) -> int:
-        statement, parameters = (sql.COUNT_ACTIVE, {}) if process_id is None else (sql.COUNT_ACTIVE_OF, {"process_id": process_id})
+        statement, parameters = (
+            (sql.COUNT_ACTIVE, {}) if process_id is None else (sql.COUNT_ACTIVE_OF, {"process_id": process_id})
+        )
         with self._boundary:
             async with self._auto.connect() as conn:
                 return int((await conn.execute(statement, parameters)).scalar_one())

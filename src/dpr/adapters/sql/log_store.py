@@ -61,7 +61,9 @@ class SqlJobLogStore(JobLogStore):
             for _ in range(MAX_ATTEMPTS):
                 try:
                     async with self._engine.begin() as conn:
-                        last = {job_id: seq for job_id, seq in (await conn.execute(LAST_SEQS, {"job_ids": job_ids})).all()}
+                        last = {
+                            job_id: seq for job_id, seq in (await conn.execute(LAST_SEQS, {"job_ids": job_ids})).all()
+                        }
                         records = _numbered(lines, last)
                         await conn.execute(INSERT_LOGS, [msgspec.structs.asdict(r) for r in records])
                 except IntegrityError:
@@ -80,7 +82,6 @@ class SqlJobLogStore(JobLogStore):
         with self._boundary:
             async with self._auto.connect() as conn:
                 await conn.execute(delete(job_logs).where(job_logs.c.job_id == job_id))
-
 
 
 def _numbered(lines: Sequence[LogLine], last: dict[str, int]) -> list[LogRecord]:

@@ -20,8 +20,16 @@ from dpr.adapters.settings import ExecutorSettings, Settings
 from dpr.entrypoints.cli.errors import CliError, Exit, UsageError
 from dpr.entrypoints.cli.session import Session, json_option
 
-config_option = click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), envvar="DPR_CONFIG",
-                             show_envvar=True, metavar="FILE", help="YAML configuration file [default: built-in defaults].")
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="DPR_CONFIG",
+    show_envvar=True,
+    metavar="FILE",
+    help="YAML configuration file [default: built-in defaults].",
+)
 MIGRATORS = ("dpr.adapters.sql", "dpr.adapters.sql.migrate")  # where the SQL adapter's upgrade(url) may live
 
 
@@ -41,7 +49,8 @@ def describe_storage(url: str) -> str:
         return f"SQLite database file {parts.path.lstrip('/') or ':memory:'}"
     if scheme in ("postgresql", "postgres"):
         where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
-        return f"PostgreSQL database {parts.path.lstrip('/') or '(default)'} at {where} as {parts.username or '(default user)'}"
+        database, user = parts.path.lstrip("/") or "(default)", parts.username or "(default user)"
+        return f"PostgreSQL database {database} at {where} as {user}"
     return redact_url(url)
 
 
@@ -49,7 +58,8 @@ def describe_executor(e: ExecutorSettings) -> str:
     address = redact_url(e.address or "(no address set)")
     return {
         "fake": f"threads inside the server process: {e.workers} worker(s) x {e.threads_per_worker} thread(s)",
-        "local": f"a local Dask cluster the server starts: {e.workers} worker(s) x {e.threads_per_worker} thread(s), memory {e.memory_limit}",
+        "local": f"a local Dask cluster the server starts: {e.workers} worker(s) x {e.threads_per_worker} "
+        f"thread(s), memory {e.memory_limit}",
         "scheduler": f"the Dask scheduler at {address}",
         "gateway": f"the Dask Gateway at {address}",
     }[e.kind]
@@ -111,14 +121,20 @@ def db() -> None:
 
 @db.command("upgrade")
 @config_option
-@click.option("--url", "db_url", metavar="URL",
-              help="The database to migrate (not the server's URL) [default: storage.url of the configuration].")
+@click.option(
+    "--url",
+    "db_url",
+    metavar="URL",
+    help="The database to migrate (not the server's URL) [default: storage.url of the configuration].",
+)
 def upgrade(config_path: str | None, db_url: str | None) -> None:
     """Apply the database migrations (idempotent: an up-to-date database is left as is)."""
     url = db_url or load(config_path).storage.url
     if urlsplit(url).scheme.lower() == "memory":
-        raise UsageError(f"storage is {url}: nothing to migrate. Give a database with --url or storage.url "
-                         "(postgresql+psycopg://..., sqlite+aiosqlite:///...).")
+        raise UsageError(
+            f"storage is {url}: nothing to migrate. Give a database with --url or storage.url "
+            "(postgresql+psycopg://..., sqlite+aiosqlite:///...)."
+        )
     migrate = migrator()
     try:
         migrate(url)

@@ -134,7 +134,9 @@ class DprClient:
         except (ValueError, TypeError):
             raise ServerError(f"{response.url} did not answer with JSON: is it a dpr server?") from None
 
-    def collect(self, path: str, key: str, params: dict[str, Any] | None = None, limit: int | None = None) -> dict[str, Any]:
+    def collect(
+        self, path: str, key: str, params: dict[str, Any] | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
         """The document at ``path`` with the ``key`` items of every ``next`` page (up to ``limit``);
         the links are the last page's, so a remaining ``next`` link means there is more."""
         doc = self.get_json(path, params)
@@ -186,7 +188,10 @@ class DprClient:
 
     def _show_response(self, response: httpx.Response) -> None:
         response.read()
-        lines = [f"< {response.status_code} {response.reason_phrase}", *(f"< {k}: {v}" for k, v in response.headers.items())]
+        lines = [
+            f"< {response.status_code} {response.reason_phrase}",
+            *(f"< {k}: {v}" for k, v in response.headers.items()),
+        ]
         self._trace("\n".join(lines + ["<", response.text[:4000]]))  # type: ignore[misc]
 
 

@@ -27,21 +27,49 @@ def _check_assignments(ctx: click.Context, param: click.Parameter, values: tuple
 
 @click.command()
 @click.argument("process_id", metavar="ID", shell_complete=complete.process_ids)
-@click.option("-i", "--input", "assignments", multiple=True, metavar="NAME=VALUE", callback=_check_assignments,
-              help="An input: VALUE is JSON if it parses, else text; @FILE reads it from a file; "
-                   "repeat NAME to give an array.")
-@click.option("-f", "--input-file", metavar="FILE",
-              help="Inputs, or a whole execute request, as JSON or YAML (- for stdin); -i values win.")
+@click.option(
+    "-i",
+    "--input",
+    "assignments",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=_check_assignments,
+    help="An input: VALUE is JSON if it parses, else text; @FILE reads it from a file; repeat NAME to give an array.",
+)
+@click.option(
+    "-f",
+    "--input-file",
+    metavar="FILE",
+    help="Inputs, or a whole execute request, as JSON or YAML (- for stdin); -i values win.",
+)
 @click.option("--async", "asynchronous", is_flag=True, help="Submit a job (Prefer: respond-async) and print its id.")
-@click.option("-w", "--wait", is_flag=True, help="Submit a job, watch it to its end, then print its results (implies --async).")
-@click.option("--response", type=click.Choice(["raw", "document"]),
-              help="Raw outputs, or a results document [default: the server's, raw].")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Write the results, as the server sends them, to FILE.")
+@click.option(
+    "-w", "--wait", is_flag=True, help="Submit a job, watch it to its end, then print its results (implies --async)."
+)
+@click.option(
+    "--response",
+    type=click.Choice(["raw", "document"]),
+    help="Raw outputs, or a results document [default: the server's, raw].",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Write the results, as the server sends them, to FILE.",
+)
 @client_options
 @click.pass_obj
-def execute(s: Session, process_id: str, assignments: tuple[str, ...], input_file: str | None,
-            asynchronous: bool, wait: bool, response: str | None, output: str | None) -> None:
+def execute(
+    s: Session,
+    process_id: str,
+    assignments: tuple[str, ...],
+    input_file: str | None,
+    asynchronous: bool,
+    wait: bool,
+    response: str | None,
+    output: str | None,
+) -> None:
     """Execute a process.
 
     Synchronous by default when the process allows it: prints the results when it ends.
@@ -73,7 +101,9 @@ def execute(s: Session, process_id: str, assignments: tuple[str, ...], input_fil
         _accepted(s, job)
         return
     if not (asynchronous or wait):
-        s.out.note(f"the server runs it as job {job['jobID']} (asynchronous only, or past its sync timeout): watching it")
+        s.out.note(
+            f"the server runs it as job {job['jobID']} (asynchronous only, or past its sync timeout): watching it"
+        )
     _wait_for_results(s, job["jobID"], output)
 
 

@@ -77,8 +77,12 @@ def _bar(updates: Iterable[Doc], console: Console) -> Doc:
         task = bar.add_task("", total=100, status="")
         for doc in updates:
             status = str(doc.get("status", ""))
-            bar.update(task, completed=doc.get("progress") or 0, description=escape(str(doc.get("message") or "")),
-                       status=f"[{STATUS_STYLE.get(status, '')}]{status}[/]")
+            bar.update(
+                task,
+                completed=doc.get("progress") or 0,
+                description=escape(str(doc.get("message") or "")),
+                status=f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
+            )
         if doc.get("status") == "successful":
             bar.update(task, completed=100)
     return doc
@@ -90,7 +94,10 @@ def _lines(updates: Iterable[Doc], console: Console) -> Doc:
         if _state(update) != _state(doc):
             progress = "" if update.get("progress") is None else f"{update['progress']:>3}%"
             stamp = datetime.now(UTC).strftime("%H:%M:%S")
-            console.print(Text(f"{stamp} {update.get('status', '')} {progress} {update.get('message') or ''}".rstrip()), soft_wrap=True)
+            console.print(
+                Text(f"{stamp} {update.get('status', '')} {progress} {update.get('message') or ''}".rstrip()),
+                soft_wrap=True,
+            )
         doc = update
     return doc
 
@@ -107,6 +114,8 @@ def outcome(doc: Doc, console: Console) -> Text:
     utf8 = console.encoding.lower().startswith("utf")
     if status == "successful":
         took = duration(doc, datetime.now(UTC))
-        return Text(("✔ " if utf8 else "") + f"job {job_id} successful" + (f" in {took}" if took else ""), style="green")
+        return Text(
+            ("✔ " if utf8 else "") + f"job {job_id} successful" + (f" in {took}" if took else ""), style="green"
+        )
     reason = re.sub(rf"^{status}:\s*", "", str(doc.get("message") or ""), flags=re.IGNORECASE) or "no reason given"
     return Text(("✘ " if utf8 else "") + f"job {job_id} {status}: {reason}", style=STATUS_STYLE.get(status, "red"))

@@ -100,8 +100,13 @@ def _parse(text: str, path: str) -> Any:
         raise UsageError(f"--input-file {path}: neither JSON nor YAML ({' '.join(str(e).split())})") from None
 
 
-def build_request(base: dict[str, Any] | None, assignments: Iterable[str], as_text: frozenset[str],
-                  response: str | None = None, default_response: str | None = None) -> dict[str, Any]:
+def build_request(
+    base: dict[str, Any] | None,
+    assignments: Iterable[str],
+    as_text: frozenset[str],
+    response: str | None = None,
+    default_response: str | None = None,
+) -> dict[str, Any]:
     """The file's request with the ``-i`` values over its inputs; ``response`` overrides the
     file's response mode, ``default_response`` only stands in for a missing one."""
     request = dict(base or {})

@@ -16,8 +16,14 @@ from dpr.entrypoints.cli.when import parse_since, rfc3339
 STATUSES = ("accepted", "running", "successful", "failed", "dismissed")
 SERVER_PAGE = 1000  # the most jobs dpr returns in one page
 job_id_argument = click.argument("job_id", metavar="JOB_ID", shell_complete=complete.job_ids)
-interval_option = click.option("--interval", type=click.FloatRange(min=0.1), default=follow.INTERVAL, show_default=True,
-                               metavar="SECONDS", help="How often to ask the server.")
+interval_option = click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=follow.INTERVAL,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often to ask the server.",
+)
 
 
 @click.group()
@@ -35,16 +41,39 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 
 
 @jobs.command("list")
-@click.option("-s", "--status", multiple=True, type=click.Choice(STATUSES), help="Only jobs with this status (repeatable).")
-@click.option("-p", "--process", "process_ids", multiple=True, metavar="ID", shell_complete=complete.process_ids,
-              help="Only jobs of this process (repeatable).")
-@click.option("--since", metavar="WHEN", callback=_since, help="Only jobs created since WHEN: 10m, 2h, 1d, or an RFC 3339 date-time.")
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True, metavar="N",
-              help="At most this many jobs, newest first (following the server's next links).")
+@click.option(
+    "-s", "--status", multiple=True, type=click.Choice(STATUSES), help="Only jobs with this status (repeatable)."
+)
+@click.option(
+    "-p",
+    "--process",
+    "process_ids",
+    multiple=True,
+    metavar="ID",
+    shell_complete=complete.process_ids,
+    help="Only jobs of this process (repeatable).",
+)
+@click.option(
+    "--since",
+    metavar="WHEN",
+    callback=_since,
+    help="Only jobs created since WHEN: 10m, 2h, 1d, or an RFC 3339 date-time.",
+)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    metavar="N",
+    help="At most this many jobs, newest first (following the server's next links).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only the job ids, one a line.")
 @client_options
 @click.pass_obj
-def list_jobs(s: Session, status: tuple[str, ...], process_ids: tuple[str, ...], since: str | None, limit: int, quiet: bool) -> None:
+def list_jobs(
+    s: Session, status: tuple[str, ...], process_ids: tuple[str, ...], since: str | None, limit: int, quiet: bool
+) -> None:
     """List jobs, newest first.
 
     \b
@@ -122,8 +151,13 @@ def show_logs(s: Session, job_id: str, following: bool, interval: float) -> None
 
 @jobs.command("results")
 @job_id_argument
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Write the response body, as is, to FILE.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Write the response body, as is, to FILE.",
+)
 @client_options
 @click.pass_obj
 def results(s: Session, job_id: str, output: str | None) -> None:

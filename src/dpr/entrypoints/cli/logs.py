@@ -24,8 +24,10 @@ def page(client: DprClient, job_id: str, after: int | None) -> list[Entry]:
     except Refused as e:
         if e.status == 404 and e.kind != "no-such-job":
             raise Refused(
-                f"this server does not offer job logs (GET /jobs/{job_id}/logs answered 404): it predates them; upgrade it",
-                status=404, problem=e.problem,
+                f"this server does not offer job logs (GET /jobs/{job_id}/logs answered 404): "
+                "it predates them; upgrade it",
+                status=404,
+                problem=e.problem,
             ) from None
         raise
 

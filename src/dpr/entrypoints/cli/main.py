@@ -59,8 +59,9 @@ def fail(ctx: click.Context, error: BaseException, message: str, code: int) -> N
     ctx.exit(code)
 
 
-@click.group(cls=DprGroup, epilog=EPILOG,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=DprGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="dpr")
 @root_options
 def cli() -> None:

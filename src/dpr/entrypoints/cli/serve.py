@@ -43,19 +43,42 @@ def resolve_settings(config: str | None, **overrides: Any) -> Settings:
 
 
 @click.command()
-@click.option("-c", "--config", type=click.Path(dir_okay=False), envvar="DPR_CONFIG", help="YAML configuration file [env: DPR_CONFIG].")
+@click.option(
+    "-c",
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="DPR_CONFIG",
+    help="YAML configuration file [env: DPR_CONFIG].",
+)
 @click.option("--host", help="Address to listen on [default: from config, 127.0.0.1].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: from config, 8000].")
 @click.option("--workers", type=click.IntRange(1, 256), help="Workers of the embedded executor.")
 @click.option(
-    "--http-workers", type=click.IntRange(1, 64), default=1, show_default=True, envvar="DPR_HTTP_WORKERS",
+    "--http-workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    envvar="DPR_HTTP_WORKERS",
     help="HTTP server processes sharing the port [env: DPR_HTTP_WORKERS]. More than 1 needs a "
     "PostgreSQL (or SQLite) store and executor.kind fake; each runs the jobs it accepted.",
 )
-@click.option("--ephemeral", is_flag=True, help="Keep jobs in memory and run them in-process: nothing survives a restart.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None, help="Log verbosity [default: from config, info].")
+@click.option(
+    "--ephemeral", is_flag=True, help="Keep jobs in memory and run them in-process: nothing survives a restart."
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="Log verbosity [default: from config, info].",
+)
 def serve(
-    config: str | None, host: str | None, port: int | None, workers: int | None, http_workers: int, ephemeral: bool, log_level: str | None
+    config: str | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    http_workers: int,
+    ephemeral: bool,
+    log_level: str | None,
 ) -> None:
     """Run the OGC API - Processes server.
 
@@ -81,7 +104,12 @@ def serve(
         f"{http_workers} HTTP worker(s), pid {os.getpid()})",
         err=True,
     )
-    options: dict[str, Any] = {"host": settings.server.host, "port": settings.server.port, "log_level": level.lower(), "access_log": level == "DEBUG"}
+    options: dict[str, Any] = {
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "log_level": level.lower(),
+        "access_log": level == "DEBUG",
+    }
     if app is not None:
         uvicorn.run(app, **options)
         return
@@ -98,7 +126,9 @@ def check_http_workers(settings: Settings, count: int) -> None:
     if count == 1:
         return
     if storage_kind(settings) == "memory":
-        raise ValueError("--http-workers above 1 needs a database (storage.url): each worker would keep its own jobs in memory")
+        raise ValueError(
+            "--http-workers above 1 needs a database (storage.url): each worker would keep its own jobs in memory"
+        )
     if settings.executor.kind != "fake":
         raise ValueError(
             f"--http-workers above 1 needs executor.kind fake: every worker's {settings.executor.kind} "

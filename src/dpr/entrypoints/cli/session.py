@@ -60,26 +60,65 @@ def _setter(name: str, only_if_given: bool) -> Callable[[click.Context, click.Pa
 def root_options(f: F) -> F:
     """The root group's options: they set the defaults every client command starts from."""
     options = [
-        click.option("--url", envvar="DPR_URL", default=DEFAULT_URL, show_default=True, show_envvar=True, metavar="URL",
-                     expose_value=False, callback=_setter("url", False), help="The dpr server to talk to."),
-        click.option("--json", "json_", is_flag=True, expose_value=False, callback=_setter("json", False),
-                     help="Print JSON documents instead of tables (see docs/cli.md for their shapes)."),
-        click.option("--debug", is_flag=True, expose_value=False, callback=_setter("debug", False),
-                     help="On errors print the traceback; print every HTTP exchange on stderr."),
-        click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, metavar="SECONDS",
-                     expose_value=False, callback=_setter("timeout", False), help="How long to wait for each answer of the server."),
+        click.option(
+            "--url",
+            envvar="DPR_URL",
+            default=DEFAULT_URL,
+            show_default=True,
+            show_envvar=True,
+            metavar="URL",
+            expose_value=False,
+            callback=_setter("url", False),
+            help="The dpr server to talk to.",
+        ),
+        click.option(
+            "--json",
+            "json_",
+            is_flag=True,
+            expose_value=False,
+            callback=_setter("json", False),
+            help="Print JSON documents instead of tables (see docs/cli.md for their shapes).",
+        ),
+        click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            callback=_setter("debug", False),
+            help="On errors print the traceback; print every HTTP exchange on stderr.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            metavar="SECONDS",
+            expose_value=False,
+            callback=_setter("timeout", False),
+            help="How long to wait for each answer of the server.",
+        ),
     ]
     return functools.reduce(lambda g, option: option(g), reversed(options), f)
 
 
 def json_option(f: F) -> F:
     """``--json`` on a command, overriding the root group's."""
-    return click.option("--json", "json_", is_flag=True, expose_value=False, callback=_setter("json", True),
-                        help="Print JSON instead of tables (shapes in docs/cli.md).")(f)
+    return click.option(
+        "--json",
+        "json_",
+        is_flag=True,
+        expose_value=False,
+        callback=_setter("json", True),
+        help="Print JSON instead of tables (shapes in docs/cli.md).",
+    )(f)
 
 
 def client_options(f: F) -> F:
     """``--url`` and ``--json`` on a client command, overriding the root group's."""
     f = json_option(f)
-    return click.option("--url", metavar="URL", expose_value=False, callback=_setter("url", True),
-                        help=f"The dpr server [default: dpr --url, DPR_URL, {DEFAULT_URL}].")(f)
+    return click.option(
+        "--url",
+        metavar="URL",
+        expose_value=False,
+        callback=_setter("url", True),
+        help=f"The dpr server [default: dpr --url, DPR_URL, {DEFAULT_URL}].",
+    )(f)

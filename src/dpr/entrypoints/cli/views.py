@@ -24,8 +24,6 @@ def table(*columns: str | Column) -> Table:
     return Table(*columns, box=None, header_style="bold", pad_edge=False, padding=(0, 2, 0, 0))
 
 
-
-
 def status_text(status: str) -> Text:
     return Text(status, style=STATUS_STYLE.get(status, ""))
 
@@ -77,7 +75,14 @@ def inputs_table(inputs: Doc) -> Table:
         schema = item.get("schema", {})
         required, span = occurs(item)
         default = compact(schema["default"]) if "default" in schema else ""
-        t.add_row(Text(name, style="bold"), schema_type(schema), "yes" if required else "no", default, span, item.get("title", ""))
+        t.add_row(
+            Text(name, style="bold"),
+            schema_type(schema),
+            "yes" if required else "no",
+            default,
+            span,
+            item.get("title", ""),
+        )
     return t
 
 
@@ -123,7 +128,9 @@ def data_view(data: Any) -> RenderableType:
     if isinstance(data, dict):
         t = table("KEY", "VALUE")
         for key, value in data.items():
-            t.add_row(Text(str(key), style="bold"), data_view(value) if isinstance(value, (list, dict)) else compact(value))
+            t.add_row(
+                Text(str(key), style="bold"), data_view(value) if isinstance(value, (list, dict)) else compact(value)
+            )
         return t
     return Text(compact(data))
 
@@ -137,7 +144,9 @@ class Fitted:
     """A table that drops its least useful columns rather than cut a cell short when the
     terminal is narrow; only the ``flexible`` column may be shortened (with an ellipsis)."""
 
-    def __init__(self, headers: list[str], rows: list[list[str | Text]], dropped_first: list[str], flexible: str) -> None:
+    def __init__(
+        self, headers: list[str], rows: list[list[str | Text]], dropped_first: list[str], flexible: str
+    ) -> None:
         self.headers, self.rows, self.dropped_first, self.flexible = headers, rows, dropped_first, flexible
 
     def width(self, header: str) -> int:
@@ -150,7 +159,9 @@ class Fitted:
         while droppable and sum(self.width(h) + 2 for h in kept) > options.max_width:
             kept.remove(droppable.pop(0))
         room = options.max_width - sum(self.width(h) + 2 for h in kept if h != self.flexible)
-        columns = [Column(h, no_wrap=True, overflow="ellipsis", max_width=room if h == self.flexible else None) for h in kept]
+        columns = [
+            Column(h, no_wrap=True, overflow="ellipsis", max_width=room if h == self.flexible else None) for h in kept
+        ]
         t = table(*columns)
         for row in self.rows:
             t.add_row(*(row[self.headers.index(h)] for h in kept))
@@ -160,8 +171,15 @@ class Fitted:
 def job_list(doc: Doc) -> RenderableType:
     now = datetime.now(UTC)
     rows: list[list[str | Text]] = [
-        [job["jobID"], job.get("processID", ""), status_text(job.get("status", "")), progress(job),
-         ago(job.get("created"), now), duration(job, now), job.get("message", "")]
+        [
+            job["jobID"],
+            job.get("processID", ""),
+            status_text(job.get("status", "")),
+            progress(job),
+            ago(job.get("created"), now),
+            duration(job, now),
+            job.get("message", ""),
+        ]
         for job in doc.get("jobs", [])
     ]
     if not rows:

@@ -30,8 +30,21 @@ from dpr.entrypoints.http.api_parts import (
 from dpr.entrypoints.http.openapi30 import METHODS, to_openapi30
 
 EXECUTION = "/processes/{process_id}/execution"
-NEGOTIATED = frozenset({"/", "/conformance", "/processes", "/processes/{process_id}", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/results"})
-WITH_LINKS = frozenset({("/", "get"), ("/conformance", "get"), ("/processes", "get"), ("/processes/{process_id}", "get"), ("/jobs", "get"), ("/jobs/{job_id}", "get"), ("/jobs/{job_id}", "delete"), ("/jobs/{job_id}/logs", "get")})
+NEGOTIATED = frozenset(
+    {"/", "/conformance", "/processes", "/processes/{process_id}", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/results"}
+)
+WITH_LINKS = frozenset(
+    {
+        ("/", "get"),
+        ("/conformance", "get"),
+        ("/processes", "get"),
+        ("/processes/{process_id}", "get"),
+        ("/jobs", "get"),
+        ("/jobs/{job_id}", "get"),
+        ("/jobs/{job_id}", "delete"),
+        ("/jobs/{job_id}/logs", "get"),
+    }
+)
 STORAGE = ("/jobs", EXECUTION, "/health", "/dpr")
 EXTRA_ERRORS = {(EXECUTION, "post"): {400, 429}, ("/jobs/{job_id}", "delete"): {400}}
 EVENT_STREAMS = {"/jobs/{job_id}/logs": False, "/dpr/jobs/{job_id}/logs": True}  # path: streams only
@@ -40,7 +53,12 @@ EVENT_STREAM = {
         "schema": {
             "type": "object",
             "description": "A server-sent event: one per log line (``id`` its seq), until the job ends.",
-            "properties": {"data": {"type": "string"}, "event": {"type": "string"}, "id": {"type": "string"}, "retry": {"type": "integer"}},
+            "properties": {
+                "data": {"type": "string"},
+                "event": {"type": "string"},
+                "id": {"type": "string"},
+                "retry": {"type": "integer"},
+            },
         }
     }
 }
@@ -56,7 +74,12 @@ def complete(generated: dict[str, Any], process_ids: list[str] | None = None) ->
     doc = copy.deepcopy(generated)
     examples = {pid: {"value": pid} for pid in (process_ids or [])[:5]}
     components = doc.setdefault("components", {})
-    for kind, parts in (("schemas", SCHEMAS), ("parameters", PARAMETERS), ("headers", HEADERS), ("responses", RESPONSES)):
+    for kind, parts in (
+        ("schemas", SCHEMAS),
+        ("parameters", PARAMETERS),
+        ("headers", HEADERS),
+        ("responses", RESPONSES),
+    ):
         components.setdefault(kind, {}).update(copy.deepcopy(parts))
     paths = doc.setdefault("paths", {})
     paths["/api"] = _api_path()
@@ -88,12 +111,18 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> None:
     if path == EXECUTION and method == "post":
         _execution(op, responses)
     if path.startswith("/jobs/{job_id}/results") and method == "get" and ok is not None:
-        ok["content"] = {**copy.deepcopy(RESULTS_CONTENT), **({HTML: ok["content"][HTML]} if HTML in ok.get("content", {}) else {})}
+        ok["content"] = {
+            **copy.deepcopy(RESULTS_CONTENT),
+            **({HTML: ok["content"][HTML]} if HTML in ok.get("content", {}) else {}),
+        }
         ok["description"] = "The results: a JSON document, one output as itself, or several as multipart."
     if path in EVENT_STREAMS and method == "get" and ok is not None:
         ok["content"] = {**({} if EVENT_STREAMS[path] else ok.get("content", {})), **copy.deepcopy(EVENT_STREAM)}
     if path == "/jobs/{job_id}/results" and method == "get":
-        responses["204"] = {"description": "Every selected output is by reference: one Link header each.", "headers": {"Link": ref("headers", "Link")}}
+        responses["204"] = {
+            "description": "Every selected output is by reference: one Link header each.",
+            "headers": {"Link": ref("headers", "Link")},
+        }
     for code in sorted(_errors(path, method, op)):
         responses[str(code)] = ref("responses", ERROR_RESPONSES[code])
     op["responses"] = responses
@@ -116,7 +145,11 @@ def _execution(op: dict[str, Any], responses: dict[str, Any]) -> None:
     body = {"schema": ref("schemas", "Execute"), "example": {"inputs": {}, "response": "document"}}
     op["requestBody"] = {"required": True, "content": {"application/json": body}}
     headers = {"Link": ref("headers", "Link"), "Preference-Applied": ref("headers", "Preference-Applied")}
-    responses["200"] = {"description": "Synchronous execution: the results.", "headers": headers, "content": copy.deepcopy(RESULTS_CONTENT)}
+    responses["200"] = {
+        "description": "Synchronous execution: the results.",
+        "headers": headers,
+        "content": copy.deepcopy(RESULTS_CONTENT),
+    }
     responses["201"] = {
         "description": "Asynchronous execution: the job was created; its status follows.",
         "headers": {"Location": ref("headers", "Location"), **headers},
@@ -143,7 +176,10 @@ def _api_path() -> dict[str, Any]:
                     "description": "This document, or (HTML) its Swagger UI rendering.",
                     "content": {OPENAPI_JSON: {"schema": {"type": "object"}}, HTML: {"schema": {"type": "string"}}},
                 },
-                "302": {"description": "Browsers are sent to the Swagger UI rendering.", "headers": {"Location": ref("headers", "Location")}},
+                "302": {
+                    "description": "Browsers are sent to the Swagger UI rendering.",
+                    "headers": {"Location": ref("headers", "Location")},
+                },
                 "400": ref("responses", "BadRequest"),
                 "500": ref("responses", "ServerError"),
             },

@@ -46,7 +46,10 @@ SCHEMAS: dict[str, Any] = {
     "Output": {
         "type": "object",
         "properties": {
-            "format": {"type": "object", "properties": {"mediaType": {"type": "string"}, "encoding": {"type": "string"}}},
+            "format": {
+                "type": "object",
+                "properties": {"mediaType": {"type": "string"}, "encoding": {"type": "string"}},
+            },
             "transmissionMode": {"type": "string", "enum": ["value", "reference"], "default": "value"},
         },
     },
@@ -54,17 +57,47 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _query(name: str, schema: dict[str, Any], description: str, explode: bool = True) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "style": "form", "explode": explode, "schema": schema, "description": description}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": explode,
+        "schema": schema,
+        "description": description,
+    }
 
 
 PARAMETERS: dict[str, Any] = {
-    "f": _query("f", {"type": "string", "enum": ["json", "html"]}, "The representation: JSON (default) or HTML; overrides Accept."),
-    "type": _query("type", {"type": "array", "items": {"type": "string", "enum": ["process"]}}, "Job types (only process).", explode=False),
-    "processID": _query("processID", {"type": "array", "items": {"type": "string"}}, "Only jobs of these processes.", explode=False),
-    "status": _query("status", {"type": "array", "items": {"type": "string", "enum": list(JobStatus)}}, "Only jobs in these statuses.", explode=False),
-    "datetime": _query("datetime", {"type": "string"}, "Creation instant or interval (RFC 3339, `a/b`, `..` for an open end)."),
-    "minDuration": _query("minDuration", {"type": "integer", "minimum": 0}, "Only jobs that ran at least this many seconds."),
-    "maxDuration": _query("maxDuration", {"type": "integer", "minimum": 0}, "Only jobs that ran at most this many seconds."),
+    "f": _query(
+        "f",
+        {"type": "string", "enum": ["json", "html"]},
+        "The representation: JSON (default) or HTML; overrides Accept.",
+    ),
+    "type": _query(
+        "type",
+        {"type": "array", "items": {"type": "string", "enum": ["process"]}},
+        "Job types (only process).",
+        explode=False,
+    ),
+    "processID": _query(
+        "processID", {"type": "array", "items": {"type": "string"}}, "Only jobs of these processes.", explode=False
+    ),
+    "status": _query(
+        "status",
+        {"type": "array", "items": {"type": "string", "enum": list(JobStatus)}},
+        "Only jobs in these statuses.",
+        explode=False,
+    ),
+    "datetime": _query(
+        "datetime", {"type": "string"}, "Creation instant or interval (RFC 3339, `a/b`, `..` for an open end)."
+    ),
+    "minDuration": _query(
+        "minDuration", {"type": "integer", "minimum": 0}, "Only jobs that ran at least this many seconds."
+    ),
+    "maxDuration": _query(
+        "maxDuration", {"type": "integer", "minimum": 0}, "Only jobs that ran at most this many seconds."
+    ),
     "limit": _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}, "Jobs per page."),
     "cursor": _query("cursor", {"type": "string"}, "Where the page starts: taken from a `next` link."),
     "count": _query("count", {"type": "boolean", "default": False}, "Also count every matching job (numberMatched)."),

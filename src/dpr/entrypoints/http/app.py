@@ -82,7 +82,10 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         on_startup=[start],
         on_shutdown=[stop],
-        cors_config=CORSConfig(allow_origins=settings.server.cors_origins, expose_headers=["Location", "Link", "Preference-Applied", "Retry-After"]),
+        cors_config=CORSConfig(
+            allow_origins=settings.server.cors_origins,
+            expose_headers=["Location", "Link", "Preference-Applied", "Retry-After"],
+        ),
         openapi_config=OpenAPIConfig(
             title=settings.server.title,
             version=__version__,

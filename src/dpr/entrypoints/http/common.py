@@ -29,7 +29,9 @@ def base_url(request: Request, settings: Settings) -> str:
     return (settings.server.base_url or str(request.base_url)).rstrip("/")
 
 
-def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = None, media_type: str = JSON) -> Response[bytes]:
+def json_response(
+    doc: Any, status: int = 200, headers: dict[str, str] | None = None, media_type: str = JSON
+) -> Response[bytes]:
     return Response(content=msgspec.json.encode(doc), status_code=status, media_type=media_type, headers=headers or {})
 
 

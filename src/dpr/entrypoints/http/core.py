@@ -17,12 +17,18 @@ from dpr.entrypoints.http.respond import requested_format, respond
 
 @get("/", summary="Landing page", tags=["Capabilities"])
 async def landing(request: Request, settings: Config) -> Response[LandingPage]:
-    return respond(request, ogc.landing_page(base_url(request, settings), settings.server.title, settings.server.description), "landing.html")
+    return respond(
+        request,
+        ogc.landing_page(base_url(request, settings), settings.server.title, settings.server.description),
+        "landing.html",
+    )
 
 
 @get("/conformance", summary="Conformance classes", tags=["Capabilities"])
 async def conformance(request: Request, settings: Config) -> Response[ConfClasses]:
-    return respond(request, ogc.conformance(), "conformance.html", links=ogc.conformance_links(base_url(request, settings)))
+    return respond(
+        request, ogc.conformance(), "conformance.html", links=ogc.conformance_links(base_url(request, settings))
+    )
 
 
 @get("/api", summary="The API definition (OpenAPI 3.0)", tags=["Capabilities"], include_in_schema=False)

@@ -48,7 +48,9 @@ async def execute(request: Request, jobs: Jobs, settings: Config, process_id: Fr
     wire = parse_execution(await request.body(), require_cluster=settings.executor.kind == "gateway")
     run = await jobs.execute(process_id, wire.request, ASYNC, placement=wire.placement)
     base = base_url(request, settings)
-    return json_response(dpr_status(run.job, base), status=201, headers={"Location": f"{base}/dpr/jobs/{run.job.job_id}"})
+    return json_response(
+        dpr_status(run.job, base), status=201, headers={"Location": f"{base}/dpr/jobs/{run.job.job_id}"}
+    )
 
 
 @get("/jobs", summary="The jobs, newest first (up to 1000 a page)")
@@ -100,7 +102,9 @@ def on_domain_error(request: Request, exc: DomainError) -> Response[bytes]:
 
 
 def on_http_error(request: Request, exc: HTTPException) -> Response[bytes]:
-    return json_response(dpr_problem(exc.status_code, str(exc.detail)), status=exc.status_code, headers=dict(exc.headers or {}))
+    return json_response(
+        dpr_problem(exc.status_code, str(exc.detail)), status=exc.status_code, headers=dict(exc.headers or {})
+    )
 
 
 def on_unexpected(request: Request, exc: Exception) -> Response[bytes]:
@@ -112,7 +116,16 @@ def routes() -> list[Any]:
     """The ``/dpr`` router (answering errors in the original's shape) and the original's probe."""
     router = Router(
         path="/dpr",
-        route_handlers=[list_processes, describe_process, execute, list_jobs, job_status, job_results, job_logs, dismiss_job],
+        route_handlers=[
+            list_processes,
+            describe_process,
+            execute,
+            list_jobs,
+            job_status,
+            job_results,
+            job_logs,
+            dismiss_job,
+        ],
         tags=["rs-dpr-service compatibility"],
         exception_handlers={DomainError: on_domain_error, HTTPException: on_http_error, Exception: on_unexpected},  # type: ignore[dict-item]
     )

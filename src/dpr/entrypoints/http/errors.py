@@ -54,7 +54,16 @@ def on_http_error(request: Request, exc: HTTPException) -> Response[bytes]:
 
 def on_unexpected(request: Request, exc: Exception) -> Response[bytes]:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return _respond(request, problem(500, DPR + "internal", "Internal error", "the server failed unexpectedly; the error is logged", request.url.path))
+    return _respond(
+        request,
+        problem(
+            500,
+            DPR + "internal",
+            "Internal error",
+            "the server failed unexpectedly; the error is logged",
+            request.url.path,
+        ),
+    )
 
 
 def _validation_detail(exc: ValidationException) -> str:

@@ -42,7 +42,9 @@ async def job_results(request: Request, jobs: Jobs, settings: Config, job_id: Fr
     job, process = await jobs.results(job_id)
     if fmt is Format.HTML:
         doc = ogc.results_document(job, process, base)
-        return respond(request, doc, "results.html", {"job_id": job.job_id}, fmt=fmt, links=ogc.results_links(job, base))
+        return respond(
+            request, doc, "results.html", {"job_id": job.job_id}, fmt=fmt, links=ogc.results_links(job, base)
+        )
     return results_response(job, process, base)
 
 
@@ -67,14 +69,26 @@ async def job_logs(
     base = base_url(request, settings)
     links = [Link(href=f"{base}/jobs/{job_id}/logs?after={after}&limit={limit}", rel="self", type="application/json")]
     if len(records) == limit:
-        links.append(Link(href=f"{base}/jobs/{job_id}/logs?after={records[-1].seq}&limit={limit}", rel="next", type="application/json"))
+        links.append(
+            Link(
+                href=f"{base}/jobs/{job_id}/logs?after={records[-1].seq}&limit={limit}",
+                rel="next",
+                type="application/json",
+            )
+        )
     lines = [LogLine(seq=r.seq, at=r.at, level=r.level, line=r.line) for r in records]
-    return json_response(JobLogs(jobID=job.job_id, status=job.status, logs=lines, links=links), headers={"Link": link_header(links)})
+    return json_response(
+        JobLogs(jobID=job.job_id, status=job.status, logs=lines, links=links), headers={"Link": link_header(links)}
+    )
 
 
-@delete("/jobs/{job_id:str}", summary="Dismiss a job (cancel it, or remove it once ended)", tags=["Jobs"], status_code=200)
+@delete(
+    "/jobs/{job_id:str}", summary="Dismiss a job (cancel it, or remove it once ended)", tags=["Jobs"], status_code=200
+)
 async def dismiss_job(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> Response[StatusInfo]:
-    return respond(request, ogc.status_info(await jobs.dismiss(job_id), base_url(request, settings)), "job.html", fmt=Format.JSON)
+    return respond(
+        request, ogc.status_info(await jobs.dismiss(job_id), base_url(request, settings)), "job.html", fmt=Format.JSON
+    )
 
 
 ROUTES = [list_jobs, job_status, job_results, job_output, job_logs, dismiss_job]

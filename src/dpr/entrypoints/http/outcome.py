@@ -33,7 +33,9 @@ def execution_response(run: Execution, base: str) -> Response[Any]:
     return results_response(job, run.process, base, headers)
 
 
-def results_response(job: Job, process: ProcessDescription | None, base: str, headers: dict[str, str] | None = None) -> Response[Any]:
+def results_response(
+    job: Job, process: ProcessDescription | None, base: str, headers: dict[str, str] | None = None
+) -> Response[Any]:
     """``document``: the results map as JSON. ``raw``: one output as itself, several as
     multipart; outputs wanted by reference only: 204 with a ``Link`` header per output."""
     headers = dict(headers or {})

@@ -26,13 +26,22 @@ async def list_processes(
 ) -> Response[ProcessList]:
     everything = jobs.catalog.all()
     page = everything[offset : offset + limit]
-    return respond(request, ogc.process_list(page, base_url(request, settings), limit, offset, len(everything)), "processes.html")
+    return respond(
+        request, ogc.process_list(page, base_url(request, settings), limit, offset, len(everything)), "processes.html"
+    )
 
 
 @get("/processes/{process_id:str}", summary="A process description", tags=["Processes"])
-async def describe_process(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Response[Process]:
+async def describe_process(
+    request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]
+) -> Response[Process]:
     process = jobs.catalog.get(process_id)
-    return respond(request, ogc.process_document(process, base_url(request, settings)), "process.html", {"fields": form_fields(process)})
+    return respond(
+        request,
+        ogc.process_document(process, base_url(request, settings)),
+        "process.html",
+        {"fields": form_fields(process)},
+    )
 
 
 @post("/processes/{process_id:str}/execution", summary="Execute a process", tags=["Processes"], status_code=200)

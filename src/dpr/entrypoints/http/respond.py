@@ -40,7 +40,13 @@ def respond(
     own = links if links is not None else list(getattr(document, "links", []))
     if fmt is Format.HTML:
         page_links = for_html_page(own)
-        return html_page(request, page, {"doc": document, "links": page_links, **(context or {})}, status=status, headers={**headers, "Link": link_header(page_links)})
+        return html_page(
+            request,
+            page,
+            {"doc": document, "links": page_links, **(context or {})},
+            status=status,
+            headers={**headers, "Link": link_header(page_links)},
+        )
     if links is None:
         document = with_alternates(document)
         own = list(getattr(document, "links", []))
@@ -49,8 +55,17 @@ def respond(
     return json_response(document, status, {**headers, "Link": link_header(own)})
 
 
-def html_page(request: Request, page: str, context: Mapping[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None) -> Template:
+def html_page(
+    request: Request,
+    page: str,
+    context: Mapping[str, Any],
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Template:
     """A rendered page; every page also gets the API root and the server's title."""
     settings = request.app.state.settings
     full = {"base": base_url(request, settings), "site": settings.server.title, **context}
-    return Template(template_name=page, context=full, status_code=status, headers=dict(headers or {}), media_type="text/html")
+    return Template(
+        template_name=page, context=full, status_code=status, headers=dict(headers or {}), media_type="text/html"
+    )
