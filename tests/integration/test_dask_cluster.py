@@ -258,7 +258,7 @@ async def test_a_job_that_ended_while_no_service_listened_is_recorded_from_its_r
         await second.close()
 
 
-async def _task_state(client: Client, job_id: str, state: str) -> bool:
+async def _task_state(client: Client, job_id: str, state: str | None) -> bool:
     key = f"dpr-job-{job_id}"
     return (await client.scheduler.get_task_status(keys=[key])).get(key) == state
 
@@ -322,3 +322,24 @@ async def test_a_subprocess_that_ignores_sigterm_is_killed_after_the_grace_perio
         await until(lambda: not alive(pid), timeout=TUNING.cancel_grace + 5, what=f"subprocess {pid} to be killed")
     finally:
         await service.close()
+
+
+async def ignore(events: object) -> None:
+    """An event handler for an executor whose events the test does not look at."""
+
+
+async def test_an_executor_that_never_saw_a_job_cancels_it_on_the_scheduler(cluster, client, stores):
+    # Another API instance, started without adopting: it knows the job only by its id, as when a
+    # DELETE reaches an instance that did not submit it.
+    service = service_on(cluster.address, *stores)
+    other = DaskExecutor(SchedulerSource(cluster.address), tuning=TUNING)
+    await service.start()
+    try:
+        job = await running(service, "sleep", {"seconds": 60})
+        pid = await subprocess_pid(stores[1], job.job_id)
+        await other.start(ignore)
+        await other.cancel(job.job_id)
+        await until(lambda: not alive(pid), timeout=TUNING.cancel_grace + 10, what=f"subprocess {pid} to end")
+        await until(lambda: _task_state(client, job.job_id, None), what="the scheduler to drop the task")
+    finally:
+        await asyncio.gather(service.close(), other.close())

@@ -7,8 +7,10 @@ batched: one round trip serves every job submitted or ended meanwhile.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+from dask.typing import Key
 from distributed import Client, Event, Future
 
 from dpr.adapters.dask.batch import Batcher
@@ -59,7 +61,7 @@ class SchedulerCalls:
     async def stop(self, job_id: str, future: Future | None) -> None:
         """Raise the job's cancellation flag and drop its task, whoever submitted it."""
         await Event(cancel_flag(job_id), client=self.client).set()
-        future = future if future is not None else Future(task_key(job_id), self.client, inform=False)
+        future = future if future is not None else foreign_future(task_key(job_id), self.client)
         await self.client.cancel([future], force=True, reason="dismissed", msg="the job was dismissed")
 
     async def lower_flag(self, job_id: str) -> None:
@@ -76,4 +78,16 @@ class SchedulerCalls:
 
     async def _unpublish_now(self, keys: list[str]) -> None:
         if self.running:
-            await self.client.unpublish_dataset(keys)
+            names: list[Key] = list(keys)
+            await self.client.unpublish_dataset(names)
+
+
+# Older distributed (2024.8 among them) lets a hand-built Future tell the scheduler this client
+# wants the key unless given ``inform=False``; newer versions never tell it and refuse the argument.
+_TELLS_SCHEDULER = "inform" in inspect.signature(Future.__init__).parameters
+
+
+def foreign_future(key: str, client: Client) -> Future:
+    """A handle on a task another client submitted, without claiming its result."""
+    options: dict[str, Any] = {"inform": False} if _TELLS_SCHEDULER else {}
+    return Future(key, client, **options)

@@ -157,7 +157,9 @@ class LocalClusterSource(ClusterSource):
 
     async def close(self) -> None:
         if self._cluster is not None:
-            await self._cluster.close()
+            closing = self._cluster.close()  # an awaitable, the cluster being asynchronous
+            if closing is not None:
+                await closing
             self._cluster = None
 
     def dashboard_link(self) -> str | None:
