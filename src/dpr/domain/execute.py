@@ -43,6 +43,9 @@ class ExecuteRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     outputs: dict[str, OutputRequest] = msgspec.field(default_factory=dict)
     response: ResponseMode = ResponseMode.RAW
     subscriber: Subscriber | None = None
+    callback_base: str | None = None
+    """The service's public address when the job was accepted: where the links of the documents
+    sent to ``subscriber`` point, whichever instance sends them (not part of the request body)."""
 
 
 class _WireRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):

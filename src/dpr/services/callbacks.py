@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import msgspec
+from msgspec.structs import replace
 
 from dpr.domain import ogc
-from dpr.domain.execute import Subscriber
+from dpr.domain.execute import ExecuteRequest, Subscriber
 from dpr.domain.job import Job
 from dpr.domain.process import ProcessDescription
 from dpr.domain.status import JobStatus
@@ -19,6 +20,14 @@ async def check_subscriber(notifier: Notifier | None, subscriber: Subscriber | N
     for url in (subscriber.successUri, subscriber.inProgressUri, subscriber.failedUri):
         if url:
             await notifier.check(url)
+
+
+def with_callback_base(request: ExecuteRequest, base_url: str | None) -> ExecuteRequest:
+    """The request to store: with the address its callbacks' links start with, when it has a
+    subscriber (any instance that records the job's end then sends the same links)."""
+    if request.subscriber is None or not base_url:
+        return request
+    return replace(request, callback_base=base_url)
 
 
 def callback_for(old: Job, new: Job, process: ProcessDescription | None, base: str) -> tuple[str, bytes] | None:

@@ -23,7 +23,7 @@ from dpr.ports.job_repository import JobRepository
 from dpr.ports.log_store import JobLogStore, LogRecord
 from dpr.ports.notifier import Notifier
 from dpr.ports.reference_fetcher import ReferenceFetcher
-from dpr.services.callbacks import check_subscriber
+from dpr.services.callbacks import check_subscriber, with_callback_base
 from dpr.services.inputs import Inputs
 from dpr.services.records import JobRecords
 
@@ -119,7 +119,7 @@ class JobService:
         """
         preference = preference or Preference()
         process = self.catalog.get(process_id)
-        request = self.inputs.parse(process_id, body)
+        request = with_callback_base(self.inputs.parse(process_id, body), base_url)
         await check_subscriber(self.notifier, request.subscriber)
         inputs = await self.inputs.resolve(process_id, request.inputs)
         mode = choose_mode(process, preference)

@@ -1,21 +1,24 @@
-"""Writing job records: compare-and-set changes, and executor events recorded in batches."""
+"""Writing job records: compare-and-set changes, and executor events recorded in batches.
+
+The decisions are ``record_machine.RecordMachine``'s; ``JobRecords`` is its shell: it reads and
+writes the store, retries while the store is down, sends callbacks and wakes waiters.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from itertools import pairwise
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TypeVar
 
-from dpr.domain.errors import ConcurrentUpdate, DomainError, InvalidTransition, NoSuchJob, Unavailable
-from dpr.domain.events import AnyEvent, Logged
+from dpr.domain.errors import ConcurrentUpdate, DomainError, NoSuchJob, Unavailable
+from dpr.domain.events import AnyEvent
 from dpr.domain.job import Job
 from dpr.domain.process import ProcessCatalog
 from dpr.ports.job_repository import JobRepository
 from dpr.ports.log_store import JobLogStore, LogLine
 from dpr.ports.notifier import Notifier
-from dpr.services.callbacks import callback_for
+from dpr.services.record_machine import Effect, Gone, Keep, Notify, RecordMachine, Wake, Write, applying, split
 from dpr.services.waiters import Waiters
 
 log = logging.getLogger(__name__)
@@ -45,14 +48,16 @@ class JobRecords:
         self.repository, self.logs, self.catalog = repository, logs, catalog
         self.notifier, self.public_base = notifier, public_base
         self.waiters = Waiters()
-        self._running: dict[str, Job] = {}  # the record last written of each active job run here
-        self._bases: dict[str, str] = {}  # where each job's callbacks point their links
+        self.machine = RecordMachine(catalog, public_base, calls_back=notifier is not None)
 
     def track(self, job: Job, base_url: str | None = None) -> None:
-        """Remember ``job`` as stored by this process, and where its callbacks' links point."""
-        self._running[job.job_id] = job
-        if job.request.subscriber is not None:
-            self._bases[job.job_id] = base_url or self.public_base
+        """Remember ``job`` as stored by this process. Its callbacks' links start with the
+        configured public address or the one its request stored, so ``base_url`` is not kept."""
+        self.machine.track(job)
+
+    def forget(self, job_id: str) -> None:
+        """The job was removed: wake its waiters and drop what is remembered of it."""
+        self._perform(self.machine.forget(job_id))
 
     async def record(self, events: Sequence[AnyEvent]) -> None:
         """Record executor events: log lines first, then each job's status changes folded into
@@ -63,13 +68,9 @@ class JobRecords:
         wait behind it, so their order holds): an outage must not leave a job that finished
         recorded as running forever.
         """
-        lines = [LogLine(job_id=e.job_id, at=e.at, level=e.level, line=e.line) for e in events if isinstance(e, Logged)]
+        lines, changes = split(events)
         if lines:  # before the statuses: a client that sees a job ended finds its whole log
             await _retrying(lambda: self._append(lines), f"{len(lines)} log lines")
-        changes: dict[str, list[AnyEvent]] = {}
-        for event in events:
-            if not isinstance(event, Logged):
-                changes.setdefault(event.job_id, []).append(event)
         if changes:
             await _retrying(lambda: self._apply(changes), f"events of {len(changes)} jobs")
 
@@ -79,23 +80,16 @@ class JobRecords:
         The first attempt starts from ``known``, or from the record this process last wrote for
         a job it runs; the next attempts read the store.
         """
-        guess = known or self._running.get(job_id)
+        guess = self.machine.guess(job_id, known)
         while True:
             job = guess or await self._read(job_id)
-            if job is None:
-                self._running.pop(job_id, None)
-                return None
-            try:
-                new = change(job)
-            except InvalidTransition:
-                if guess is None:
-                    raise
-                guess = None  # the guess was stale: decide on the stored record
-                continue
-            if new is job and guess is None:
-                return job
-            if new is not job and await self._compare_and_set(job, new):
-                return new
+            match self.machine.attempt(job_id, job, change, guessed=guess is not None):
+                case Gone():
+                    return None
+                case Keep(job=kept):
+                    return kept
+                case Write(old=old, new=new) if await self._compare_and_set(old, new):
+                    return new
             guess = None
 
     async def _append(self, lines: list[LogLine]) -> None:
@@ -116,41 +110,25 @@ class JobRecords:
             except Exception:
                 log.exception("could not store a log line of job %s", x.job_id)
 
-    def forget(self, job_id: str) -> None:
-        """The job was removed: wake its waiters and drop what is remembered of it."""
-        self._running.pop(job_id, None)
-        self._bases.pop(job_id, None)
-        self.waiters.release(job_id)
-
     async def _apply(self, changes: dict[str, list[AnyEvent]]) -> None:
-        """Each job's events applied in order to its remembered record, and the results stored
-        in one ``update_many``; jobs without a usable guess, or whose guess turned out stale,
-        are changed one event at a time from the stored record."""
-        planned: list[list[Job]] = []  # per job: the remembered record, then each changed one
-        fallback: list[str] = []
-        for job_id, events in changes.items():
-            steps = _fold(self._running.get(job_id), events)
-            if steps is None:
-                fallback.append(job_id)
-            elif len(steps) > 1:
-                planned.append(steps)
-        if planned:
+        """The machine's batch stored in one ``update_many``; the jobs it could not plan, or
+        whose write lost, changed one event at a time from the stored record."""
+        batch = self.machine.plan(changes)
+        outcomes: list[BaseException | None] = []
+        if batch.planned:
             try:
-                outcomes = await self.repository.update_many([(steps[-1], steps[0].version) for steps in planned])
+                outcomes += await self.repository.update_many([(s[-1], s[0].version) for s in batch.planned])
             except Unavailable:
                 raise
             except Exception:  # one job's bad record must not cost the others theirs
-                log.exception("could not store %d jobs' changes together: storing them one by one", len(planned))
-                outcomes = [RuntimeError("batch failed")] * len(planned)
-            for steps, outcome in zip(planned, outcomes, strict=True):
-                if outcome is None:
-                    self._stored(steps)
-                else:
-                    fallback.append(steps[0].job_id)
+                log.exception("could not store %d jobs' changes together: storing them one by one", len(batch.planned))
+                outcomes = [RuntimeError("batch failed")] * len(batch.planned)
+        effects, fallback = self.machine.batch_stored(batch, outcomes)
+        self._perform(effects)
         for job_id in fallback:
             for event in changes[job_id]:
                 try:
-                    await self.mutate(job_id, _applying(event))
+                    await self.mutate(job_id, applying(event))
                 except Unavailable:
                     raise
                 except DomainError as error:  # one job's trouble must not stop the others'
@@ -164,20 +142,8 @@ class JobRecords:
             await self.repository.update(new, expected_version=old.version)
         except (ConcurrentUpdate, NoSuchJob):
             return False  # re-read: the job changed, or is gone
-        self._stored([old, new])
+        self._perform(self.machine.stored([old, new]))
         return True
-
-    def _stored(self, steps: list[Job]) -> None:
-        """``steps[-1]`` was stored over ``steps[0]``: remember it, wake waiters, call back for
-        each change on the way."""
-        new = steps[-1]
-        if new.is_terminal:
-            self._running.pop(new.job_id, None)
-            self.waiters.release(new.job_id)
-        elif new.job_id in self._running:
-            self._running[new.job_id] = new
-        for old, changed in pairwise(steps):
-            self._call_back(old, changed)
 
     async def _read(self, job_id: str) -> Job | None:
         try:
@@ -185,36 +151,13 @@ class JobRecords:
         except NoSuchJob:
             return None
 
-    def _call_back(self, old: Job, new: Job) -> None:
-        if self.notifier is None or new.request.subscriber is None:
-            return
-        process = self.catalog.get(new.process_id) if new.process_id in self.catalog else None
-        base = self._bases.get(new.job_id, self.public_base)
-        call = callback_for(old, new, process, base)
-        if call is not None:
-            self.notifier.notify(*call)
-        if new.is_terminal:
-            self._bases.pop(new.job_id, None)
-
-
-def _applying(event: AnyEvent) -> Callable[[Job], Job]:
-    return lambda job: job.apply(event)
-
-
-def _fold(start: Job | None, events: list[AnyEvent]) -> list[Job] | None:
-    """``start`` and each record the events made of it, in order; ``None`` without a start or
-    when an event does not apply to it (the remembered record is stale)."""
-    if start is None:
-        return None
-    steps = [start]
-    try:
-        for event in events:
-            changed = steps[-1].apply(event)
-            if changed is not steps[-1]:
-                steps.append(changed)
-    except InvalidTransition:
-        return None
-    return steps
+    def _perform(self, effects: Iterable[Effect]) -> None:
+        for effect in effects:
+            match effect:
+                case Wake(job_id=job_id):
+                    self.waiters.release(job_id)
+                case Notify(url=url, body=body) if self.notifier is not None:
+                    self.notifier.notify(url, body)
 
 
 async def _retrying(write: Callable[[], Awaitable[T]], what: str) -> T:
