@@ -13,7 +13,7 @@ from typing import Any
 from dask.typing import Key
 from distributed import Client, Event, Future
 
-from dpr.adapters.dask.batch import Batcher
+from dpr.adapters.batching import GroupCommit
 from dpr.adapters.dask.wire import cancel_flag, task_key
 from dpr.domain.errors import Unavailable
 
@@ -23,8 +23,8 @@ class SchedulerCalls:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self._publish = Batcher[tuple[str, Any]](self._publish_now, "dask-publish")
-        self._unpublish = Batcher[str](self._unpublish_now, "dask-unpublish")
+        self._publish: GroupCommit[tuple[str, Any]] = GroupCommit(self._publish_now, name="dask-publish")
+        self._unpublish: GroupCommit[str] = GroupCommit(self._unpublish_now, name="dask-unpublish")
 
     @property
     def running(self) -> bool:
@@ -33,7 +33,7 @@ class SchedulerCalls:
     async def publish(self, job_id: str, future: Future, retries: int) -> None:
         """Keep the job's task on the cluster until ``unpublish``, with its retry budget."""
         try:
-            await self._publish.add((task_key(job_id), [future, retries]))
+            await self._publish.submit((task_key(job_id), [future, retries]))
         except OSError as e:
             raise Unavailable("dask scheduler", f"cannot record job {job_id}: {e}") from e
 
@@ -46,7 +46,7 @@ class SchedulerCalls:
 
     def unpublish(self, job_id: str) -> None:
         if self.running:
-            self._unpublish.add_nowait(task_key(job_id))
+            self._unpublish.put(task_key(job_id))
 
     async def state(self, job_id: str) -> str | None:
         """The scheduler's state of the job's task (``queued``, ``processing``, ``memory``...),
@@ -70,8 +70,8 @@ class SchedulerCalls:
 
     async def idle(self) -> None:
         """Wait until every queued publish and unpublish went out."""
-        await self._publish.idle()
-        await self._unpublish.idle()
+        await self._publish.drained()
+        await self._unpublish.drained()
 
     async def _publish_now(self, items: list[tuple[str, Any]]) -> None:
         await self.client.publish_dataset(dict(items), override=True)

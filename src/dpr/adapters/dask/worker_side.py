@@ -9,15 +9,14 @@ flood the API.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
-from distributed import Event, get_worker
+from distributed import Event, Worker, get_worker
 
+from dpr.adapters.batching import Gathered, coalesce
 from dpr.adapters.dask.tracing import job_span
 from dpr.adapters.dask.wire import TOPIC, WorkerTuning, cancel_flag, decode_spec, encode_event, encode_events
-from dpr.adapters.event_pump import coalesce
 from dpr.adapters.runner import run_order, utcnow
 from dpr.adapters.subprocess_runner import default_grace
 from dpr.domain.events import AnyEvent, Failed, Logged, Started, Succeeded
@@ -36,18 +35,19 @@ def dask_task(spec_bytes: bytes) -> bytes:
         return encode_event(Failed(job_id="", at=utcnow(), error=f"the worker cannot read the task: {e}"))
     order, tuning = spec.order, spec.tuning
     worker = get_worker()
-    batcher = EventBatcher(_sender(worker), _scheduler(worker), tuning)
+    batches = event_batches(_sender(worker), _scheduler(worker), tuning)
+    emit = emitter(batches)
     flag = CancelFlag(order.job_id, tuning.cancel_poll)
     grace = default_grace.set(tuning.cancel_grace)
     try:
         with job_span(order, worker.address):
-            final = run_order(order, batcher.emit, flag)
+            final = run_order(order, emit, flag)
     except Exception as e:  # tracing or the cluster itself failed around the processor
         final = Failed(job_id=order.job_id, at=utcnow(), error=f"the worker could not run the job: {type(e).__name__}")
-        batcher.emit(final)
+        emit(final)
     finally:
         default_grace.reset(grace)
-        batcher.flush()
+        batches.flush()
         flag.tidy()
     return encode_event(final)
 
@@ -85,33 +85,18 @@ class CancelFlag:
                 log.debug("could not clear %s", self._name, exc_info=True)
 
 
-class EventBatcher:
-    """Collects a job's events and sends them in order as encoded batches."""
+def event_batches(
+    send: Callable[[bytes], None], later: Callable[[float, Callable[[], None]], None], tuning: WorkerTuning
+) -> Gathered[AnyEvent]:
+    """A job's events, sent in order as encoded batches: coalesced and capped every
+    ``flush_interval`` seconds, at once for ``Started`` and the outcome."""
+    return Gathered(
+        lambda events: send(encode_events(cap_lines(coalesce(events), tuning))), later, tuning.flush_interval
+    )
 
-    def __init__(
-        self, send: Callable[[bytes], None], later: Callable[[float, Callable[[], None]], None], tuning: WorkerTuning
-    ) -> None:
-        self._send, self._later, self._tuning = send, later, tuning
-        self._lock = threading.Lock()
-        self._pending: list[AnyEvent] = []
-        self._armed = False
 
-    def emit(self, event: AnyEvent) -> None:
-        with self._lock:
-            self._pending.append(event)
-            urgent = isinstance(event, URGENT)
-            arm = not urgent and not self._armed
-            self._armed = self._armed or arm
-        if urgent:
-            self.flush()
-        elif arm:
-            self._later(self._tuning.flush_interval, self.flush)
-
-    def flush(self) -> None:
-        with self._lock:  # sending under the lock keeps batches in order
-            events, self._pending, self._armed = self._pending, [], False
-            if events:
-                self._send(encode_events(cap_lines(coalesce(events), self._tuning)))
+def emitter(batches: Gathered[AnyEvent]) -> Callable[[AnyEvent], None]:
+    return lambda event: batches.add(event, urgent=isinstance(event, URGENT))
 
 
 def cap_lines(events: list[AnyEvent], tuning: WorkerTuning) -> list[AnyEvent]:
@@ -135,12 +120,12 @@ def cap_lines(events: list[AnyEvent], tuning: WorkerTuning) -> list[AnyEvent]:
     return [*kept[:end], note, *kept[end:]]
 
 
-def _sender(worker: object) -> Callable[[bytes], None]:
-    loop, log_event = worker.loop, worker.log_event  # type: ignore[attr-defined]
+def _sender(worker: Worker) -> Callable[[bytes], None]:
+    loop, log_event = worker.loop, worker.log_event
     # Always through the loop's FIFO queue, from any thread, so batches keep their order.
     return lambda data: loop.add_callback(log_event, TOPIC, data)
 
 
-def _scheduler(worker: object) -> Callable[[float, Callable[[], None]], None]:
-    loop = worker.loop  # type: ignore[attr-defined]
+def _scheduler(worker: Worker) -> Callable[[float, Callable[[], None]], None]:
+    loop = worker.loop
     return lambda delay, fn: loop.add_callback(loop.call_later, delay, fn)

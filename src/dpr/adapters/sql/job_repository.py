@@ -8,8 +8,8 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from dpr.adapters.batching import GroupCommit
 from dpr.adapters.sql import statements as sql
-from dpr.adapters.sql.batching import Batcher
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.filters import NEWEST_FIRST, after_cursor, query_filters
 from dpr.adapters.sql.mapping import job_to_row, row_to_job
@@ -45,7 +45,7 @@ class SqlJobRepository(JobRepository):
         self._boundary = Boundary(engine.url)
         # Jobs submitted at the same time are inserted together: one transaction, and with
         # psycopg's pipeline one round trip (group commit).
-        self._adds: Batcher[Job] = Batcher(self._insert)
+        self._adds: GroupCommit[Job] = GroupCommit(self._insert, max_batch=200, name="sql-insert")
 
     async def add(self, job: Job) -> None:
         await self._adds.submit(job)

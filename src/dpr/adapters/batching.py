@@ -1,0 +1,193 @@
+"""Coalescing many small writes or messages into few: the one batching helper of the adapters.
+
+- ``GroupCommit``: on an event loop, one flush in flight; what arrives meanwhile goes together
+  in the next one (SQL inserts, scheduler publish calls, executor events to the service). At rest
+  an item is flushed at once, alone; under load one round trip serves many.
+- ``Gathered``: from any thread, items held until a timer fires (or an urgent one arrives),
+  so a chatty producer sends at most one batch per interval (a job's events on a Dask worker).
+- ``coalesce``: runs of progress reports of one job merged into the last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Generic, TypeVar
+
+from dpr.domain.events import AnyEvent, Progressed
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Outcomes = Sequence[BaseException | None] | None
+"""What a flush returns: ``None`` when every item was written, else one outcome per item in order
+(``None`` for success, or the item's error). A flush that raises fails every item."""
+
+
+class GroupCommit(Generic[T]):
+    """Hands ``flush`` the items that arrived while the previous flush ran, at most ``max_batch``
+    at a time, in the order they came.
+
+    ``submit`` waits for its item's outcome; ``put`` and ``put_threadsafe`` do not (their errors
+    are logged). A caller that stops waiting does not take its item out of the batch.
+
+    Args:
+        flush: writes a batch (see ``Outcomes``).
+        max_batch: the most items in one flush (``None``: no bound).
+        name: names the flushing task and the log lines of failed batches.
+        loop: the loop ``put_threadsafe`` hands items to (only needed for that).
+    """
+
+    def __init__(
+        self,
+        flush: Callable[[list[T]], Awaitable[Outcomes]],
+        *,
+        max_batch: int | None = None,
+        name: str = "batch",
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._flush, self._max_batch, self._name, self._loop = flush, max_batch, name, loop
+        self._pending: deque[tuple[T, asyncio.Future[None] | None]] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._inbox: deque[T] = deque()  # from other threads, until the loop takes them
+        self._wakeup_pending = False
+
+    async def submit(self, item: T) -> None:
+        """Return once ``item`` is written; raise its error if it was not."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._enqueue(item, future)
+        await future
+
+    def put(self, item: T) -> None:
+        """Queue ``item`` from the loop's thread without waiting."""
+        self._enqueue(item, None)
+
+    def put_threadsafe(self, item: T) -> None:
+        """Queue ``item`` from any thread. One wake-up of the loop carries every item other
+        threads put meanwhile: a wake-up per item costs the loop a pipe write and read, and the
+        threads a GIL hand-over."""
+        loop = self._loop
+        assert loop is not None, "put_threadsafe needs the loop given at construction"
+        self._inbox.append(item)
+        if not self._wakeup_pending and not loop.is_closed():
+            self._wakeup_pending = True
+            loop.call_soon_threadsafe(self._take_inbox)
+
+    async def drained(self) -> None:
+        """Wait until every item queued so far was flushed."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait([self._task])
+
+    async def close(self) -> None:
+        """Stop flushing; the items still queued are dropped (their callers see a cancellation)."""
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
+        self._cancel_pending()
+
+    def _take_inbox(self) -> None:
+        self._wakeup_pending = False  # before draining: an item appended from now on wakes again
+        while self._inbox:
+            self.put(self._inbox.popleft())
+
+    def _enqueue(self, item: T, future: asyncio.Future[None] | None) -> None:
+        self._pending.append((item, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"dpr-{self._name}")
+
+    async def _run(self) -> None:
+        while self._pending:
+            size = len(self._pending) if self._max_batch is None else min(self._max_batch, len(self._pending))
+            batch = [self._pending.popleft() for _ in range(size)]
+            try:
+                outcomes = await self._outcomes([item for item, _ in batch])
+            except asyncio.CancelledError:
+                self._pending.extendleft(reversed(batch))
+                self._cancel_pending()
+                raise
+            self._settle(batch, outcomes)
+
+    async def _outcomes(self, items: list[T]) -> Sequence[BaseException | None]:
+        try:
+            outcomes = await self._flush(items)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # every item of the batch gets it
+            return [error] * len(items)
+        return [None] * len(items) if outcomes is None else outcomes
+
+    def _settle(
+        self, batch: list[tuple[T, asyncio.Future[None] | None]], outcomes: Sequence[BaseException | None]
+    ) -> None:
+        unheard = [outcome for (_, future), outcome in zip(batch, outcomes, strict=True) if future is None and outcome]
+        if unheard:
+            log.warning("%s of %d item(s): %d failed: %s", self._name, len(batch), len(unheard), unheard[0])
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future is None or future.done():  # nobody waits, or its caller gave up waiting
+                continue
+            if outcome is None:
+                future.set_result(None)
+            else:
+                future.set_exception(outcome)
+
+    def _cancel_pending(self) -> None:
+        while self._pending:
+            _, future = self._pending.popleft()
+            if future is not None:
+                future.cancel()
+
+
+class Gathered(Generic[T]):
+    """Items from any thread, sent in order as lists: at once when an urgent item arrives, else
+    at most ``interval`` seconds after the first item of the batch.
+
+    Args:
+        send: sends one batch (under the batcher's lock, so batches go out in order).
+        later: runs a callable after a delay (a timer, an event loop's ``call_later``).
+        interval: seconds a non-urgent item may wait.
+    """
+
+    def __init__(
+        self, send: Callable[[list[T]], None], later: Callable[[float, Callable[[], None]], None], interval: float
+    ) -> None:
+        self._send, self._later, self._interval = send, later, interval
+        self._lock = threading.Lock()
+        self._pending: list[T] = []
+        self._armed = False
+
+    def add(self, item: T, *, urgent: bool = False) -> None:
+        with self._lock:
+            self._pending.append(item)
+            arm = not urgent and not self._armed
+            self._armed = self._armed or arm
+        if urgent:
+            self.flush()
+        elif arm:
+            self._later(self._interval, self.flush)
+
+    def flush(self) -> None:
+        """Send what is pending now (a timer that fires later finds nothing, or the next batch)."""
+        with self._lock:  # sending under the lock keeps batches in order
+            items, self._pending, self._armed = self._pending, [], False
+            if items:
+                self._send(items)
+
+
+def coalesce(events: Iterable[AnyEvent]) -> list[AnyEvent]:
+    """Merge runs of consecutive ``Progressed`` events of one job into the last one (keeping the
+    highest progress and the latest message). Order of everything else is kept."""
+    out: list[AnyEvent] = []
+    for event in events:
+        prev = out[-1] if out else None
+        if isinstance(event, Progressed) and isinstance(prev, Progressed) and prev.job_id == event.job_id:
+            progress = max((p for p in (prev.progress, event.progress) if p is not None), default=None)
+            message = event.message if event.message is not None else prev.message
+            out[-1] = Progressed(job_id=event.job_id, at=event.at, progress=progress, message=message)
+        else:
+            out.append(event)
+    return out

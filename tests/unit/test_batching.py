@@ -1,0 +1,179 @@
+"""The batching helper: group commit on the loop, timed batches from threads, coalescing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from dpr.adapters.batching import Gathered, GroupCommit, coalesce
+from dpr.domain.events import AnyEvent, Logged, Progressed, Started
+
+AT = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+class HeldFlush:
+    """Records each batch; the first one waits until released. Items named "bad" fail alone,
+    and a batch holding "broken" raises."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.release = asyncio.Event()
+
+    async def __call__(self, items: list[str]) -> Sequence[BaseException | None]:
+        self.batches.append(items)
+        if len(self.batches) == 1:
+            await self.release.wait()
+        if "broken" in items:
+            raise OSError("the connection broke")
+        return [ValueError(item) if item == "bad" else None for item in items]
+
+
+async def started(commit: GroupCommit[str], flush: HeldFlush, first: str = "first") -> asyncio.Task[None]:
+    """Submit ``first`` and wait until its flush is in flight."""
+    task = asyncio.create_task(commit.submit(first))
+    while not flush.batches:
+        await asyncio.sleep(0)
+    return task
+
+
+async def test_items_submitted_during_a_flush_go_together_in_the_next_each_with_its_own_outcome() -> None:
+    flush = HeldFlush()
+    commit = GroupCommit(flush)
+    first = await started(commit, flush)
+    later = [asyncio.create_task(commit.submit(item)) for item in ("a", "bad", "b")]
+    await asyncio.sleep(0)
+    flush.release.set()
+    outcomes = await asyncio.gather(first, *later, return_exceptions=True)
+    assert flush.batches == [["first"], ["a", "bad", "b"]]
+    assert outcomes[:2] == [None, None] and outcomes[3] is None
+    assert isinstance(outcomes[2], ValueError)
+
+
+async def test_a_backlog_is_flushed_in_bounded_batches_in_order() -> None:
+    flush = HeldFlush()
+    commit = GroupCommit(flush, max_batch=2)
+    first = await started(commit, flush)
+    for n in range(5):
+        commit.put(str(n))
+    flush.release.set()
+    await first
+    await commit.drained()
+    assert flush.batches == [["first"], ["0", "1"], ["2", "3"], ["4"]]
+
+
+async def test_a_flush_that_raises_fails_each_waiting_item_and_logs_those_nobody_waits_for(caplog) -> None:
+    flush = HeldFlush()
+    commit = GroupCommit(flush, name="publish")
+    first = await started(commit, flush)
+    waiting = asyncio.create_task(commit.submit("broken"))
+    commit.put("unheard")
+    await asyncio.sleep(0)
+    flush.release.set()
+    await first
+    with pytest.raises(OSError, match="the connection broke"):
+        await waiting
+    assert "publish of 2 item(s): 1 failed: the connection broke" in caplog.text
+
+
+async def test_a_caller_that_stops_waiting_leaves_its_item_in_the_batch() -> None:
+    flush = HeldFlush()
+    commit = GroupCommit(flush)
+    first = await started(commit, flush)
+    impatient = asyncio.create_task(commit.submit("impatient"))
+    patient = asyncio.create_task(commit.submit("patient"))
+    await asyncio.sleep(0)
+    impatient.cancel()
+    flush.release.set()
+    await asyncio.gather(first, patient)
+    assert flush.batches == [["first"], ["impatient", "patient"]]
+
+
+async def test_closing_cancels_the_callers_still_waiting() -> None:
+    flush = HeldFlush()
+    commit = GroupCommit(flush)
+    first = await started(commit, flush)
+    queued = asyncio.create_task(commit.submit("queued"))
+    await asyncio.sleep(0)
+    await commit.close()
+    for task in (first, queued):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_items_put_from_other_threads_arrive_in_order() -> None:
+    seen: list[int] = []
+
+    async def flush(items: list[int]) -> None:
+        seen.extend(items)
+
+    commit = GroupCommit(flush, loop=asyncio.get_running_loop())
+
+    def produce() -> None:
+        for n in range(100):
+            commit.put_threadsafe(n)
+
+    await asyncio.to_thread(produce)
+    async with asyncio.timeout(10):
+        while len(seen) < 100:
+            await asyncio.sleep(0.01)
+    assert seen == list(range(100))
+
+
+class Timers:
+    """A ``later`` that keeps the callables; the test fires them."""
+
+    def __init__(self) -> None:
+        self.armed: list[tuple[float, Callable[[], None]]] = []
+
+    def __call__(self, delay: float, fn: Callable[[], None]) -> None:
+        self.armed.append((delay, fn))
+
+    def fire(self) -> None:
+        armed, self.armed = self.armed, []
+        for _, fn in armed:
+            fn()
+
+
+def test_items_wait_for_one_timer_then_go_in_one_batch_in_order() -> None:
+    sent: list[list[str]] = []
+    timers = Timers()
+    gathered = Gathered(sent.append, timers, interval=0.2)
+    for item in ("a", "b", "c"):
+        gathered.add(item)
+    assert sent == [] and [delay for delay, _ in timers.armed] == [0.2]
+    timers.fire()
+    assert sent == [["a", "b", "c"]]
+    gathered.add("d")
+    assert len(timers.armed) == 1, "the next item arms a new timer"
+
+
+def test_an_urgent_item_sends_everything_pending_at_once_and_the_timer_finds_nothing() -> None:
+    sent: list[list[str]] = []
+    timers = Timers()
+    gathered = Gathered(sent.append, timers, interval=0.2)
+    gathered.add("line")
+    gathered.add("end", urgent=True)
+    assert sent == [["line", "end"]]
+    timers.fire()
+    assert sent == [["line", "end"]]
+
+
+def test_runs_of_one_jobs_progress_merge_into_the_last_keeping_the_highest_and_the_latest_message() -> None:
+    events: list[AnyEvent] = [
+        Started(job_id="a", at=AT),
+        Progressed(job_id="a", at=AT, progress=50, message="half"),
+        Progressed(job_id="a", at=AT, progress=40),
+        Progressed(job_id="b", at=AT, progress=10),
+        Logged(job_id="a", at=AT, line="x"),
+        Progressed(job_id="a", at=AT, progress=60),
+    ]
+    assert coalesce(events) == [
+        events[0],
+        Progressed(job_id="a", at=AT, progress=50, message="half"),
+        events[3],
+        events[4],
+        events[5],
+    ]
