@@ -27,6 +27,7 @@ from dpr.services.record_machine import (
     applying,
     split,
 )
+from dpr.services.waiters import POLL_SECONDS, next_pause
 from tests.builders import at, make_job
 
 SUBSCRIBER = Subscriber(inProgressUri="http://cb.example/progress", successUri="http://cb.example/done")
@@ -181,3 +182,11 @@ def test_forgetting_a_job_wakes_its_waiters() -> None:
     m = machine()
     m.track(make_job("a"))
     assert m.forget("a") == [Wake(job_id="a")] and m.guess("a") is None
+
+
+def test_a_wait_ends_when_the_job_ended_or_the_time_is_up_and_else_rereads_at_least_every_poll() -> None:
+    running, ended = make_job(status=JobStatus.RUNNING), make_job(status=JobStatus.FAILED)
+    assert next_pause(ended, 30) is None
+    assert next_pause(running, 0) is None
+    assert next_pause(running, 30) == POLL_SECONDS
+    assert next_pause(running, POLL_SECONDS / 4) == POLL_SECONDS / 4

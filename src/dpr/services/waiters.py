@@ -10,6 +10,14 @@ from dpr.domain.job import Job
 POLL_SECONDS = 1.0  # another API instance may finish the job: re-read at least this often
 
 
+def next_pause(job: Job, remaining: float) -> float | None:
+    """How long to wait for a wake-up before reading the job again; ``None`` when the wait is
+    over (the job ended, or ``remaining`` seconds of the timeout are none)."""
+    if job.is_terminal or remaining <= 0:
+        return None
+    return min(remaining, POLL_SECONDS)
+
+
 class Waiters:
     """Per-job events, set when this process records a terminal status for the job."""
 
@@ -17,6 +25,7 @@ class Waiters:
         self._events: dict[str, tuple[asyncio.Event, int]] = {}
 
     def release(self, job_id: str) -> None:
+        """Wake those waiting for the job now (it ended or was removed)."""
         if job_id in self._events:
             self._events[job_id][0].set()
 
@@ -29,11 +38,11 @@ class Waiters:
         try:
             while True:
                 job = await read(job_id)
-                remaining = deadline - loop.time()
-                if job.is_terminal or remaining <= 0:
+                pause = next_pause(job, deadline - loop.time())
+                if pause is None:
                     return job
                 try:
-                    await asyncio.wait_for(event.wait(), min(remaining, POLL_SECONDS))
+                    await asyncio.wait_for(event.wait(), pause)
                 except TimeoutError:
                     pass
         finally:
