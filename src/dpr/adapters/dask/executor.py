@@ -19,7 +19,7 @@ from msgspec.structs import replace
 from dpr.adapters.dask.routes import PlacementSources, Route, Routes, open_route
 from dpr.adapters.dask.sources import ClusterSource
 from dpr.adapters.dask.tracing import with_current_context
-from dpr.adapters.dask.watch import Watch
+from dpr.adapters.dask.tracker_machine import cancel_steps
 from dpr.adapters.dask.wire import TaskSpec, WorkerTuning, encode_spec, task_key
 from dpr.adapters.dask.worker_side import dask_task
 from dpr.domain.errors import Unavailable
@@ -29,9 +29,6 @@ from dpr.domain.status import JobStatus
 from dpr.ports.executor import EventHandler, Executor
 
 log = logging.getLogger(__name__)
-
-ENDED = ("memory", "erred")
-NEVER_STARTED_FLAG_TTL = 30.0  # seconds a queued job's cancellation flag is kept (start race)
 
 
 class DaskExecutor(Executor):
@@ -69,7 +66,7 @@ class DaskExecutor(Executor):
             future = route.calls.client.submit(dask_task, spec, key=key, pure=False, retries=retries)
         except (OSError, RuntimeError) as e:
             raise Unavailable("dask cluster", str(e)) from e
-        route.jobs.watch(order.job_id, Watch(future=future, retries=retries))
+        route.jobs.watch(order.job_id, future, retries)
         if route.source.durable:
             try:
                 await route.calls.publish(order.job_id, future, retries)
@@ -84,16 +81,14 @@ class DaskExecutor(Executor):
         route = routes.watching(job_id) or routes.own
         if route is None:
             return
-        watch = route.jobs.get(job_id)
-        if watch is not None:
-            watch.cancel_requested = True
-        state = await route.calls.state(job_id)
-        if state is None or state in ENDED:  # unknown, or ended: its outcome stands
+        route.jobs.cancel_requested(job_id)
+        stop, lower_flag_after = cancel_steps(await route.calls.state(job_id))
+        if not stop:  # unknown, or ended: its outcome stands
             return
-        await route.calls.stop(job_id, watch.future if watch is not None else None)
+        await route.calls.stop(job_id, route.jobs.future_of(job_id))
         route.calls.unpublish(job_id)
-        if state != "processing":  # it never started: no processor will read or clear the flag
-            route.jobs.later(NEVER_STARTED_FLAG_TTL, route.calls.lower_flag, job_id)
+        if lower_flag_after is not None:  # it never started: no processor will read or clear the flag
+            route.jobs.later(lower_flag_after, route.calls.lower_flag, job_id)
 
     async def adopt(self, job: Job) -> bool:
         routes = self._started()
@@ -109,7 +104,7 @@ class DaskExecutor(Executor):
             route.calls.unpublish(job.job_id)
             return False
         future, retries = published
-        route.jobs.watch(job.job_id, Watch(future=future, retries=retries, started=job.status is JobStatus.RUNNING))
+        route.jobs.watch(job.job_id, future, retries, started=job.status is JobStatus.RUNNING)
         return True
 
     async def close(self) -> None:

@@ -66,7 +66,7 @@ class Routes:
         return [r for r in (self.own, *self._others.values()) if r is not None]
 
     def watching(self, job_id: str) -> Route | None:
-        return next((r for r in self.all() if r.jobs.get(job_id) is not None), None)
+        return next((r for r in self.all() if r.jobs.watching(job_id)), None)
 
     async def for_placement(self, placement: Placement | None) -> Route:
         """The route of the cluster ``placement`` names; the own route when it names none or the

@@ -2,53 +2,82 @@
 
 Events arrive as batches on the scheduler's topic; each watched task is also awaited, so an
 outcome whose batch was missed still comes from the task's return value or error. A worker
-dying under a job is retried here while the job's ``retries`` allow.
+dying under a job is retried here while the job's ``retries`` allow. The decisions are
+``tracker_machine.TrackerMachine``'s; ``JobTracker`` does the Dask I/O they call for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 from distributed import Future
 from distributed.client import FutureCancelledError
-from msgspec.structs import replace
+from distributed.scheduler import KilledWorker
 
 from dpr.adapters.dask.scheduler_calls import SchedulerCalls
-from dpr.adapters.dask.watch import FINAL, Watch, failure_of
+from dpr.adapters.dask.tracker_machine import (
+    AwaitEnd,
+    CancelRequested,
+    Deliver,
+    ErrorFetched,
+    FetchError,
+    FetchResult,
+    Input,
+    Instruction,
+    LingerOver,
+    Recorded,
+    Release,
+    ReleaseLater,
+    Resubmit,
+    Resubmitted,
+    ResultFetched,
+    TaskEnded,
+    TrackerMachine,
+    Unwatched,
+    Watched,
+    WorkerEvents,
+)
 from dpr.adapters.dask.wire import TOPIC, decode_event, decode_events
 from dpr.adapters.event_pump import EventPump
 from dpr.adapters.runner import utcnow
-from dpr.domain.events import AnyEvent, Failed, Logged, Started
+from dpr.domain.events import AnyEvent
 from dpr.ports.executor import EventHandler
 
 log = logging.getLogger(__name__)
-
-DROPPED = "the cluster dropped this job before it finished ({})"
 
 
 class JobTracker:
     """The watched jobs of one executor, and the single queue their events reach the service by."""
 
     def __init__(self, calls: SchedulerCalls, handler: EventHandler, *, durable: bool, linger: float) -> None:
-        self.calls, self.durable, self.linger = calls, durable, linger
+        self.calls = calls
+        self.machine = TrackerMachine(durable=durable, linger=linger)
         self._handler = handler
-        self._jobs: dict[str, Watch] = {}
+        self._futures: dict[str, Future] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pump = EventPump(self._deliver)
 
-    def get(self, job_id: str) -> Watch | None:
-        return self._jobs.get(job_id)
+    def watching(self, job_id: str) -> bool:
+        return self.machine.watching(job_id)
 
-    def watch(self, job_id: str, watch: Watch) -> None:
-        self._jobs[job_id] = watch
-        self.spawn(self._await_end(job_id, watch.future))
+    def future_of(self, job_id: str) -> Future | None:
+        return self._futures.get(job_id) if self.machine.watching(job_id) else None
+
+    def watch(self, job_id: str, future: Future, retries: int, *, started: bool = False) -> None:
+        """Follow the job's task (submitted, or adopted; ``started`` if it runs already)."""
+        self._futures[job_id] = future
+        self._handle(Watched(job_id=job_id, retries=retries, started=started))
+
+    def cancel_requested(self, job_id: str) -> None:
+        self._handle(CancelRequested(job_id=job_id))
 
     def drop(self, job_id: str) -> None:
         """Stop watching without a word to the scheduler (the task is being cancelled)."""
-        self._jobs.pop(job_id, None)
+        self._futures.pop(job_id, None)
+        self._handle(Unwatched(job_id=job_id))
 
     def on_topic(self, message: tuple[float, Any]) -> None:
         """A batch from a worker; only the jobs this instance watches count."""
@@ -57,10 +86,7 @@ class JobTracker:
         except Exception:
             log.warning("ignoring an undecodable message on topic %s", TOPIC)
             return
-        for event in batch:
-            watch = self._jobs.get(event.job_id)
-            if watch is not None and not watch.final_seen:
-                self._put(watch, event)
+        self._handle(WorkerEvents(events=batch))
 
     async def drained(self) -> None:
         await self._pump.drained()
@@ -73,7 +99,8 @@ class JobTracker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._jobs.clear()
+        self.machine.close()
+        self._futures.clear()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -89,67 +116,64 @@ class JobTracker:
 
         self.spawn(run())
 
-    def _put(self, watch: Watch, event: AnyEvent) -> None:
-        watch.started = watch.started or isinstance(event, Started)
-        watch.final_seen = isinstance(event, FINAL)
-        self._pump.put(event)
+    def _handle(self, what: Input) -> None:
+        self._perform(self.machine.handle(what))
+
+    def _perform(self, instructions: Iterable[Instruction]) -> None:
+        for step in instructions:
+            match step:
+                case Deliver(event=event):
+                    self._pump.put(event)
+                case Release(job_id=job_id, unpublish=unpublish):
+                    self._release(job_id, unpublish)
+                case ReleaseLater(job_id=job_id, delay=delay):
+                    self.later(delay, self._handle, LingerOver(job_id=job_id))
+                case AwaitEnd() | FetchResult() | FetchError() | Resubmit():
+                    future = self._futures.get(step.job_id)
+                    if future is not None:
+                        self.spawn(self._on_future(step, future))
+
+    async def _on_future(self, step: AwaitEnd | FetchResult | FetchError | Resubmit, future: Future) -> None:
+        """Wait on the task as ``step`` says, and hand the machine what came of it."""
+        job_id, generation = step.job_id, step.generation
+        match step:
+            case AwaitEnd():
+                await _ended(future)
+                what: Input = TaskEnded(job_id=job_id, generation=generation, status=str(future.status), at=utcnow())
+            case FetchResult():
+                try:
+                    event = decode_event(await future.result())
+                    what = ResultFetched(job_id=job_id, generation=generation, event=event, at=utcnow())
+                except (FutureCancelledError, OSError) as e:
+                    what = ResultFetched(job_id=job_id, generation=generation, error=type(e).__name__, at=utcnow())
+            case FetchError():
+                error = await future.exception()
+                died = isinstance(error, KilledWorker)
+                text = None if error is None or died else f"{type(error).__name__}: {error}"
+                what = ErrorFetched(job_id=job_id, generation=generation, worker_died=died, error=text, at=utcnow())
+            case Resubmit():
+                await self.calls.client.retry([future])
+                what = Resubmitted(job_id=job_id, generation=generation, at=utcnow())
+        self._handle(what)
 
     async def _deliver(self, events: Sequence[AnyEvent]) -> None:
         await self._handler(events)
-        for event in events:
-            if isinstance(event, FINAL):  # recorded: the task's result is of no more use
-                self._forget(event.job_id)
+        self._handle(Recorded(events=list(events)))  # an outcome recorded: the task is of no more use
 
-    async def _await_end(self, job_id: str, future: Future) -> None:
-        """Wait for the task to end without fetching its result (a task on this loop is cheaper
-        than ``add_done_callback``, which hops through a thread per job)."""
-        try:
-            await future.exception()
-        except FutureCancelledError:
-            pass
-        self._on_done(job_id, future)
-
-    def _on_done(self, job_id: str, future: Future) -> None:
-        watch = self._jobs.get(job_id)
-        if watch is None or watch.future is not future or watch.final_seen:
+    def _release(self, job_id: str, unpublish: bool) -> None:
+        """Let the scheduler drop the task and its dataset."""
+        future = self._futures.pop(job_id, None)
+        if future is None or not self.calls.running:
             return
-        if future.status == "finished":
-            self.spawn(self._collect(job_id, watch))
-        elif future.status == "error":
-            self.spawn(self._collect_error(job_id, watch))
-        elif watch.cancel_requested:  # a started job may still report how it ended
-            self.later(self.linger if watch.started else 0.0, self._forget, job_id)
-        else:
-            self._put(watch, Failed(job_id=job_id, at=utcnow(), error=DROPPED.format(future.status)))
-
-    async def _collect(self, job_id: str, watch: Watch) -> None:
-        """The outcome from the task's return value, its event batch having been missed."""
-        try:
-            event = decode_event(await watch.future.result())
-            event = event if event.job_id == job_id else replace(event, job_id=job_id)
-        except (FutureCancelledError, OSError) as e:
-            event = Failed(job_id=job_id, at=utcnow(), error=DROPPED.format(type(e).__name__))
-        if not watch.final_seen and self._jobs.get(job_id) is watch:
-            self._put(watch, event)
-
-    async def _collect_error(self, job_id: str, watch: Watch) -> None:
-        error = await watch.future.exception()
-        if self._jobs.get(job_id) is not watch or watch.final_seen:
-            return
-        if watch.may_retry(error):
-            watch.started = False
-            await self.calls.client.retry([watch.future])
-            self.watch(job_id, watch)
-            line = f"the worker running this job died; running it again ({watch.deaths} of {watch.retries} retries)"
-            self._put(watch, Logged(job_id=job_id, at=utcnow(), line=line, level="WARNING"))
-        else:
-            self._put(watch, Failed(job_id=job_id, at=utcnow(), error=failure_of(error, watch)))
-
-    def _forget(self, job_id: str) -> None:
-        """Stop watching; let the scheduler drop the task and its dataset."""
-        watch = self._jobs.pop(job_id, None)
-        if watch is None or not self.calls.running:
-            return
-        watch.future.release()
-        if self.durable:
+        future.release()
+        if unpublish:
             self.calls.unpublish(job_id)
+
+
+async def _ended(future: Future) -> None:
+    """Wait for the task to end without fetching its result (a task on this loop is cheaper
+    than ``add_done_callback``, which hops through a thread per job)."""
+    try:
+        await future.exception()
+    except FutureCancelledError:
+        pass

@@ -1,0 +1,328 @@
+"""The decisions of following jobs on a Dask cluster, without I/O.
+
+``TrackerMachine`` remembers how far each watched job's reporting got. Its shell
+(``tracking.JobTracker``) turns what happens on the cluster into inputs (``Watched``,
+``WorkerEvents``, ``TaskEnded``...) and performs the instructions the machine answers with
+(``Deliver`` an event to the service, ``FetchResult``, ``Resubmit``, ``Release``...). Nothing here
+holds a future or a client; inputs carry the time they happened, so the machine reads no clock.
+
+Each watch of a job has a ``generation`` (a new one at submission, adoption and every re-run),
+so a late report about an earlier one changes nothing; ``attempt`` counts the runs of the job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from dpr.domain.events import AnyEvent, Failed, Logged, Started, Succeeded
+
+FINAL = (Succeeded, Failed)
+FREE_RETRIES = 3  # re-runs of a task whose worker died before it started (they cost nothing)
+DROPPED = "the cluster dropped this job before it finished ({})"
+ENDED = ("memory", "erred")  # scheduler states of a task whose outcome stands
+NEVER_STARTED_FLAG_TTL = 30.0  # seconds a queued job's cancellation flag is kept (start race)
+
+
+# Inputs: what happened.
+
+
+class Watched(msgspec.Struct, frozen=True, kw_only=True):
+    """The job's task was submitted or adopted; ``started`` when it is known to run already."""
+
+    job_id: str
+    retries: int = 0
+    started: bool = False
+
+
+class WorkerEvents(msgspec.Struct, frozen=True, kw_only=True):
+    """A batch the workers sent on the topic (of jobs of any instance)."""
+
+    events: list[AnyEvent]
+
+
+class Recorded(msgspec.Struct, frozen=True, kw_only=True):
+    """The service recorded these events."""
+
+    events: list[AnyEvent]
+
+
+class TaskEnded(msgspec.Struct, frozen=True, kw_only=True):
+    """The task of a watch ended, in the future's ``status`` (finished, error, cancelled, lost)."""
+
+    job_id: str
+    generation: int
+    status: str
+    at: datetime
+
+
+class ResultFetched(msgspec.Struct, frozen=True, kw_only=True):
+    """The task's return value (its final event), or why it could not be had."""
+
+    job_id: str
+    generation: int
+    event: AnyEvent | None = None
+    error: str | None = None
+    at: datetime
+
+
+class ErrorFetched(msgspec.Struct, frozen=True, kw_only=True):
+    """The task's error: ``worker_died`` for a killed worker, else its text (``None``: none)."""
+
+    job_id: str
+    generation: int
+    worker_died: bool = False
+    error: str | None = None
+    at: datetime
+
+
+class Resubmitted(msgspec.Struct, frozen=True, kw_only=True):
+    """The task was sent to run again."""
+
+    job_id: str
+    generation: int
+    at: datetime
+
+
+class CancelRequested(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: str
+
+
+class Unwatched(msgspec.Struct, frozen=True, kw_only=True):
+    """Stop watching without a word to the scheduler (the task is being cancelled)."""
+
+    job_id: str
+
+
+class LingerOver(msgspec.Struct, frozen=True, kw_only=True):
+    """The time a cancelled job had to report how it ended is over."""
+
+    job_id: str
+
+
+Input = (
+    Watched
+    | WorkerEvents
+    | Recorded
+    | TaskEnded
+    | ResultFetched
+    | ErrorFetched
+    | Resubmitted
+    | CancelRequested
+    | Unwatched
+    | LingerOver
+)
+
+
+# Instructions: what the shell is to do.
+
+
+class AwaitEnd(msgspec.Struct, frozen=True, kw_only=True):
+    """Wait for the task to end and report ``TaskEnded`` for this generation."""
+
+    job_id: str
+    generation: int
+
+
+class Deliver(msgspec.Struct, frozen=True, kw_only=True):
+    """Hand the event to the service."""
+
+    event: AnyEvent
+
+
+class FetchResult(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: str
+    generation: int
+
+
+class FetchError(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: str
+    generation: int
+
+
+class Resubmit(msgspec.Struct, frozen=True, kw_only=True):
+    """Run the task again, then report ``Resubmitted``."""
+
+    job_id: str
+    generation: int
+
+
+class Release(msgspec.Struct, frozen=True, kw_only=True):
+    """Let go of the task; ``unpublish`` its dataset too (a durable cluster)."""
+
+    job_id: str
+    unpublish: bool
+
+
+class ReleaseLater(msgspec.Struct, frozen=True, kw_only=True):
+    """Report ``LingerOver`` after ``delay`` seconds."""
+
+    job_id: str
+    delay: float
+
+
+Instruction = AwaitEnd | Deliver | FetchResult | FetchError | Resubmit | Release | ReleaseLater
+
+
+@dataclass(slots=True)
+class JobWatch:
+    """How far one watched job's reporting got."""
+
+    retries: int = 0  # re-runs allowed after the worker running the job died
+    generation: int = 0
+    attempt: int = 1  # runs of the job, this one included
+    started: bool = False  # this attempt reported ``Started``
+    final_seen: bool = False  # an outcome was handed to the service
+    cancel_requested: bool = False
+    deaths: int = 0  # workers that died while running this job
+    free_retries: int = 0
+
+    def may_retry(self, worker_died: bool) -> bool:
+        """Whether a task that erred should run again (and count it)."""
+        if not worker_died or self.cancel_requested:
+            return False
+        if not self.started and self.free_retries < FREE_RETRIES:
+            self.free_retries += 1
+            return True
+        self.deaths += 1
+        return self.deaths <= self.retries
+
+    def failure(self, worker_died: bool, error: str | None) -> str:
+        """A message for the caller about why the cluster could not finish the job."""
+        if worker_died:
+            allowed = f"{self.retries} retr{'y' if self.retries == 1 else 'ies'}"
+            return f"the worker running this job died ({max(self.deaths, 1)} time(s); the process allows {allowed})"
+        if error is None:
+            return "the cluster lost this job"
+        return f"the cluster could not run this job: {error}"
+
+
+class TrackerMachine:
+    """The watched jobs of one cluster connection.
+
+    Args:
+        durable: the cluster outlives this process (tasks are published, so unpublished at the end).
+        linger: seconds a cancelled job that had started may still report how it ended.
+    """
+
+    def __init__(self, *, durable: bool, linger: float) -> None:
+        self.durable, self.linger = durable, linger
+        self.jobs: dict[str, JobWatch] = {}
+        self._generations = 0
+
+    def watching(self, job_id: str) -> bool:
+        return job_id in self.jobs
+
+    def handle(self, what: Input) -> list[Instruction]:
+        """The instructions that follow from ``what``."""
+        match what:
+            case Watched():
+                return self._watched(what)
+            case WorkerEvents(events=events):
+                return [i for e in events for i in self._deliver_if_awaited(e)]
+            case Recorded(events=events):
+                return [i for e in events if isinstance(e, FINAL) for i in self._release(e.job_id)]
+            case TaskEnded():
+                return self._ended(what)
+            case ResultFetched():
+                return self._result(what)
+            case ErrorFetched():
+                return self._error(what)
+            case Resubmitted():
+                return self._resubmitted(what)
+            case CancelRequested(job_id=job_id):
+                if job_id in self.jobs:
+                    self.jobs[job_id].cancel_requested = True
+                return []
+            case Unwatched(job_id=job_id):
+                self.jobs.pop(job_id, None)
+                return []
+            case LingerOver(job_id=job_id):
+                return self._release(job_id)
+        raise TypeError(f"not an input of the tracker: {what!r}")
+
+    def close(self) -> None:
+        self.jobs.clear()
+
+    def _watched(self, what: Watched) -> list[Instruction]:
+        self._generations += 1
+        self.jobs[what.job_id] = JobWatch(retries=what.retries, started=what.started, generation=self._generations)
+        return [AwaitEnd(job_id=what.job_id, generation=self._generations)]
+
+    def _current(self, job_id: str, generation: int) -> JobWatch | None:
+        """The watch a report is about, unless the report is late or the outcome already known."""
+        watch = self.jobs.get(job_id)
+        if watch is None or watch.generation != generation or watch.final_seen:
+            return None
+        return watch
+
+    def _deliver_if_awaited(self, event: AnyEvent) -> list[Instruction]:
+        watch = self.jobs.get(event.job_id)
+        if watch is None or watch.final_seen:
+            return []  # not this instance's job, or its outcome is known: a late event
+        return self._deliver(watch, event)
+
+    def _deliver(self, watch: JobWatch, event: AnyEvent) -> list[Instruction]:
+        watch.started = watch.started or isinstance(event, Started)
+        watch.final_seen = watch.final_seen or isinstance(event, FINAL)
+        return [Deliver(event=event)]
+
+    def _release(self, job_id: str) -> list[Instruction]:
+        if self.jobs.pop(job_id, None) is None:
+            return []
+        return [Release(job_id=job_id, unpublish=self.durable)]
+
+    def _ended(self, what: TaskEnded) -> list[Instruction]:
+        watch = self._current(what.job_id, what.generation)
+        if watch is None:
+            return []
+        if what.status == "finished":
+            return [FetchResult(job_id=what.job_id, generation=what.generation)]
+        if what.status == "error":
+            return [FetchError(job_id=what.job_id, generation=what.generation)]
+        if watch.cancel_requested:  # a started job may still report how it ended
+            return [ReleaseLater(job_id=what.job_id, delay=self.linger if watch.started else 0.0)]
+        return self._deliver(watch, Failed(job_id=what.job_id, at=what.at, error=DROPPED.format(what.status)))
+
+    def _result(self, what: ResultFetched) -> list[Instruction]:
+        """The outcome from the task's return value, its event batch having been missed."""
+        watch = self._current(what.job_id, what.generation)
+        if watch is None:
+            return []
+        event = what.event
+        if event is None:
+            event = Failed(job_id=what.job_id, at=what.at, error=DROPPED.format(what.error))
+        elif event.job_id != what.job_id:  # the worker could not read the task: no id in it
+            event = msgspec.structs.replace(event, job_id=what.job_id)
+        return self._deliver(watch, event)
+
+    def _error(self, what: ErrorFetched) -> list[Instruction]:
+        watch = self._current(what.job_id, what.generation)
+        if watch is None:
+            return []
+        if watch.may_retry(what.worker_died):
+            watch.started = False
+            return [Resubmit(job_id=what.job_id, generation=what.generation)]
+        error = watch.failure(what.worker_died, what.error)
+        return self._deliver(watch, Failed(job_id=what.job_id, at=what.at, error=error))
+
+    def _resubmitted(self, what: Resubmitted) -> list[Instruction]:
+        watch = self.jobs.get(what.job_id)
+        if watch is None or watch.generation != what.generation:
+            return []
+        self._generations += 1
+        watch.generation, watch.attempt = self._generations, watch.attempt + 1
+        line = f"the worker running this job died; running it again ({watch.deaths} of {watch.retries} retries)"
+        logged = Logged(job_id=what.job_id, at=what.at, line=line, level="WARNING")
+        return [AwaitEnd(job_id=what.job_id, generation=watch.generation), *self._deliver(watch, logged)]
+
+
+def cancel_steps(state: str | None) -> tuple[bool, float | None]:
+    """What cancelling a task in scheduler ``state`` takes: whether to stop it (its outcome
+    stands once it ended, and an unknown task is nobody's), and after how many seconds to lower
+    its cancellation flag (``None``: the processor that reads it clears it)."""
+    if state is None or state in ENDED:
+        return False, None
+    return True, (None if state == "processing" else NEVER_STARTED_FLAG_TTL)

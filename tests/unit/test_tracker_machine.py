@@ -1,0 +1,169 @@
+"""The Dask tracker machine, event in, assertion out: no cluster, no loop, no threads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dpr.adapters.dask.tracker_machine import (
+    DROPPED,
+    NEVER_STARTED_FLAG_TTL,
+    AwaitEnd,
+    CancelRequested,
+    Deliver,
+    ErrorFetched,
+    FetchError,
+    FetchResult,
+    Instruction,
+    LingerOver,
+    Recorded,
+    Release,
+    ReleaseLater,
+    Resubmit,
+    Resubmitted,
+    ResultFetched,
+    TaskEnded,
+    TrackerMachine,
+    Unwatched,
+    Watched,
+    WorkerEvents,
+    cancel_steps,
+)
+from dpr.domain.events import AnyEvent, Failed, Logged, Progressed, Started, Succeeded
+
+AT = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def watching(job_id: str = "a", retries: int = 0, started: bool = False, durable: bool = True) -> TrackerMachine:
+    machine = TrackerMachine(durable=durable, linger=15.0)
+    assert machine.handle(Watched(job_id=job_id, retries=retries, started=started)) == [
+        AwaitEnd(job_id=job_id, generation=1)
+    ]
+    return machine
+
+
+def delivered(instructions: list[Instruction]) -> list[AnyEvent]:
+    return [i.event for i in instructions if isinstance(i, Deliver)]
+
+
+def ended(machine: TrackerMachine, status: str, job_id: str = "a") -> list[Instruction]:
+    return machine.handle(TaskEnded(job_id=job_id, generation=machine.jobs[job_id].generation, status=status, at=AT))
+
+
+def test_only_the_events_of_watched_jobs_are_delivered_in_order() -> None:
+    machine = watching("a")
+    events: list[AnyEvent] = [
+        Started(job_id="a", at=AT),
+        Started(job_id="elsewhere", at=AT),
+        Progressed(job_id="a", at=AT, progress=50),
+    ]
+    assert delivered(machine.handle(WorkerEvents(events=events))) == [events[0], events[2]]
+
+
+def test_events_after_the_outcome_are_late_and_dropped() -> None:
+    machine = watching("a")
+    done = Succeeded(job_id="a", at=AT, outputs={})
+    machine.handle(WorkerEvents(events=[done]))
+    assert machine.handle(WorkerEvents(events=[Failed(job_id="a", at=AT, error="twice")])) == []
+    assert ended(machine, "finished") == [], "the outcome came by the topic: the result is not fetched"
+
+
+def test_a_recorded_outcome_releases_the_task_and_unpublishes_it_on_a_durable_cluster() -> None:
+    for durable in (True, False):
+        machine = watching("a", durable=durable)
+        done = Succeeded(job_id="a", at=AT, outputs={})
+        machine.handle(WorkerEvents(events=[done]))
+        assert machine.handle(Recorded(events=[done])) == [Release(job_id="a", unpublish=durable)]
+        assert not machine.watching("a")
+
+
+def test_a_finished_task_whose_batch_was_missed_gives_its_outcome_from_its_result() -> None:
+    machine = watching("a")
+    assert ended(machine, "finished") == [FetchResult(job_id="a", generation=1)]
+    outcome = Succeeded(job_id="", at=AT, outputs={"x": 1})  # a worker that could not read the task
+    fetched = machine.handle(ResultFetched(job_id="a", generation=1, event=outcome, at=AT))
+    assert delivered(fetched) == [Succeeded(job_id="a", at=AT, outputs={"x": 1})]
+
+
+def test_a_result_that_cannot_be_fetched_fails_the_job_as_dropped() -> None:
+    machine = watching("a")
+    fetched = machine.handle(ResultFetched(job_id="a", generation=1, error="OSError", at=AT))
+    assert delivered(fetched) == [Failed(job_id="a", at=AT, error=DROPPED.format("OSError"))]
+
+
+def test_a_task_the_cluster_lost_fails_the_job() -> None:
+    machine = watching("a")
+    assert delivered(ended(machine, "lost")) == [Failed(job_id="a", at=AT, error=DROPPED.format("lost"))]
+
+
+def test_a_task_that_erred_fails_the_job_with_its_error() -> None:
+    machine = watching("a", retries=2)
+    assert ended(machine, "error") == [FetchError(job_id="a", generation=1)]
+    failed = delivered(machine.handle(ErrorFetched(job_id="a", generation=1, error="ValueError: no", at=AT)))
+    assert failed == [Failed(job_id="a", at=AT, error="the cluster could not run this job: ValueError: no")]
+
+
+def test_a_worker_dying_before_the_job_started_reruns_it_for_free_a_few_times() -> None:
+    machine = watching("a", retries=0)
+    for generation in (1, 2, 3):
+        died = ErrorFetched(job_id="a", generation=generation, worker_died=True, at=AT)
+        assert machine.handle(died) == [Resubmit(job_id="a", generation=generation)]
+        again = machine.handle(Resubmitted(job_id="a", generation=generation, at=AT))
+        assert again[0] == AwaitEnd(job_id="a", generation=generation + 1)
+        line = delivered(again)[0]
+        assert isinstance(line, Logged) and "running it again (0 of 0 retries)" in line.line
+    failed = delivered(machine.handle(ErrorFetched(job_id="a", generation=4, worker_died=True, at=AT)))
+    assert failed == [
+        Failed(job_id="a", at=AT, error="the worker running this job died (1 time(s); the process allows 0 retries)")
+    ]
+    assert machine.jobs["a"].attempt == 4
+
+
+def test_a_worker_dying_under_a_started_job_reruns_it_while_its_retries_allow() -> None:
+    machine = watching("a", retries=1, started=True)
+    assert machine.handle(ErrorFetched(job_id="a", generation=1, worker_died=True, at=AT)) == [
+        Resubmit(job_id="a", generation=1)
+    ]
+    line = delivered(machine.handle(Resubmitted(job_id="a", generation=1, at=AT)))[0]
+    assert isinstance(line, Logged) and line.level == "WARNING" and "(1 of 1 retries)" in line.line
+    machine.handle(WorkerEvents(events=[Started(job_id="a", at=AT)]))
+    failed = delivered(machine.handle(ErrorFetched(job_id="a", generation=2, worker_died=True, at=AT)))
+    assert failed == [
+        Failed(job_id="a", at=AT, error="the worker running this job died (2 time(s); the process allows 1 retry)")
+    ]
+
+
+def test_a_report_about_an_earlier_run_changes_nothing() -> None:
+    machine = watching("a", retries=1, started=True)
+    machine.handle(ErrorFetched(job_id="a", generation=1, worker_died=True, at=AT))
+    machine.handle(Resubmitted(job_id="a", generation=1, at=AT))
+    assert machine.handle(TaskEnded(job_id="a", generation=1, status="error", at=AT)) == []
+    assert machine.handle(ResultFetched(job_id="a", generation=1, error="OSError", at=AT)) == []
+
+
+def test_a_cancelled_job_is_never_retried_and_a_started_one_may_still_report_for_a_while() -> None:
+    machine = watching("a", retries=3)
+    machine.handle(CancelRequested(job_id="a"))
+    assert machine.handle(ErrorFetched(job_id="a", generation=1, worker_died=True, at=AT))[0] == Deliver(
+        event=Failed(
+            job_id="a", at=AT, error="the worker running this job died (1 time(s); the process allows 3 retries)"
+        )
+    )
+    queued, running = watching("q"), watching("r", started=True)
+    for machine, job_id, delay in ((queued, "q", 0.0), (running, "r", 15.0)):
+        machine.handle(CancelRequested(job_id=job_id))
+        assert ended(machine, "cancelled", job_id) == [ReleaseLater(job_id=job_id, delay=delay)]
+        assert machine.handle(LingerOver(job_id=job_id)) == [Release(job_id=job_id, unpublish=True)]
+
+
+def test_an_unwatched_job_is_forgotten_without_releasing_its_task() -> None:
+    machine = watching("a")
+    assert machine.handle(Unwatched(job_id="a")) == []
+    assert machine.handle(TaskEnded(job_id="a", generation=1, status="cancelled", at=AT)) == []
+
+
+def test_cancelling_stops_only_unfinished_tasks_and_lowers_the_flag_of_those_that_never_started() -> None:
+    assert cancel_steps(None) == (False, None)
+    assert cancel_steps("memory") == (False, None)
+    assert cancel_steps("erred") == (False, None)
+    assert cancel_steps("processing") == (True, None)
+    assert cancel_steps("queued") == (True, NEVER_STARTED_FLAG_TTL)
