@@ -7,6 +7,12 @@ from datetime import UTC, datetime
 from dpr.adapters.dask.tracker_machine import (
     DROPPED,
     NEVER_STARTED_FLAG_TTL,
+    Adoption,
+    TrackerMachine,
+    adoption,
+    cancel_steps,
+)
+from dpr.adapters.dask.tracker_messages import (
     AwaitEnd,
     CancelRequested,
     Deliver,
@@ -22,11 +28,9 @@ from dpr.adapters.dask.tracker_machine import (
     Resubmitted,
     ResultFetched,
     TaskEnded,
-    TrackerMachine,
     Unwatched,
     Watched,
     WorkerEvents,
-    cancel_steps,
 )
 from dpr.domain.events import AnyEvent, Failed, Logged, Progressed, Started, Succeeded
 
@@ -167,3 +171,11 @@ def test_cancelling_stops_only_unfinished_tasks_and_lowers_the_flag_of_those_tha
     assert cancel_steps("erred") == (False, None)
     assert cancel_steps("processing") == (True, None)
     assert cancel_steps("queued") == (True, NEVER_STARTED_FLAG_TTL)
+
+
+def test_an_adopted_job_is_followed_only_while_its_task_is_published_and_known_to_the_scheduler() -> None:
+    assert adoption(durable=True, published=True, state="processing") is Adoption.FOLLOW
+    assert adoption(durable=True, published=True, state="memory") is Adoption.FOLLOW
+    assert adoption(durable=True, published=True, state=None) is Adoption.FORGOTTEN
+    assert adoption(durable=True, published=False, state=None) is Adoption.LOST
+    assert adoption(durable=False, published=True, state="processing") is Adoption.LOST

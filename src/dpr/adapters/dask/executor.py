@@ -19,7 +19,7 @@ from msgspec.structs import replace
 from dpr.adapters.dask.routes import PlacementSources, Route, Routes, open_route
 from dpr.adapters.dask.sources import ClusterSource
 from dpr.adapters.dask.tracing import with_current_context
-from dpr.adapters.dask.tracker_machine import cancel_steps
+from dpr.adapters.dask.tracker_machine import Adoption, adoption, cancel_steps
 from dpr.adapters.dask.wire import TaskSpec, WorkerTuning, encode_spec, task_key
 from dpr.adapters.dask.worker_side import dask_task
 from dpr.domain.errors import Unavailable
@@ -95,17 +95,19 @@ class DaskExecutor(Executor):
         if routes.watching(job.job_id) is not None:
             return True
         route = await self._route_of(job)
-        if route is None or not route.source.durable:
+        if route is None:
             return False
-        published = await route.calls.published(job.job_id)
-        if published is None:
-            return False
-        if await route.calls.state(job.job_id) is None:  # published, then forgotten (e.g. cancelled)
-            route.calls.unpublish(job.job_id)
-            return False
-        future, retries = published
-        route.jobs.watch(job.job_id, future, retries, started=job.status is JobStatus.RUNNING)
-        return True
+        durable = route.source.durable
+        published = await route.calls.published(job.job_id) if durable else None
+        state = await route.calls.state(job.job_id) if published is not None else None
+        match adoption(durable, published is not None, state):
+            case Adoption.FORGOTTEN:
+                route.calls.unpublish(job.job_id)
+            case Adoption.FOLLOW if published is not None:
+                future, retries = published
+                route.jobs.watch(job.job_id, future, retries, started=job.status is JobStatus.RUNNING)
+                return True
+        return False
 
     async def close(self) -> None:
         if self._routes is not None:

@@ -3,8 +3,9 @@
 ``TrackerMachine`` remembers how far each watched job's reporting got. Its shell
 (``tracking.JobTracker``) turns what happens on the cluster into inputs (``Watched``,
 ``WorkerEvents``, ``TaskEnded``...) and performs the instructions the machine answers with
-(``Deliver`` an event to the service, ``FetchResult``, ``Resubmit``, ``Release``...). Nothing here
-holds a future or a client; inputs carry the time they happened, so the machine reads no clock.
+(``Deliver`` an event to the service, ``FetchResult``, ``Resubmit``, ``Release``...); both are
+in ``tracker_messages``. Nothing here holds a future or a client; inputs carry the time they
+happened, so the machine reads no clock.
 
 Each watch of a job has a ``generation`` (a new one at submission, adoption and every re-run),
 so a late report about an earlier one changes nothing; ``attempt`` counts the runs of the job.
@@ -13,10 +14,31 @@ so a late report about an earlier one changes nothing; ``attempt`` counts the ru
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from enum import StrEnum
 
 import msgspec
 
+from dpr.adapters.dask.tracker_messages import (
+    AwaitEnd,
+    CancelRequested,
+    Deliver,
+    ErrorFetched,
+    FetchError,
+    FetchResult,
+    Input,
+    Instruction,
+    LingerOver,
+    Recorded,
+    Release,
+    ReleaseLater,
+    Resubmit,
+    Resubmitted,
+    ResultFetched,
+    TaskEnded,
+    Unwatched,
+    Watched,
+    WorkerEvents,
+)
 from dpr.domain.events import AnyEvent, Failed, Logged, Started, Succeeded
 
 FINAL = (Succeeded, Failed)
@@ -24,146 +46,6 @@ FREE_RETRIES = 3  # re-runs of a task whose worker died before it started (they 
 DROPPED = "the cluster dropped this job before it finished ({})"
 ENDED = ("memory", "erred")  # scheduler states of a task whose outcome stands
 NEVER_STARTED_FLAG_TTL = 30.0  # seconds a queued job's cancellation flag is kept (start race)
-
-
-# Inputs: what happened.
-
-
-class Watched(msgspec.Struct, frozen=True, kw_only=True):
-    """The job's task was submitted or adopted; ``started`` when it is known to run already."""
-
-    job_id: str
-    retries: int = 0
-    started: bool = False
-
-
-class WorkerEvents(msgspec.Struct, frozen=True, kw_only=True):
-    """A batch the workers sent on the topic (of jobs of any instance)."""
-
-    events: list[AnyEvent]
-
-
-class Recorded(msgspec.Struct, frozen=True, kw_only=True):
-    """The service recorded these events."""
-
-    events: list[AnyEvent]
-
-
-class TaskEnded(msgspec.Struct, frozen=True, kw_only=True):
-    """The task of a watch ended, in the future's ``status`` (finished, error, cancelled, lost)."""
-
-    job_id: str
-    generation: int
-    status: str
-    at: datetime
-
-
-class ResultFetched(msgspec.Struct, frozen=True, kw_only=True):
-    """The task's return value (its final event), or why it could not be had."""
-
-    job_id: str
-    generation: int
-    event: AnyEvent | None = None
-    error: str | None = None
-    at: datetime
-
-
-class ErrorFetched(msgspec.Struct, frozen=True, kw_only=True):
-    """The task's error: ``worker_died`` for a killed worker, else its text (``None``: none)."""
-
-    job_id: str
-    generation: int
-    worker_died: bool = False
-    error: str | None = None
-    at: datetime
-
-
-class Resubmitted(msgspec.Struct, frozen=True, kw_only=True):
-    """The task was sent to run again."""
-
-    job_id: str
-    generation: int
-    at: datetime
-
-
-class CancelRequested(msgspec.Struct, frozen=True, kw_only=True):
-    job_id: str
-
-
-class Unwatched(msgspec.Struct, frozen=True, kw_only=True):
-    """Stop watching without a word to the scheduler (the task is being cancelled)."""
-
-    job_id: str
-
-
-class LingerOver(msgspec.Struct, frozen=True, kw_only=True):
-    """The time a cancelled job had to report how it ended is over."""
-
-    job_id: str
-
-
-Input = (
-    Watched
-    | WorkerEvents
-    | Recorded
-    | TaskEnded
-    | ResultFetched
-    | ErrorFetched
-    | Resubmitted
-    | CancelRequested
-    | Unwatched
-    | LingerOver
-)
-
-
-# Instructions: what the shell is to do.
-
-
-class AwaitEnd(msgspec.Struct, frozen=True, kw_only=True):
-    """Wait for the task to end and report ``TaskEnded`` for this generation."""
-
-    job_id: str
-    generation: int
-
-
-class Deliver(msgspec.Struct, frozen=True, kw_only=True):
-    """Hand the event to the service."""
-
-    event: AnyEvent
-
-
-class FetchResult(msgspec.Struct, frozen=True, kw_only=True):
-    job_id: str
-    generation: int
-
-
-class FetchError(msgspec.Struct, frozen=True, kw_only=True):
-    job_id: str
-    generation: int
-
-
-class Resubmit(msgspec.Struct, frozen=True, kw_only=True):
-    """Run the task again, then report ``Resubmitted``."""
-
-    job_id: str
-    generation: int
-
-
-class Release(msgspec.Struct, frozen=True, kw_only=True):
-    """Let go of the task; ``unpublish`` its dataset too (a durable cluster)."""
-
-    job_id: str
-    unpublish: bool
-
-
-class ReleaseLater(msgspec.Struct, frozen=True, kw_only=True):
-    """Report ``LingerOver`` after ``delay`` seconds."""
-
-    job_id: str
-    delay: float
-
-
-Instruction = AwaitEnd | Deliver | FetchResult | FetchError | Resubmit | Release | ReleaseLater
 
 
 @dataclass(slots=True)
@@ -326,3 +208,18 @@ def cancel_steps(state: str | None) -> tuple[bool, float | None]:
     if state is None or state in ENDED:
         return False, None
     return True, (None if state == "processing" else NEVER_STARTED_FLAG_TTL)
+
+
+class Adoption(StrEnum):
+    """What becomes of a job submitted by an earlier run, when the service adopts it."""
+
+    FOLLOW = "follow"  # its task is on the cluster: watch it
+    LOST = "lost"  # nothing was published for it (not a durable cluster, or released)
+    FORGOTTEN = "forgotten"  # published, but the scheduler forgot the task (e.g. cancelled): unpublish
+
+
+def adoption(durable: bool, published: bool, state: str | None) -> Adoption:
+    """``published``: the task's dataset is on the scheduler; ``state``: the task's state there."""
+    if not durable or not published:
+        return Adoption.LOST
+    return Adoption.FORGOTTEN if state is None else Adoption.FOLLOW

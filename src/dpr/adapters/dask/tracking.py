@@ -18,7 +18,8 @@ from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
 from dpr.adapters.dask.scheduler_calls import SchedulerCalls
-from dpr.adapters.dask.tracker_machine import (
+from dpr.adapters.dask.tracker_machine import TrackerMachine
+from dpr.adapters.dask.tracker_messages import (
     AwaitEnd,
     CancelRequested,
     Deliver,
@@ -35,7 +36,6 @@ from dpr.adapters.dask.tracker_machine import (
     Resubmitted,
     ResultFetched,
     TaskEnded,
-    TrackerMachine,
     Unwatched,
     Watched,
     WorkerEvents,

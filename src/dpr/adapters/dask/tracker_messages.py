@@ -1,0 +1,150 @@
+"""What the Dask tracker machine is told (inputs: what happened on the cluster or in the
+service) and what it answers (instructions for its shell). Plain Structs, so a test or a log can
+show them as they are."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from dpr.domain.events import AnyEvent
+
+# Inputs: what happened.
+
+
+class Watched(msgspec.Struct, frozen=True, kw_only=True):
+    """The job's task was submitted or adopted; ``started`` when it is known to run already."""
+
+    job_id: str
+    retries: int = 0
+    started: bool = False
+
+
+class WorkerEvents(msgspec.Struct, frozen=True, kw_only=True):
+    """A batch the workers sent on the topic (of jobs of any instance)."""
+
+    events: list[AnyEvent]
+
+
+class Recorded(msgspec.Struct, frozen=True, kw_only=True):
+    """The service recorded these events."""
+
+    events: list[AnyEvent]
+
+
+class TaskEnded(msgspec.Struct, frozen=True, kw_only=True):
+    """The task of a watch ended, in the future's ``status`` (finished, error, cancelled, lost)."""
+
+    job_id: str
+    generation: int
+    status: str
+    at: datetime
+
+
+class ResultFetched(msgspec.Struct, frozen=True, kw_only=True):
+    """The task's return value (its final event), or why it could not be had."""
+
+    job_id: str
+    generation: int
+    event: AnyEvent | None = None
+    error: str | None = None
+    at: datetime
+
+
+class ErrorFetched(msgspec.Struct, frozen=True, kw_only=True):
+    """The task's error: ``worker_died`` for a killed worker, else its text (``None``: none)."""
+
+    job_id: str
+    generation: int
+    worker_died: bool = False
+    error: str | None = None
+    at: datetime
+
+
+class Resubmitted(msgspec.Struct, frozen=True, kw_only=True):
+    """The task was sent to run again."""
+
+    job_id: str
+    generation: int
+    at: datetime
+
+
+class CancelRequested(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: str
+
+
+class Unwatched(msgspec.Struct, frozen=True, kw_only=True):
+    """Stop watching without a word to the scheduler (the task is being cancelled)."""
+
+    job_id: str
+
+
+class LingerOver(msgspec.Struct, frozen=True, kw_only=True):
+    """The time a cancelled job had to report how it ended is over."""
+
+    job_id: str
+
+
+Input = (
+    Watched
+    | WorkerEvents
+    | Recorded
+    | TaskEnded
+    | ResultFetched
+    | ErrorFetched
+    | Resubmitted
+    | CancelRequested
+    | Unwatched
+    | LingerOver
+)
+
+
+# Instructions: what the shell is to do.
+
+
+class AwaitEnd(msgspec.Struct, frozen=True, kw_only=True):
+    """Wait for the task to end and report ``TaskEnded`` for this generation."""
+
+    job_id: str
+    generation: int
+
+
+class Deliver(msgspec.Struct, frozen=True, kw_only=True):
+    """Hand the event to the service."""
+
+    event: AnyEvent
+
+
+class FetchResult(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: str
+    generation: int
+
+
+class FetchError(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: str
+    generation: int
+
+
+class Resubmit(msgspec.Struct, frozen=True, kw_only=True):
+    """Run the task again, then report ``Resubmitted``."""
+
+    job_id: str
+    generation: int
+
+
+class Release(msgspec.Struct, frozen=True, kw_only=True):
+    """Let go of the task; ``unpublish`` its dataset too (a durable cluster)."""
+
+    job_id: str
+    unpublish: bool
+
+
+class ReleaseLater(msgspec.Struct, frozen=True, kw_only=True):
+    """Report ``LingerOver`` after ``delay`` seconds."""
+
+    job_id: str
+    delay: float
+
+
+Instruction = AwaitEnd | Deliver | FetchResult | FetchError | Resubmit | Release | ReleaseLater
