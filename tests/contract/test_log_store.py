@@ -114,3 +114,57 @@ async def test_concurrent_batches_and_single_appends_never_share_a_number(log_st
     for records in results[:6]:  # a batch's lines of one job keep their order
         seqs = [r.seq for r in records if r.job_id == "b"]
         assert seqs == sorted(seqs)
+
+
+def numbered(job_id: str, run: str, *texts: str, first: int = 0) -> list[LogLine]:
+    return [
+        LogLine(job_id=job_id, at=at(first + i), level="INFO", line=text, run=run, run_seq=first + i)
+        for i, text in enumerate(texts)
+    ]
+
+
+async def test_a_batch_delivered_again_stores_nothing_twice(log_store: JobLogStore) -> None:
+    batch = numbered("job", "run-1", "a", "b", "c")
+    first = await log_store.append_many(batch)
+    assert await log_store.append_many(batch) == []
+    assert await log_store.append_many(batch[1:2]) == []
+    assert await log_store.read("job") == first
+    assert [r.line for r in first] == ["a", "b", "c"]
+
+
+async def test_a_batch_overlapping_stored_lines_stores_only_the_new_ones_after_them(log_store: JobLogStore) -> None:
+    await log_store.append_many(numbered("job", "run-1", "a", "b"))
+    await log_store.append("job", at(5), "WARNING", "a line of the service")
+    records = await log_store.append_many([*numbered("job", "run-1", "b", "c", first=1), *numbered("other", "r", "x")])
+    assert [(r.job_id, r.seq, r.line) for r in records] == [("job", 3, "c"), ("other", 0, "x")]
+    assert [r.line for r in await log_store.read("job")] == ["a", "b", "a line of the service", "c"]
+
+
+async def test_a_line_repeated_within_one_batch_is_stored_once(log_store: JobLogStore) -> None:
+    line = numbered("job", "run-1", "a")
+    records = await log_store.append_many([*line, *line, *numbered("job", "run-1", "b", first=1)])
+    assert [r.line for r in records] == ["a", "b"]
+
+
+async def test_the_same_number_in_another_run_or_job_is_another_line(log_store: JobLogStore) -> None:
+    await log_store.append_many(numbered("job", "run-1", "first run"))
+    await log_store.append_many(numbered("job", "run-2", "second run"))
+    await log_store.append_many(numbered("other", "run-1", "other job"))
+    unnumbered = LogLine(job_id="job", at=at(1), level="INFO", line="unnumbered")
+    await log_store.append_many([unnumbered])
+    await log_store.append_many([unnumbered])
+    assert [r.line for r in await log_store.read("job")] == ["first run", "second run", "unnumbered", "unnumbered"]
+    assert len(await log_store.read("other")) == 1
+
+
+async def test_concurrent_deliveries_of_one_batch_store_each_line_once(log_store: JobLogStore) -> None:
+    batch = numbered("job", "run-1", *(f"line {n}" for n in range(10)))
+    results = await asyncio.gather(*(log_store.append_many(batch) for _ in range(6)))
+    assert sum(len(r) for r in results) == 10
+    assert [r.line for r in await log_store.read("job")] == [f"line {n}" for n in range(10)]
+
+
+async def test_a_deleted_log_takes_its_numbered_lines_again(log_store: JobLogStore) -> None:
+    await log_store.append_many(numbered("job", "run-1", "a"))
+    await log_store.delete("job")
+    assert len(await log_store.append_many(numbered("job", "run-1", "a"))) == 1

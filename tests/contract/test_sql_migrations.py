@@ -85,9 +85,22 @@ def seed_0003(conn: Connection) -> Seed:
     return jobs, logs
 
 
+def seed_0004(conn: Connection) -> Seed:
+    """0004 keeps where a numbered line came from (``run``, ``run_seq``), unique per job."""
+    jobs, logs = seed_0003(conn)
+    conn.execute(text("UPDATE job_logs SET run = 'r', run_seq = seq WHERE job_id = 'plain'"))
+    return jobs, logs
+
+
 # 0002 only changed indexes: rows are stored as 0001 stored them. 0003 added duration_us,
-# which the upgrade computes for the ended jobs older revisions stored.
-SEEDERS: dict[str, Callable[[Connection], Seed]] = {"0001": seed_0001, "0002": seed_0001, "0003": seed_0003}
+# which the upgrade computes for the ended jobs older revisions stored. 0004 added run and
+# run_seq, empty in the lines stored before.
+SEEDERS: dict[str, Callable[[Connection], Seed]] = {
+    "0001": seed_0001,
+    "0002": seed_0001,
+    "0003": seed_0003,
+    "0004": seed_0004,
+}
 
 
 def revisions() -> list[str]:

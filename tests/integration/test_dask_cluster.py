@@ -3,9 +3,9 @@
 Running, worker deaths, service restarts, and dismissal from another instance down to the
 subprocesses a processor started.
 
-Jobs go through the JobService as in production. The scheduler runs with
-``allowed-failures: 0`` (the setting dpr recommends for its schedulers), so a worker dying under
-a job fails its task at once and the job's ``retries`` decide what happens next.
+Jobs go through the JobService as in production. The scheduler runs with its default settings
+(``allowed-failures: 3``): a worker dying under a job makes the scheduler run it again by itself,
+and the job's ``retries``, not the scheduler's setting, decide whether it may go on.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from distributed import Client
 from dpr.adapters.catalog import build_catalog
 from dpr.adapters.clock import SystemClock, UuidIdGenerator
 from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
+from dpr.adapters.dask.wire import TOPIC, decode_events
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import ProcessDefinition, ProcessSettings
+from dpr.domain.events import AnyEvent, Logged, Started, Succeeded
 from dpr.domain.job import Job
 from dpr.domain.prefer import Preference
 from dpr.domain.status import JobStatus
@@ -57,7 +59,7 @@ class Cluster:
         self.folder, self.port = folder, free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
-        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
         self.scheduler = self._spawn(
             "scheduler", [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"], env
         )
@@ -343,3 +345,76 @@ async def test_an_executor_that_never_saw_a_job_cancels_it_on_the_scheduler(clus
         await until(lambda: _task_state(client, job.job_id, None), what="the scheduler to drop the task")
     finally:
         await asyncio.gather(service.close(), other.close())
+
+
+async def logged_events(client: Client, job_id: str) -> list[AnyEvent]:
+    """The job's events the scheduler keeps on the topic, as the worker sent them."""
+    return [e for _, data in await client.get_events(TOPIC) for e in decode_events(data) if e.job_id == job_id]
+
+
+async def lines_sent(client: Client, job_id: str) -> list[str]:
+    return [e.line for e in await logged_events(client, job_id) if isinstance(e, Logged)]
+
+
+async def test_an_instance_detached_and_reattached_mid_run_loses_no_line_and_duplicates_none(cluster, client, stores):
+    first = service_on(cluster.address, *stores)
+    await first.start()
+    job = await running(first, "mockup", {"duration": 3})
+    await until(lambda: _has_lines(stores[1], job.job_id), what="a first line recorded")
+    await first.close()
+    stored_before = len(await stores[1].read(job.job_id))
+    await until(lambda: _more_sent(client, job.job_id, stored_before + 2), what="lines sent while no instance listened")
+    second = service_on(cluster.address, *stores)
+    try:
+        assert await second.start() == []
+        done = await second.wait(job.job_id, 30)
+        assert done.status is JobStatus.SUCCESSFUL
+        recorded = [r.line for r in await stores[1].read(job.job_id)]
+        assert recorded == await lines_sent(client, job.job_id), "every line once, in order"
+        assert sum(line.startswith("mockup: step") for line in recorded) == 10
+    finally:
+        await second.close()
+
+
+async def test_a_job_that_started_while_no_instance_listened_keeps_its_workers_start_time(cluster, client, stores):
+    first = service_on(cluster.address, *stores)
+    await first.start()
+    job = (await first.execute("mockup", {"inputs": {"duration": 2}}, ASYNC)).job
+    await first.close()
+    await until(lambda: _more_sent(client, job.job_id, 2), what="the job to start and log unobserved")
+    (started,) = [e for e in await logged_events(client, job.job_id) if isinstance(e, Started)]
+    second = service_on(cluster.address, *stores)
+    try:
+        assert await second.start() == []
+        done = await second.wait(job.job_id, 30)
+        assert done.status is JobStatus.SUCCESSFUL
+        assert done.started == started.at
+        recorded = [r.line for r in await stores[1].read(job.job_id)]
+        assert recorded == await lines_sent(client, job.job_id)
+    finally:
+        await second.close()
+
+
+async def test_a_job_without_retries_is_not_silently_rerun_when_the_scheduler_would(cluster, client, stores):
+    service = service_on(cluster.address, *stores)
+    await service.start()
+    try:
+        job = await running(service, "mockup", {"duration": 4})
+        cluster.kill_worker(await worker_running(client, job.job_id))
+        done = await service.wait(job.job_id, 30)
+        assert done.status is JobStatus.FAILED
+        assert done.error == "the worker running this job died (1 time(s); the process allows 0 retries)"
+        await until(lambda: _task_state(client, job.job_id, None), what="the re-run task to be stopped")
+        runs = {e.run for e in await logged_events(client, job.job_id) if isinstance(e, Started)}
+        successes = [e for e in await logged_events(client, job.job_id) if isinstance(e, Succeeded)]
+        assert len(runs) <= 2 and successes == [], "the re-run was stopped before it could finish"
+    finally:
+        await service.close()
+
+
+async def _has_lines(logs: InMemoryJobLogStore, job_id: str) -> bool:
+    return bool(await logs.read(job_id))
+
+
+async def _more_sent(client: Client, job_id: str, count: int) -> bool:
+    return len(await lines_sent(client, job_id)) >= count

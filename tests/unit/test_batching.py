@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from dpr.adapters.batching import Gathered, GroupCommit, coalesce
+from dpr.adapters.dask.wire import WorkerTuning, decode_events
+from dpr.adapters.dask.worker_side import Numbering, emitter, event_batches
 from dpr.domain.events import AnyEvent, Logged, Progressed, Started
 
 AT = datetime(2030, 1, 1, tzinfo=UTC)
@@ -176,4 +178,21 @@ def test_runs_of_one_jobs_progress_merge_into_the_last_keeping_the_highest_and_t
         events[3],
         events[4],
         events[5],
+    ]
+
+
+def test_a_workers_batches_number_its_events_in_the_order_sent_after_coalescing() -> None:
+    sent: list[bytes] = []
+    batches = event_batches(sent.append, lambda delay, fn: None, WorkerTuning(), Numbering("run-1"))
+    emit = emitter(batches)
+    emit(Started(job_id="a", at=AT))
+    emit(Progressed(job_id="a", at=AT, progress=10))
+    emit(Progressed(job_id="a", at=AT, progress=20))
+    emit(Logged(job_id="a", at=AT, line="x"))
+    batches.flush()
+    events = [e for data in sent for e in decode_events(data)]
+    assert [(type(e).__name__, e.run, e.seq) for e in events] == [
+        ("Started", "run-1", 0),
+        ("Progressed", "run-1", 1),
+        ("Logged", "run-1", 2),
     ]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
+
 from dpr.adapters.dask.tracker_machine import (
     DROPPED,
+    GAP,
     NEVER_STARTED_FLAG_TTL,
     Adoption,
     TrackerMachine,
@@ -24,9 +27,12 @@ from dpr.adapters.dask.tracker_messages import (
     Recorded,
     Release,
     ReleaseLater,
+    Replay,
+    Replayed,
     Resubmit,
     Resubmitted,
     ResultFetched,
+    Stop,
     TaskEnded,
     Unwatched,
     Watched,
@@ -179,3 +185,82 @@ def test_an_adopted_job_is_followed_only_while_its_task_is_published_and_known_t
     assert adoption(durable=True, published=True, state=None) is Adoption.FORGOTTEN
     assert adoption(durable=True, published=False, state=None) is Adoption.LOST
     assert adoption(durable=False, published=True, state="processing") is Adoption.LOST
+
+
+def numbered(run: str, *events: AnyEvent, first: int = 0) -> list[AnyEvent]:
+    return [msgspec.structs.replace(e, run=run, seq=first + i) for i, e in enumerate(events)]
+
+
+def line(text: str, job_id: str = "a") -> Logged:
+    return Logged(job_id=job_id, at=AT, line=text)
+
+
+def test_an_event_delivered_once_is_dropped_when_it_comes_again() -> None:
+    machine = watching("a")
+    batch = numbered("r1", Started(job_id="a", at=AT), line("one"), line("two"))
+    assert delivered(machine.handle(WorkerEvents(events=batch))) == batch
+    assert machine.handle(WorkerEvents(events=batch[1:])) == []
+    more = numbered("r1", line("two"), line("three"), first=2)
+    assert delivered(machine.handle(WorkerEvents(events=more))) == more[1:]
+
+
+def test_missing_event_numbers_are_reported_by_a_gap_line_before_the_next_event() -> None:
+    machine = watching("a")
+    machine.handle(WorkerEvents(events=numbered("r1", Started(job_id="a", at=AT))))
+    later = numbered("r1", line("late"), first=4)
+    gap, event = delivered(machine.handle(WorkerEvents(events=later)))
+    assert isinstance(gap, Logged) and gap.level == "WARNING" and gap.line == GAP.format(3)
+    assert gap.run is None, "the gap line is the service's own, never taken for a worker's line"
+    assert event == later[0]
+
+
+def test_an_adopted_job_delivers_the_replayed_events_first_then_the_topics_each_once() -> None:
+    machine = TrackerMachine(durable=True, linger=15.0)
+    assert machine.handle(Watched(job_id="a", replay=True)) == [
+        AwaitEnd(job_id="a", generation=1),
+        Replay(job_id="a"),
+    ]
+    events = numbered("r1", Started(job_id="a", at=AT), line("one"), line("two"), line("three"))
+    assert machine.handle(WorkerEvents(events=events[2:])) == [], "held until the replay is in"
+    assert delivered(machine.handle(Replayed(job_id="a", events=events[:3]))) == events
+    assert machine.handle(Replayed(job_id="a", events=events)) == [], "a second replay changes nothing"
+
+
+def test_a_replay_that_no_longer_has_the_first_events_leaves_a_gap_line() -> None:
+    machine = TrackerMachine(durable=True, linger=15.0)
+    machine.handle(Watched(job_id="a", started=True, replay=True))
+    events = delivered(machine.handle(Replayed(job_id="a", events=numbered("r1", line("n"), first=7))))
+    assert [e.line for e in events if isinstance(e, Logged)] == [GAP.format(7), "n"]
+
+
+def test_the_scheduler_rerunning_a_job_after_its_worker_died_counts_against_its_retries() -> None:
+    machine = watching("a", retries=1)
+    machine.handle(WorkerEvents(events=numbered("r1", Started(job_id="a", at=AT))))
+    second = numbered("r2", Started(job_id="a", at=AT))
+    note, started = delivered(machine.handle(WorkerEvents(events=second)))
+    assert isinstance(note, Logged) and "running it again (1 of 1 retries; the scheduler re-ran it)" in note.line
+    assert started == second[0]
+    third = machine.handle(WorkerEvents(events=numbered("r3", Started(job_id="a", at=AT))))
+    assert third[0] == Stop(job_id="a")
+    assert delivered(third) == [
+        Failed(job_id="a", at=AT, error="the worker running this job died (2 time(s); the process allows 1 retry)")
+    ]
+    assert machine.handle(WorkerEvents(events=numbered("r3", line("after"), first=1))) == []
+
+
+def test_a_job_without_retries_rerun_by_the_scheduler_fails_at_once_and_its_task_is_stopped() -> None:
+    machine = watching("a", retries=0)
+    machine.handle(WorkerEvents(events=numbered("r1", Started(job_id="a", at=AT), line("working"))))
+    out = machine.handle(WorkerEvents(events=numbered("r2", Started(job_id="a", at=AT))))
+    assert out[0] == Stop(job_id="a")
+    (failed,) = delivered(out)
+    assert isinstance(failed, Failed) and "the process allows 0 retries" in failed.error
+
+
+def test_dpr_rerunning_a_job_itself_is_not_taken_for_a_rerun_by_the_scheduler() -> None:
+    machine = watching("a", retries=1)
+    machine.handle(WorkerEvents(events=numbered("r1", Started(job_id="a", at=AT))))
+    machine.handle(ErrorFetched(job_id="a", generation=1, worker_died=True, at=AT))
+    machine.handle(Resubmitted(job_id="a", generation=1, at=AT))
+    second = numbered("r2", Started(job_id="a", at=AT))
+    assert delivered(machine.handle(WorkerEvents(events=second))) == second

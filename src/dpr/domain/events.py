@@ -2,6 +2,10 @@
 
 Events are plain Structs so they cross process boundaries (Dask pub/sub) unchanged. They carry
 the time the executor observed them; the service applies them through ``Job.apply``.
+
+An executor that may deliver an event more than once (a re-attaching instance replays what it
+missed) numbers them: ``run`` names one execution of the job (a re-run gets a new one) and
+``seq`` counts that run's events from 0, so a consumer keeps each ``(job_id, run, seq)`` once.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ class JobEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="event"):
 
     job_id: str
     at: datetime
+    run: str | None = None  # the execution that sent it, when the executor numbers events
+    seq: int | None = None  # its place among that run's events, from 0
 
 
 class Started(JobEvent, frozen=True, kw_only=True, tag="started"):

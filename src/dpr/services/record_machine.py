@@ -80,7 +80,7 @@ def split(events: Iterable[AnyEvent]) -> tuple[list[LogLine], dict[str, list[Any
     changes: dict[str, list[AnyEvent]] = {}
     for e in events:
         if isinstance(e, Logged):
-            lines.append(LogLine(job_id=e.job_id, at=e.at, level=e.level, line=e.line))
+            lines.append(LogLine(job_id=e.job_id, at=e.at, level=e.level, line=e.line, run=e.run, run_seq=e.seq))
         else:
             changes.setdefault(e.job_id, []).append(e)
     return lines, changes

@@ -104,7 +104,7 @@ class JobRecords:
             log.exception("could not store %d log lines together: storing them one by one", len(lines))
         for x in lines:
             try:
-                await self.logs.append(x.job_id, x.at, x.level, x.line)
+                await self.logs.append_many([x])
             except Unavailable:
                 raise
             except Exception:

@@ -4,9 +4,13 @@ Each job is one task, keyed ``dpr-job-<job id>``, running ``dask_task`` on a wor
 come back through the scheduler (see ``tracking``). On a durable cluster each task is also
 published under its key, so it outlives this process and a restarted service (or any other
 instance) can adopt it. A worker dying under a job makes the task err with ``KilledWorker``
-(at once when the scheduler's ``allowed-failures`` is 0, as on the embedded cluster); the job
-then runs again while its ``retries`` allow. An order's ``placement`` may name another cluster
-(see ``routes``); its credentials are used to connect and never leave this process.
+(at once when the scheduler's ``allowed-failures`` is 0, as on the embedded cluster), or the
+scheduler runs it again by itself (an external scheduler with its default ``allowed-failures``),
+which the tracker sees as a second run starting; either way the job runs again only while its
+``retries`` allow, else it fails (and a re-run by the scheduler is stopped). An adopted job's
+events sent while no instance listened are replayed from the scheduler's event log. An order's
+``placement`` may name another cluster (see ``routes``); its credentials are used to connect and
+never leave this process.
 """
 
 from __future__ import annotations
@@ -105,7 +109,8 @@ class DaskExecutor(Executor):
                 route.calls.unpublish(job.job_id)
             case Adoption.FOLLOW if published is not None:
                 future, retries = published
-                route.jobs.watch(job.job_id, future, retries, started=job.status is JobStatus.RUNNING)
+                started = job.status is JobStatus.RUNNING
+                route.jobs.watch(job.job_id, future, retries, started=started, replay=True)
                 return True
         return False
 

@@ -9,11 +9,19 @@ happened, so the machine reads no clock.
 
 Each watch of a job has a ``generation`` (a new one at submission, adoption and every re-run),
 so a late report about an earlier one changes nothing; ``attempt`` counts the runs of the job.
+
+Workers number their events (``run``: one execution of the task, ``seq``: from 0 in it). An
+event already delivered is dropped (a replay overlapping the topic), a jump in the numbers is
+reported by a visible gap line, and a second run starting under one attempt is the scheduler
+re-running the task after its worker died (its ``allowed-failures`` is not dpr's): it counts
+against the job's retries, and the job fails and its task is stopped when they are spent. An
+adopted job's events sent while no instance listened are looked up in the scheduler's event
+log (``Replay``); the topic's events meanwhile wait behind them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import msgspec
@@ -31,9 +39,12 @@ from dpr.adapters.dask.tracker_messages import (
     Recorded,
     Release,
     ReleaseLater,
+    Replay,
+    Replayed,
     Resubmit,
     Resubmitted,
     ResultFetched,
+    Stop,
     TaskEnded,
     Unwatched,
     Watched,
@@ -46,6 +57,12 @@ FREE_RETRIES = 3  # re-runs of a task whose worker died before it started (they 
 DROPPED = "the cluster dropped this job before it finished ({})"
 ENDED = ("memory", "erred")  # scheduler states of a task whose outcome stands
 NEVER_STARTED_FLAG_TTL = 30.0  # seconds a queued job's cancellation flag is kept (start race)
+GAP = (
+    "{} event(s) of this run never reached this instance (sent while no instance listened, and no longer in the"
+    " scheduler's event log, which keeps the last distributed.admin.low-level-log-length batches of all jobs):"
+    " log lines may be missing here"
+)
+RERUN = "the worker running this job died; running it again ({} of {} retries; the scheduler re-ran it)"
 
 
 @dataclass(slots=True)
@@ -60,6 +77,9 @@ class JobWatch:
     cancel_requested: bool = False
     deaths: int = 0  # workers that died while running this job
     free_retries: int = 0
+    run: str | None = None  # the execution of this attempt whose ``Started`` was delivered
+    last_seq: dict[str, int] = field(default_factory=dict)  # per run, the last event number delivered
+    held: list[AnyEvent] | None = None  # the topic's events while a replay is awaited
 
     def may_retry(self, worker_died: bool) -> bool:
         """Whether a task that erred should run again (and count it)."""
@@ -104,6 +124,8 @@ class TrackerMachine:
                 return self._watched(what)
             case WorkerEvents(events=events):
                 return [i for e in events for i in self._deliver_if_awaited(e)]
+            case Replayed():
+                return self._replayed(what)
             case Recorded(events=events):
                 return [i for e in events if isinstance(e, FINAL) for i in self._release(e.job_id)]
             case TaskEnded():
@@ -130,8 +152,20 @@ class TrackerMachine:
 
     def _watched(self, what: Watched) -> list[Instruction]:
         self._generations += 1
-        self.jobs[what.job_id] = JobWatch(retries=what.retries, started=what.started, generation=self._generations)
-        return [AwaitEnd(job_id=what.job_id, generation=self._generations)]
+        watch = JobWatch(retries=what.retries, started=what.started, generation=self._generations)
+        self.jobs[what.job_id] = watch
+        if not what.replay:
+            return [AwaitEnd(job_id=what.job_id, generation=self._generations)]
+        watch.held = []
+        return [AwaitEnd(job_id=what.job_id, generation=self._generations), Replay(job_id=what.job_id)]
+
+    def _replayed(self, what: Replayed) -> list[Instruction]:
+        """The replayed events first, then those the topic brought meanwhile; each once."""
+        watch = self.jobs.get(what.job_id)
+        if watch is None or watch.held is None:
+            return []
+        events, watch.held = [*what.events, *watch.held], None
+        return [i for e in events for i in self._accept(watch, e)]
 
     def _current(self, job_id: str, generation: int) -> JobWatch | None:
         """The watch a report is about, unless the report is late or the outcome already known."""
@@ -144,7 +178,44 @@ class TrackerMachine:
         watch = self.jobs.get(event.job_id)
         if watch is None or watch.final_seen:
             return []  # not this instance's job, or its outcome is known: a late event
-        return self._deliver(watch, event)
+        if watch.held is not None:
+            watch.held.append(event)
+            return []
+        return self._accept(watch, event)
+
+    def _accept(self, watch: JobWatch, event: AnyEvent) -> list[Instruction]:
+        """Deliver ``event`` unless it was already; a gap line before it when events are missing."""
+        if watch.final_seen:
+            return []
+        if event.run is None or event.seq is None:  # an executor that does not number its events
+            return self._deliver(watch, event)
+        last = watch.last_seq.get(event.run, -1)
+        if event.seq <= last:
+            return []
+        watch.last_seq[event.run] = event.seq
+        out: list[Instruction] = []
+        if event.seq > last + 1:
+            gap = Logged(job_id=event.job_id, at=event.at, level="WARNING", line=GAP.format(event.seq - last - 1))
+            out += self._deliver(watch, gap)
+        if isinstance(event, Started):
+            if watch.run is not None and watch.run != event.run:
+                return out + self._rerun(watch, event)
+            watch.run = event.run
+        return out + self._deliver(watch, event)
+
+    def _rerun(self, watch: JobWatch, started: Started) -> list[Instruction]:
+        """The scheduler ran the task again after the worker running it died: go on while the
+        job's retries allow, else fail the job and stop the task."""
+        watch.run = started.run
+        watch.deaths += 1
+        if watch.cancel_requested:
+            return [Stop(job_id=started.job_id)]
+        if watch.deaths <= watch.retries:
+            line = RERUN.format(watch.deaths, watch.retries)
+            note = Logged(job_id=started.job_id, at=started.at, level="WARNING", line=line)
+            return [*self._deliver(watch, note), *self._deliver(watch, started)]
+        failed = Failed(job_id=started.job_id, at=started.at, error=watch.failure(True, None))
+        return [Stop(job_id=started.job_id), *self._deliver(watch, failed)]
 
     def _deliver(self, watch: JobWatch, event: AnyEvent) -> list[Instruction]:
         watch.started = watch.started or isinstance(event, Started)
@@ -185,7 +256,7 @@ class TrackerMachine:
         if watch is None:
             return []
         if watch.may_retry(what.worker_died):
-            watch.started = False
+            watch.started, watch.run = False, None  # the next run is dpr's own
             return [Resubmit(job_id=what.job_id, generation=what.generation)]
         error = watch.failure(what.worker_died, what.error)
         return self._deliver(watch, Failed(job_id=what.job_id, at=what.at, error=error))

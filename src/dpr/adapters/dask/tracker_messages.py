@@ -14,16 +14,25 @@ from dpr.domain.events import AnyEvent
 
 
 class Watched(msgspec.Struct, frozen=True, kw_only=True):
-    """The job's task was submitted or adopted; ``started`` when it is known to run already."""
+    """The job's task was submitted or adopted; ``started`` when it is known to run already;
+    ``replay`` when events sent before (while nobody listened) are to be looked for."""
 
     job_id: str
     retries: int = 0
     started: bool = False
+    replay: bool = False
 
 
 class WorkerEvents(msgspec.Struct, frozen=True, kw_only=True):
     """A batch the workers sent on the topic (of jobs of any instance)."""
 
+    events: list[AnyEvent]
+
+
+class Replayed(msgspec.Struct, frozen=True, kw_only=True):
+    """The job's events the scheduler's event log still held (in the order they were sent)."""
+
+    job_id: str
     events: list[AnyEvent]
 
 
@@ -89,6 +98,7 @@ class LingerOver(msgspec.Struct, frozen=True, kw_only=True):
 Input = (
     Watched
     | WorkerEvents
+    | Replayed
     | Recorded
     | TaskEnded
     | ResultFetched
@@ -114,6 +124,18 @@ class Deliver(msgspec.Struct, frozen=True, kw_only=True):
     """Hand the event to the service."""
 
     event: AnyEvent
+
+
+class Replay(msgspec.Struct, frozen=True, kw_only=True):
+    """Look up the job's events in the scheduler's event log and report ``Replayed``."""
+
+    job_id: str
+
+
+class Stop(msgspec.Struct, frozen=True, kw_only=True):
+    """Stop the job's task (raise its cancellation flag, cancel it): it must not go on."""
+
+    job_id: str
 
 
 class FetchResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -147,4 +169,4 @@ class ReleaseLater(msgspec.Struct, frozen=True, kw_only=True):
     delay: float
 
 
-Instruction = AwaitEnd | Deliver | FetchResult | FetchError | Resubmit | Release | ReleaseLater
+Instruction = AwaitEnd | Deliver | Replay | Stop | FetchResult | FetchError | Resubmit | Release | ReleaseLater

@@ -32,9 +32,12 @@ from dpr.adapters.dask.tracker_messages import (
     Recorded,
     Release,
     ReleaseLater,
+    Replay,
+    Replayed,
     Resubmit,
     Resubmitted,
     ResultFetched,
+    Stop,
     TaskEnded,
     Unwatched,
     Watched,
@@ -59,6 +62,8 @@ class JobTracker:
         self._futures: dict[str, Future] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pump = EventPump(self._deliver)
+        self._replays: set[str] = set()  # jobs whose events are to be looked up in the event log
+        self._replaying = False
 
     def watching(self, job_id: str) -> bool:
         return self.machine.watching(job_id)
@@ -66,10 +71,11 @@ class JobTracker:
     def future_of(self, job_id: str) -> Future | None:
         return self._futures.get(job_id) if self.machine.watching(job_id) else None
 
-    def watch(self, job_id: str, future: Future, retries: int, *, started: bool = False) -> None:
-        """Follow the job's task (submitted, or adopted; ``started`` if it runs already)."""
+    def watch(self, job_id: str, future: Future, retries: int, *, started: bool = False, replay: bool = False) -> None:
+        """Follow the job's task (submitted, or adopted; ``started`` if it runs already;
+        ``replay``: deliver first the events it sent that the scheduler's event log still has)."""
         self._futures[job_id] = future
-        self._handle(Watched(job_id=job_id, retries=retries, started=started))
+        self._handle(Watched(job_id=job_id, retries=retries, started=started, replay=replay))
 
     def cancel_requested(self, job_id: str) -> None:
         self._handle(CancelRequested(job_id=job_id))
@@ -128,6 +134,13 @@ class JobTracker:
                     self._release(job_id, unpublish)
                 case ReleaseLater(job_id=job_id, delay=delay):
                     self.later(delay, self._handle, LingerOver(job_id=job_id))
+                case Replay(job_id=job_id):
+                    self._replays.add(job_id)
+                    if not self._replaying:
+                        self._replaying = True
+                        self.spawn(self._replay())
+                case Stop(job_id=job_id):
+                    self.spawn(self._stop(job_id))
                 case AwaitEnd() | FetchResult() | FetchError() | Resubmit():
                     future = self._futures.get(step.job_id)
                     if future is not None:
@@ -155,6 +168,42 @@ class JobTracker:
                 await self.calls.client.retry([future])
                 what = Resubmitted(job_id=job_id, generation=generation, at=utcnow())
         self._handle(what)
+
+    async def _replay(self) -> None:
+        """One read of the scheduler's event log serves every job adopted meanwhile."""
+        try:
+            while self._replays:
+                wanted, self._replays = self._replays, set()
+                found: dict[str, list[AnyEvent]] = {job_id: [] for job_id in wanted}
+                for event in await self._logged_events():
+                    if event.job_id in found:
+                        found[event.job_id].append(event)
+                for job_id, events in found.items():
+                    self._handle(Replayed(job_id=job_id, events=events))
+        finally:
+            self._replaying = False
+
+    async def _logged_events(self) -> list[AnyEvent]:
+        """The events the scheduler still keeps on the topic, oldest first ([] when it cannot
+        tell: the numbering then shows what is missing)."""
+        try:
+            logged = await self.calls.client.get_events(TOPIC)
+        except OSError as e:
+            log.warning("could not read the scheduler's event log: %s", e)
+            return []
+        events: list[AnyEvent] = []
+        for _, data in logged:
+            try:
+                events += decode_events(data)
+            except Exception:
+                continue  # not a batch of ours
+        return events
+
+    async def _stop(self, job_id: str) -> None:
+        try:
+            await self.calls.stop(job_id, self._futures.get(job_id))
+        except OSError as e:
+            log.warning("could not stop the task of job %s: %s", job_id, e)
 
     async def _deliver(self, events: Sequence[AnyEvent]) -> None:
         await self._handler(events)

@@ -3,16 +3,21 @@
 Only ``TaskSpec`` bytes reach the worker and only event bytes leave it. Events go to the
 scheduler's ``dpr-events`` topic in batches: ``Started`` and the outcome at once, progress and log
 lines at most every ``flush_interval`` seconds, coalesced and capped so a chatty processor cannot
-flood the API.
+flood the API. Each execution of the task numbers the events it sends (a fresh ``run`` id,
+``seq`` from 0, after coalescing and capping), so the service stores each one once and sees gaps
+and re-runs. The scheduler keeps the last ``distributed.admin.low-level-log-length`` batches of
+the topic (of all jobs): an instance that adopts a job replays what it missed from there.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 
 from distributed import Event, Worker, get_worker
+from msgspec.structs import replace
 
 from dpr.adapters.batching import Gathered, coalesce
 from dpr.adapters.dask.tracing import job_span
@@ -35,7 +40,7 @@ def dask_task(spec_bytes: bytes) -> bytes:
         return encode_event(Failed(job_id="", at=utcnow(), error=f"the worker cannot read the task: {e}"))
     order, tuning = spec.order, spec.tuning
     worker = get_worker()
-    batches = event_batches(_sender(worker), _scheduler(worker), tuning)
+    batches = event_batches(_sender(worker), _scheduler(worker), tuning, Numbering(uuid.uuid4().hex))
     emit = emitter(batches)
     flag = CancelFlag(order.job_id, tuning.cancel_poll)
     grace = default_grace.set(tuning.cancel_grace)
@@ -85,13 +90,28 @@ class CancelFlag:
                 log.debug("could not clear %s", self._name, exc_info=True)
 
 
+class Numbering:
+    """Numbers one run's events in the order they are sent (batches are sent one at a time)."""
+
+    def __init__(self, run: str) -> None:
+        self.run, self.next = run, 0
+
+    def __call__(self, events: list[AnyEvent]) -> list[AnyEvent]:
+        numbered = [replace(e, run=self.run, seq=self.next + i) for i, e in enumerate(events)]
+        self.next += len(numbered)
+        return numbered
+
+
 def event_batches(
-    send: Callable[[bytes], None], later: Callable[[float, Callable[[], None]], None], tuning: WorkerTuning
+    send: Callable[[bytes], None],
+    later: Callable[[float, Callable[[], None]], None],
+    tuning: WorkerTuning,
+    number: Callable[[list[AnyEvent]], list[AnyEvent]],
 ) -> Gathered[AnyEvent]:
-    """A job's events, sent in order as encoded batches: coalesced and capped every
+    """A job's events, sent in order as encoded, numbered batches: coalesced and capped every
     ``flush_interval`` seconds, at once for ``Started`` and the outcome."""
     return Gathered(
-        lambda events: send(encode_events(cap_lines(coalesce(events), tuning))), later, tuning.flush_interval
+        lambda events: send(encode_events(number(cap_lines(coalesce(events), tuning)))), later, tuning.flush_interval
     )
 
 

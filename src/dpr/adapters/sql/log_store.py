@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-import msgspec
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.mapping import row_to_log, storable
-from dpr.adapters.sql.statements import APPEND_LOG, INSERT_LOGS, LAST_SEQS, READ_LOG
+from dpr.adapters.sql.statements import APPEND_LOG, INSERT_LOGS, LAST_SEQS, READ_LOG, STORED_RUN_LINES
 from dpr.adapters.sql.tables import job_logs
 from dpr.ports.log_store import JobLogStore, LogLine, LogRecord
 
@@ -27,8 +27,10 @@ class SqlJobLogStore(JobLogStore):
     ``append`` numbers a line with one ``INSERT ... SELECT max(seq) + 1`` statement. SQLite runs
     it under its single write lock; on PostgreSQL two concurrent appenders may pick the same
     number, the primary key rejects the second, and it retries with the next one.
-    ``append_many`` reads the last numbers of the jobs concerned and inserts all lines in one
-    multi-row statement, in one transaction retried the same way.
+    ``append_many`` reads the last numbers of the jobs concerned (and which of the numbered lines
+    given are stored already, skipped) and inserts the others in one multi-row statement, in one
+    transaction retried the same way: a concurrent appender storing the same numbered line makes
+    the unique index refuse the batch, and the retry finds the line stored.
 
     Args:
         engine: the async engine, shared with (and disposed by) the job repository.
@@ -54,21 +56,29 @@ class SqlJobLogStore(JobLogStore):
         raise RuntimeError(f"could not number a log line of job {job_id!r} after {MAX_ATTEMPTS} attempts")
 
     async def append_many(self, lines: Sequence[LogLine]) -> list[LogRecord]:
-        if len(lines) <= 1:
-            return [await self.append(x.job_id, x.at, x.level, x.line) for x in lines]
+        if not lines:
+            return []
+        if len(lines) == 1 and lines[0].key is None:
+            return [await self.append(lines[0].job_id, lines[0].at, lines[0].level, lines[0].line)]
         job_ids = sorted({x.job_id for x in lines})
+        runs = sorted({key[1] for key in (x.key for x in lines) if key is not None})
         with self._boundary:
             for _ in range(MAX_ATTEMPTS):
                 try:
                     async with self._engine.begin() as conn:
+                        stored: set[tuple[str, str, int]] = set()
+                        if runs:  # a unique index would refuse them too, but fail the whole batch
+                            result = await conn.execute(STORED_RUN_LINES, {"job_ids": job_ids, "runs": runs})
+                            stored = {tuple(row) for row in result.all()}
                         last = {
                             job_id: seq for job_id, seq in (await conn.execute(LAST_SEQS, {"job_ids": job_ids})).all()
                         }
-                        records = _numbered(lines, last)
-                        await conn.execute(INSERT_LOGS, [msgspec.structs.asdict(r) for r in records])
+                        records = _numbered(_new(lines, stored), last)
+                        if records:
+                            await conn.execute(INSERT_LOGS, records)
                 except IntegrityError:
-                    continue  # another appender took a number: none of these went in
-                return records
+                    continue  # another appender took a number or stored a line: none of these went in
+                return [_record(row) for row in records]
         raise RuntimeError(f"could not number {len(lines)} log lines after {MAX_ATTEMPTS} attempts")
 
     async def read(self, job_id: str, after: int = -1, limit: int = 1000) -> list[LogRecord]:
@@ -84,10 +94,28 @@ class SqlJobLogStore(JobLogStore):
                 await conn.execute(delete(job_logs).where(job_logs.c.job_id == job_id))
 
 
-def _numbered(lines: Sequence[LogLine], last: dict[str, int]) -> list[LogRecord]:
-    """The lines as records numbered after each job's ``last`` line number (-1: none yet)."""
+def _new(lines: Sequence[LogLine], stored: set[tuple[str, str, int]]) -> list[LogLine]:
+    """The lines whose key is not ``stored`` nor taken by an earlier line of the batch."""
+    out = []
+    for x in lines:
+        key = x.key
+        if key is not None:
+            if key in stored:
+                continue
+            stored.add(key)
+        out.append(x)
+    return out
+
+
+def _numbered(lines: Sequence[LogLine], last: dict[str, int]) -> list[dict[str, Any]]:
+    """The ``job_logs`` rows of the lines, numbered after each job's ``last`` line (-1: none yet)."""
     out = []
     for x in lines:
         seq = last[x.job_id] = last.get(x.job_id, -1) + 1
-        out.append(LogRecord(job_id=x.job_id, seq=seq, at=x.at, level=storable(x.level), line=storable(x.line)))
+        row = {"job_id": x.job_id, "seq": seq, "at": x.at, "level": storable(x.level), "line": storable(x.line)}
+        out.append(row | {"run": x.run, "run_seq": x.run_seq})
     return out
+
+
+def _record(row: dict[str, Any]) -> LogRecord:
+    return LogRecord(job_id=row["job_id"], seq=row["seq"], at=row["at"], level=row["level"], line=row["line"])

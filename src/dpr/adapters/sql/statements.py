@@ -66,6 +66,12 @@ LAST_SEQS = (
 
 INSERT_LOGS = insert(job_logs)
 
+# The numbered lines some jobs' logs already have, of some runs.
+STORED_RUN_LINES = select(job_logs.c.job_id, job_logs.c.run, job_logs.c.run_seq).where(
+    job_logs.c.job_id.in_(bindparam("job_ids", expanding=True)),
+    job_logs.c.run.in_(bindparam("runs", expanding=True)),
+)
+
 READ_LOG = (
     select(job_logs)
     .where(job_logs.c.job_id == bindparam("job_id"), job_logs.c.seq > bindparam("after", type_=BigInteger))

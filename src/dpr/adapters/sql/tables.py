@@ -67,4 +67,9 @@ job_logs = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("level", Text, nullable=False),
     Column("line", Text, nullable=False),
+    # Where a numbered line came from: one execution of the job and the line's number in it. A
+    # line delivered twice (a replay after re-attaching) is stored once (migration 0004).
+    Column("run", Text),
+    Column("run_seq", Integer),
 )
+Index("ux_job_logs_run", job_logs.c.job_id, job_logs.c.run, job_logs.c.run_seq, unique=True)
