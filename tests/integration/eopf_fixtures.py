@@ -156,7 +156,6 @@ def start_cluster(venv: Path, folder: Path, env: Mapping[str, str]) -> Iterator[
         "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
         "HOME": str(folder),
         "LANG": "C.UTF-8",
-        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
     }
     dask = str(venv / "bin" / "dask")
     processes = [
