@@ -92,14 +92,24 @@ def seed_0004(conn: Connection) -> Seed:
     return jobs, logs
 
 
+def seed_0005(conn: Connection) -> Seed:
+    """0005 names the instance owning each active job, whose lease is in ``instances``."""
+    jobs, logs = seed_0004(conn)
+    conn.execute(text("UPDATE jobs SET owner_instance = 'instance-1' WHERE job_id = 'plain'"))
+    expires = at(99) if conn.dialect.name != "sqlite" else (at(99) - EPOCH) // timedelta(microseconds=1)
+    conn.execute(text("INSERT INTO instances (instance_id, lease_expires) VALUES ('instance-1', :e)"), {"e": expires})
+    return [msgspec.structs.replace(j, owner_instance="instance-1") if j.job_id == "plain" else j for j in jobs], logs
+
+
 # 0002 only changed indexes: rows are stored as 0001 stored them. 0003 added duration_us,
 # which the upgrade computes for the ended jobs older revisions stored. 0004 added run and
-# run_seq, empty in the lines stored before.
+# run_seq, empty in the lines stored before; 0005 owner_instance and the instances' leases.
 SEEDERS: dict[str, Callable[[Connection], Seed]] = {
     "0001": seed_0001,
     "0002": seed_0001,
     "0003": seed_0003,
     "0004": seed_0004,
+    "0005": seed_0005,
 }
 
 

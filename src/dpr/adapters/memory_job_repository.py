@@ -1,6 +1,15 @@
-"""Jobs in a dict: for tests and ``--ephemeral`` servers. Passes the repository contract suite."""
+"""Jobs in a dict: for tests and ``--ephemeral`` servers. Passes the repository contract suite.
+
+Single-instance by nature: the dict lives in one process, so the instances whose leases it keeps
+are those of that process (tests); several servers never share it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from msgspec.structs import replace
 
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
 from dpr.domain.job import Job
@@ -12,6 +21,8 @@ from dpr.ports.job_repository import JobRepository
 class InMemoryJobRepository(JobRepository):
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
+        self._leases: dict[str, datetime] = {}  # instance -> lease expiry
+        self._taken: dict[str, str] = {}  # instance -> the instance that took its lease over
 
     async def add(self, job: Job) -> None:
         if job.job_id in self._jobs:
@@ -52,3 +63,26 @@ class InMemoryJobRepository(JobRepository):
     async def delete(self, job_id: str) -> None:
         if self._jobs.pop(job_id, None) is None:
             raise NoSuchJob(job_id)
+
+    async def renew_lease(self, instance: str, until: datetime) -> bool:
+        if instance in self._taken:
+            return False
+        self._leases[instance] = until
+        return True
+
+    async def release_lease(self, instance: str) -> None:
+        if instance in self._leases and instance not in self._taken:
+            self._leases[instance] = datetime(1970, 1, 1, tzinfo=UTC)
+
+    async def take_over(self, instance: str, now: datetime) -> Sequence[Job]:
+        # No await before the last write: nothing interleaves, so each lease goes to one taker.
+        won = {i for i, until in self._leases.items() if until < now and i not in self._taken and i != instance}
+        self._taken.update(dict.fromkeys(won, instance))
+        mine = [
+            j
+            for j in self._jobs.values()
+            if j.status in ACTIVE and (j.owner_instance is None or j.owner_instance in won)
+        ]
+        moved = [replace(j, owner_instance=instance, version=j.version + 1) for j in mine]
+        self._jobs.update((j.job_id, j) for j in moved)
+        return sorted(moved, key=lambda j: (j.created, j.job_id))

@@ -35,6 +35,7 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
     executor_ref: str | None = None
     owner: str | None = None
+    owner_instance: str | None = None  # the service instance that follows the active job (its lease)
     version: int = 1
 
     @classmethod

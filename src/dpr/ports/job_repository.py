@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from datetime import datetime
 
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
 from dpr.domain.job import Job
@@ -74,6 +75,34 @@ class JobRepository(ABC):
     async def delete(self, job_id: str) -> None:
         """Remove a job record. Raises ``NoSuchJob``. Its log lines are the log store's to delete
         (adapters sharing a database may remove them too)."""
+
+    # Ownership leases. Several service instances may share one store; each has an id and holds
+    # a lease that its heartbeat renews. Each active job is owned by one instance (the Job's
+    # ``owner_instance``): the one that follows it on the executor and records its events.
+
+    @abstractmethod
+    async def renew_lease(self, instance: str, until: datetime) -> bool:
+        """Hold ``instance``'s lease until ``until``, starting it when the instance is new: its
+        heartbeat. Returns False, changing nothing, when the lease expired and another instance
+        took it over: the jobs it owned are that instance's now, so it must stop following them
+        and may only go on under a new id."""
+
+    @abstractmethod
+    async def release_lease(self, instance: str) -> None:
+        """End ``instance``'s lease now (a clean stop): the next ``take_over`` by another
+        instance takes its jobs. Idempotent; unknown instances are ignored."""
+
+    @abstractmethod
+    async def take_over(self, instance: str, now: datetime) -> Sequence[Job]:
+        """Make ``instance`` the owner of the active jobs of every other instance whose lease
+        expired before ``now``, and of the active jobs no instance owns; return those jobs as
+        now stored, oldest first.
+
+        Each expired lease is taken over by one compare-and-set: of instances calling this at
+        the same time, exactly one gets a given lease's jobs, and the lease stays taken over
+        (its instance's ``renew_lease`` answers False). A moved job's ``version`` is one higher,
+        so a write by its former owner over the version it knew raises ``ConcurrentUpdate``.
+        """
 
     async def open(self) -> None:
         """Wait for the backend and prepare it (schema migrations); called once at start-up.

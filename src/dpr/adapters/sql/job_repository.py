@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
+from datetime import datetime
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dpr.adapters.batching import GroupCommit
+from dpr.adapters.sql import leases
 from dpr.adapters.sql import statements as sql
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.filters import NEWEST_FIRST, after_cursor, query_filters
@@ -142,6 +144,21 @@ class SqlJobRepository(JobRepository):
                     await conn.execute(delete(job_logs).where(job_logs.c.job_id == job_id))
         if not removed:
             raise NoSuchJob(job_id)
+
+    async def renew_lease(self, instance: str, until: datetime) -> bool:
+        with self._boundary:
+            async with self._auto.connect() as conn:
+                return await leases.renew(conn, instance, until)
+
+    async def release_lease(self, instance: str) -> None:
+        with self._boundary:
+            async with self._auto.connect() as conn:
+                await leases.release(conn, instance)
+
+    async def take_over(self, instance: str, now: datetime) -> Sequence[Job]:
+        with self._boundary:
+            async with self._engine.begin() as conn:
+                return await leases.take_over(conn, instance, now)
 
     async def open(self) -> None:
         from dpr.adapters.sql.store import prepare  # the store module builds on this one

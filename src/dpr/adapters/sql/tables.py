@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, MetaData, Table, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, MetaData, Table, Text, text
 from sqlalchemy.dialects import postgresql
 
 from dpr.adapters.sql.timestamps import UtcDateTime
-from dpr.domain.status import JobStatus
+from dpr.domain.status import ACTIVE, JobStatus
 
 metadata = MetaData()
 
@@ -19,6 +19,7 @@ JobId = Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
 Document = JSON(none_as_null=True)
 
 STATUSES = ", ".join(f"'{status.value}'" for status in JobStatus)
+ACTIVE_STATUSES = ", ".join(f"'{status.value}'" for status in sorted(ACTIVE))
 
 jobs = Table(
     "jobs",
@@ -37,6 +38,9 @@ jobs = Table(
     Column("error", Text),
     Column("executor_ref", Text),
     Column("owner", Text),
+    # The service instance that follows the job while it is active (migration 0005); its lease
+    # is in ``instances``.
+    Column("owner_instance", Text),
     Column("version", Integer, nullable=False),
     # Not a field of Job: ``finished - started`` in microseconds once a started job has ended
     # (written with every row), so duration filters can use an index (migration 0003).
@@ -55,7 +59,21 @@ Index("ix_jobs_owner_created_job_id", jobs.c.owner, jobs.c.created.desc(), jobs.
 # grows with the clock) by when they started.
 Index("ix_jobs_duration_us", jobs.c.duration_us)
 RUNNING_SINCE = jobs.c.finished.is_(None) & jobs.c.started.is_not(None)
+ACTIVE_ONLY = text(f"status IN ({ACTIVE_STATUSES})")
 Index("ix_jobs_running_started", jobs.c.started, postgresql_where=RUNNING_SINCE, sqlite_where=RUNNING_SINCE)
+
+Index("ix_jobs_owner_instance", jobs.c.owner_instance, postgresql_where=ACTIVE_ONLY, sqlite_where=ACTIVE_ONLY)
+
+# One row per service instance: its lease, renewed by its heartbeat. An instance whose lease
+# expired is taken over by one other instance (``taken_over_by``, set by compare-and-set), which
+# then owns its active jobs (migration 0005).
+instances = Table(
+    "instances",
+    metadata,
+    Column("instance_id", Text, primary_key=True),
+    Column("lease_expires", UtcDateTime, nullable=False),
+    Column("taken_over_by", Text),
+)
 
 # No foreign key to jobs: the log store is its own port, and lines may arrive for a job whose
 # record another process has not committed yet.
