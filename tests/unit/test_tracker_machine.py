@@ -264,3 +264,11 @@ def test_dpr_rerunning_a_job_itself_is_not_taken_for_a_rerun_by_the_scheduler() 
     machine.handle(Resubmitted(job_id="a", generation=1, at=AT))
     second = numbered("r2", Started(job_id="a", at=AT))
     assert delivered(machine.handle(WorkerEvents(events=second))) == second
+
+
+def test_a_rerun_is_seen_even_when_the_first_runs_start_was_no_longer_in_the_replay() -> None:
+    machine = TrackerMachine(durable=True, linger=15.0)
+    machine.handle(Watched(job_id="a", started=True, replay=True))
+    machine.handle(Replayed(job_id="a", events=numbered("r1", line("late in the run"), first=9)))
+    out = machine.handle(WorkerEvents(events=numbered("r2", Started(job_id="a", at=AT))))
+    assert out[0] == Stop(job_id="a")

@@ -77,7 +77,7 @@ class JobWatch:
     cancel_requested: bool = False
     deaths: int = 0  # workers that died while running this job
     free_retries: int = 0
-    run: str | None = None  # the execution of this attempt whose ``Started`` was delivered
+    run: str | None = None  # the execution of this attempt whose events were delivered
     last_seq: dict[str, int] = field(default_factory=dict)  # per run, the last event number delivered
     held: list[AnyEvent] | None = None  # the topic's events while a replay is awaited
 
@@ -197,10 +197,9 @@ class TrackerMachine:
         if event.seq > last + 1:
             gap = Logged(job_id=event.job_id, at=event.at, level="WARNING", line=GAP.format(event.seq - last - 1))
             out += self._deliver(watch, gap)
-        if isinstance(event, Started):
-            if watch.run is not None and watch.run != event.run:
-                return out + self._rerun(watch, event)
-            watch.run = event.run
+        if isinstance(event, Started) and watch.run not in (None, event.run):
+            return out + self._rerun(watch, event)
+        watch.run = watch.run or event.run  # the first run seen (its Started may be long gone)
         return out + self._deliver(watch, event)
 
     def _rerun(self, watch: JobWatch, started: Started) -> list[Instruction]:
