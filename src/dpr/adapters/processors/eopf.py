@@ -167,7 +167,8 @@ class EopfProcessor(Processor):
         )
         try:
             output.log(plan.describe())
-            output.log(f"running payload {payload_file.name} ({payload_file.stat().st_size} bytes)")
+            shown = payload_file.relative_to(run.config.resolve())  # its content is never logged
+            output.log(f"running payload {shown} ({payload_file.stat().st_size} bytes)")
             context.progress(EOPF_SPAN[0], "running EOPF")
             child = self.environment.child_env(context.env, self.extra_env, str(run.home))
             argv = self.environment.command("trigger", "local", "--working-dir", str(workdir), str(payload_file))
