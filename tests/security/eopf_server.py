@@ -23,8 +23,9 @@ echo "working directory holds: $(ls -A | tr '\\n' ' ')"
 def stand_in_environment(where: Path) -> Path:
     """A folder shaped like an EOPF virtualenv; its ``bin/python``."""
     modules = where / "modules" / "eopf"
-    modules.mkdir(parents=True)
-    (modules / "__init__.py").write_text("")
+    (modules / "store").mkdir(parents=True)
+    for module in ("__init__.py", "store/__init__.py", "store/convert.py"):
+        (modules / module).write_text("")
     bin_dir = where / "venv" / "bin"
     bin_dir.mkdir(parents=True)
     python = bin_dir / "python"

@@ -172,3 +172,16 @@ def test_an_allowed_run_logs_the_payload_s_name_and_size_copies_no_link_out_and_
     assert "aux.txt" in listing and "link-in" in listing and "payload.yaml" in listing
     assert "link-out" not in listing and "fifo" not in listing
     assert (allowed / "reports" / "payload.processor.log").read_text() == "ORIGINAL"
+
+
+def test_conversion_paths_follow_the_end_of_options_marker(site):
+    url, where = site
+    safe = where / "allowed" / "S1A_TEST.SAFE"
+    safe.mkdir(exist_ok=True)
+    inputs = {"input_safe_path": str(safe), "output_zarr_dir_path": str(where / "allowed" / "zarr")}
+    response = execute(url, "conv_safe_zarr", inputs)
+    assert response.status_code == 201, response.text
+    job = wait_done(url, response.json()["jobID"])
+    lines = [entry["line"] for entry in httpx.get(f"{url}/jobs/{job['jobID']}/logs").json()["logs"]]
+    ran = next((line for line in lines if line.startswith("eopf stand-in ran convert")), str(job))
+    assert ran.endswith(f" -- {safe} {where / 'allowed' / 'zarr'}"), ran
