@@ -32,6 +32,8 @@ def test_locations_under_an_allowed_prefix_pass(location):
         ("data/eopf/x", "absolute path"),
         ("gs://bucket/dpr", "absolute path"),
         ("s3://", "names no bucket"),
+        ("s3://bucket/dpr/x::http://127.0.0.1/", "chain"),
+        ("zip::s3://bucket/dpr/a.zip", "chain"),
         ("/data/eopf/\x1b[31m", "control characters"),
     ],
 )

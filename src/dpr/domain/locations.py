@@ -9,7 +9,8 @@ input, never a failed run.
 A prefix is a URL: ``s3://bucket/prefix`` (``s3://`` for any bucket), ``file:///data/eopf``
 (a local root) or ``https://host/path``. A location is allowed when it lies under a prefix of
 its scheme, segment by segment, after ``.`` and ``..`` are resolved; S3 and HTTP locations
-with ``..`` segments are refused outright (stores do not resolve them alike).
+with ``..`` segments are refused outright (stores do not resolve them alike), and so are
+fsspec's chained URLs (``a::b``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def parse_location(text: str, *, allow_any_authority: bool = False) -> Location:
     """``text`` as a ``Location``; raises ``ValueError`` saying why it is not one."""
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
         raise ValueError("contains control characters")
+    if "::" in text:
+        raise ValueError("may not chain filesystems ('::')")
     if text.startswith("/"):
         return Location(scheme="file", authority="", path=_normpath(text))
     try:
