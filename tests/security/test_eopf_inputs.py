@@ -86,6 +86,12 @@ def test_a_reports_folder_the_server_does_not_allow_is_a_400_naming_the_input(si
     assert refused(execute(url, "s1_l0", inputs), "s3_report_dir")
 
 
+def test_a_location_given_as_a_qualified_value_is_checked_as_well(site):
+    url, _ = site
+    inputs = {"s3_config_dir": {"value": "/etc", "mediaType": "text/plain"}, "payload_subpath": "passwd"}
+    assert refused(execute(url, "s1_l0", inputs), "s3_config_dir")
+
+
 def test_the_original_route_refuses_the_same_locations(site):
     url, _ = site
     body = {"s3_config_dir": "/etc", "payload_subpath": "passwd"}
