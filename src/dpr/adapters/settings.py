@@ -59,6 +59,7 @@ class ProcessDefinition(_Section):
     options: dict[str, object] = msgspec.field(default_factory=dict)
     env: list[str] = msgspec.field(default_factory=list)
     retries: int = 0
+    locations: list[str] | None = None  # prefixes this process may use, within locations.allow
 
 
 class ProcessSettings(_Section):
@@ -72,6 +73,12 @@ class SecuritySettings(_Section):
     reference_timeout: float = 30.0
     callback_attempts: int = 5
     callback_backoff: float = 1.0
+
+
+class LocationSettings(_Section):
+    # Prefixes the locations processors read and write must lie under: s3://bucket/prefix
+    # (s3:// for any bucket), file:///local/root, https://host/path (through the SSRF guard).
+    allow: list[str] = msgspec.field(default_factory=lambda: ["s3://"])
 
 
 class LoggingSettings(_Section):
@@ -89,6 +96,7 @@ class Settings(_Section):
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
     processes: ProcessSettings = msgspec.field(default_factory=ProcessSettings)
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    locations: LocationSettings = msgspec.field(default_factory=LocationSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
 
 

@@ -10,9 +10,11 @@ from dpr.adapters.catalog import build_catalog
 from dpr.adapters.clock import SystemClock, UuidIdGenerator
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.http_outbound import HttpNotifier, HttpReferenceFetcher
+from dpr.adapters.location_policy import PolicyLocationGuard
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import Settings
+from dpr.domain.locations import LocationRules
 from dpr.ports.executor import Executor
 from dpr.services.jobs import JobService, Limits
 
@@ -124,6 +126,16 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
+def location_guard(settings: Settings) -> PolicyLocationGuard:
+    """The location policy: ``locations.allow``, narrowed per process by its ``locations``."""
+    own = {d.id: LocationRules(allow=tuple(d.locations)) for d in settings.processes.definitions if d.locations}
+    return PolicyLocationGuard(
+        LocationRules(allow=tuple(settings.locations.allow)),
+        own,
+        allow_internal_urls=settings.security.allow_internal_urls,
+    )
+
+
 class Container(containers.DeclarativeContainer):
     """Adapters chosen from the settings; ``override()`` any provider in tests."""
 
@@ -181,6 +193,7 @@ class Container(containers.DeclarativeContainer):
             backoff=settings.provided.security.callback_backoff,
         ),
         public_base=providers.Callable(lambda s: s.server.base_url or "", settings),
+        locations=providers.Singleton(location_guard, settings),
     )
 
 

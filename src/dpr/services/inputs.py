@@ -5,16 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from dpr.domain.execute import ExecuteRequest, decode_fetched, is_reference
+from dpr.domain.locations import locations_in
 from dpr.domain.process import ProcessCatalog
 from dpr.domain.validation import RequestValidator
+from dpr.ports.location_guard import LocationGuard
 from dpr.ports.reference_fetcher import ReferenceFetcher
 
 
 class Inputs:
-    """One validator per process (built on first use), and the fetcher for ``href`` inputs."""
+    """One validator per process (built on first use), the fetcher for ``href`` inputs and the
+    guard of the locations inputs name."""
 
-    def __init__(self, catalog: ProcessCatalog, fetcher: ReferenceFetcher | None = None) -> None:
-        self.catalog, self.fetcher = catalog, fetcher
+    def __init__(
+        self,
+        catalog: ProcessCatalog,
+        fetcher: ReferenceFetcher | None = None,
+        locations: LocationGuard | None = None,
+    ) -> None:
+        self.catalog, self.fetcher, self.locations = catalog, fetcher, locations
         self._validators: dict[str, RequestValidator] = {}
 
     def validator(self, process_id: str) -> RequestValidator:
@@ -28,9 +36,15 @@ class Inputs:
 
     async def resolve(self, process_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Inputs with every ``{"href": ...}`` replaced by the content it points to, checked
-        against the input's schema. Without a fetcher, references pass through unchanged."""
-        if self.fetcher is None:
-            return inputs
+        against the input's schema, and every location they name allowed by the location guard.
+        Without a fetcher, references pass through unchanged. Raises ``InvalidInput``."""
+        resolved = inputs if self.fetcher is None else await self._fetch_all(process_id, inputs)
+        if self.locations is not None:
+            for name, location in locations_in(self.catalog.get(process_id), resolved):
+                await self.locations.check(process_id, name, location)
+        return resolved
+
+    async def _fetch_all(self, process_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         validator = self.validator(process_id)
         resolved: dict[str, Any] = {}
         for name, value in inputs.items():

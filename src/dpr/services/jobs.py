@@ -20,6 +20,7 @@ from dpr.domain.status import JobStatus
 from dpr.ports.clock import Clock, IdGenerator
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
+from dpr.ports.location_guard import LocationGuard
 from dpr.ports.log_store import JobLogStore, LogRecord
 from dpr.ports.notifier import Notifier
 from dpr.ports.reference_fetcher import ReferenceFetcher
@@ -67,12 +68,13 @@ class JobService:
         fetcher: ReferenceFetcher | None = None,
         notifier: Notifier | None = None,
         public_base: str = "",
+        locations: LocationGuard | None = None,
     ) -> None:
         self.repository, self.executor, self.catalog = repository, executor, catalog
         self.processors, self.log_store, self.clock, self.ids = processors, logs, clock, ids
         self.limits = limits or Limits()
         self.notifier = notifier
-        self.inputs = Inputs(catalog, fetcher)
+        self.inputs = Inputs(catalog, fetcher, locations)
         self.records = JobRecords(repository, logs, catalog, notifier, public_base)
 
     async def start(self, *, recover: bool = True) -> list[Job]:
