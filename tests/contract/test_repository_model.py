@@ -194,7 +194,7 @@ class RepositoryAgreesWithModel(RuleBasedStateMachine):
 
     @rule(query=QUERIES)
     def list_one_page(self, query: JobQuery) -> None:
-        assert self.call(self.repository.list(query)) == ("ok", model_page(self.model, query))
+        assert self.call(self.repository.list_jobs(query)) == ("ok", model_page(self.model, query))
 
     @precondition(lambda self: bool(self.model))
     @rule(data=st.data(), query=QUERIES)
@@ -207,7 +207,7 @@ class RepositoryAgreesWithModel(RuleBasedStateMachine):
             edges |= {"min_duration": duration, "max_duration": duration}
         chosen = data.draw(st.sets(st.sampled_from(sorted(edges)), min_size=1))
         query = replace(query, **{name: edges[name] for name in chosen})
-        assert self.call(self.repository.list(query)) == ("ok", model_page(self.model, query))
+        assert self.call(self.repository.list_jobs(query)) == ("ok", model_page(self.model, query))
 
     @precondition(lambda self: bool(self.model))
     @rule(query=QUERIES)
@@ -215,7 +215,7 @@ class RepositoryAgreesWithModel(RuleBasedStateMachine):
         query = replace(query, after=None)
         seen: list[Job] = []
         while True:
-            page = self.loop.run_until_complete(self.repository.list(query))
+            page = self.loop.run_until_complete(self.repository.list_jobs(query))
             assert page == model_page(self.model, query)
             seen += page.jobs
             if page.next is None:

@@ -137,7 +137,7 @@ async def test_data_written_at_an_older_revision_survives_the_upgrade_to_head(
         # Durations are filterable after the upgrade: the ended job is found by its exact one.
         ended = next(job for job in jobs if job.finished is not None)
         exact = ended.duration(at(0))
-        page = await repository.list(JobQuery(now=at(10**6), min_duration=exact, max_duration=exact))
+        page = await repository.list_jobs(JobQuery(now=at(10**6), min_duration=exact, max_duration=exact))
         assert [job.job_id for job in page.jobs] == [ended.job_id]
         assert await log_store.read("plain") == logs
         assert (await log_store.append("plain", at(9), "INFO", "after the upgrade")).seq == len(logs)

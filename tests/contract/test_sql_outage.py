@@ -45,7 +45,7 @@ async def test_calls_raise_unavailable_while_the_server_is_down_then_work_again(
             lambda: repository.get(job.job_id),
             lambda: repository.add(make_job("during")),
             lambda: repository.update(job.start(at(2)), expected_version=job.version),
-            lambda: repository.list(JobQuery(now=at(5), count=True)),
+            lambda: repository.list_jobs(JobQuery(now=at(5), count=True)),
             lambda: repository.list_active(),
             lambda: repository.count_active(),
             lambda: repository.delete(job.job_id),

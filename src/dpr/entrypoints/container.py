@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
 
 from dependency_injector import containers, providers
 
@@ -13,8 +17,17 @@ from dpr.adapters.http_outbound import HttpNotifier, HttpReferenceFetcher
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import Settings
+from dpr.domain.job import Job
 from dpr.ports.executor import Executor
-from dpr.services.jobs import JobService, Limits
+from dpr.ports.job_repository import JobRepository
+from dpr.services.dismissal import Dismissal
+from dpr.services.inputs import Inputs
+from dpr.services.queries import JobQueries
+from dpr.services.records import JobRecords
+from dpr.services.recovery import Recovery
+from dpr.services.submission import Limits, Submission
+
+log = logging.getLogger("dpr")
 
 SQL_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
 
@@ -124,8 +137,41 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
+class Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+async def opened(repository: JobRepository) -> AsyncIterator[JobRepository]:
+    """The repository, open (the database reached and migrated) until the container stops."""
+    await repository.open()
+    try:
+        yield repository
+    finally:
+        await repository.close()  # the SQL repository also disposes of the engine it shares
+
+
+async def closing(resource: Closable | None) -> AsyncIterator[Closable | None]:
+    """An outbound client (or ``None`` where tests leave it out), closed when the container stops."""
+    try:
+        yield resource
+    finally:
+        if resource is not None:
+            await resource.close()
+
+
+async def started(executor: Executor, records: JobRecords, after: Sequence[Any]) -> AsyncIterator[Executor]:
+    """The executor, reporting its events to ``records``; stopped before what it names in
+    ``after`` (the store and the notifier its last events still reach)."""
+    await executor.start(records.record)
+    try:
+        yield executor
+    finally:
+        await executor.close()
+
+
 class Container(containers.DeclarativeContainer):
-    """Adapters chosen from the settings; ``override()`` any provider in tests."""
+    """Adapters chosen from the settings, the services built on them, and their lifetimes
+    (``Resource``s started and stopped by ``running``); ``override()`` any provider in tests."""
 
     settings = providers.Dependency(instance_of=Settings)
 
@@ -157,32 +203,94 @@ class Container(containers.DeclarativeContainer):
         scheduler=providers.Singleton(dask_executor, settings),
         gateway=providers.Singleton(dask_executor, settings),
     )
+    fetcher = providers.Singleton(
+        HttpReferenceFetcher,
+        allow_internal=settings.provided.security.allow_internal_urls,
+        max_bytes=settings.provided.security.max_reference_bytes,
+        timeout=settings.provided.security.reference_timeout,
+    )
+    notifier = providers.Singleton(
+        HttpNotifier,
+        allow_internal=settings.provided.security.allow_internal_urls,
+        attempts=settings.provided.security.callback_attempts,
+        backoff=settings.provided.security.callback_backoff,
+    )
+    limits = providers.Singleton(limits_of, settings)
 
-    job_service = providers.Singleton(
-        JobService,
+    records = providers.Singleton(
+        JobRecords,
+        repository,
+        log_store,
+        catalog,
+        notifier,
+        providers.Callable(lambda s: s.server.base_url or "", settings),
+    )
+    inputs = providers.Singleton(Inputs, catalog, fetcher)
+
+    submission = providers.Singleton(
+        Submission,
         repository=repository,
         executor=executor,
         catalog=catalog,
         processors=processor_refs,
-        logs=log_store,
+        inputs=inputs,
+        records=records,
         clock=clock,
         ids=ids,
-        limits=providers.Callable(limits_of, settings),
-        fetcher=providers.Singleton(
-            HttpReferenceFetcher,
-            allow_internal=settings.provided.security.allow_internal_urls,
-            max_bytes=settings.provided.security.max_reference_bytes,
-            timeout=settings.provided.security.reference_timeout,
-        ),
-        notifier=providers.Singleton(
-            HttpNotifier,
-            allow_internal=settings.provided.security.allow_internal_urls,
-            attempts=settings.provided.security.callback_attempts,
-            backoff=settings.provided.security.callback_backoff,
-        ),
-        public_base=providers.Callable(lambda s: s.server.base_url or "", settings),
+        limits=limits,
+        notifier=notifier,
     )
+    queries = providers.Singleton(
+        JobQueries,
+        repository=repository,
+        logs=log_store,
+        catalog=catalog,
+        clock=clock,
+        waiters=records.provided.waiters,
+    )
+    dismissal = providers.Singleton(
+        Dismissal,
+        repository=repository,
+        logs=log_store,
+        catalog=catalog,
+        executor=executor,
+        records=records,
+        clock=clock,
+    )
+    recovery = providers.Singleton(Recovery, repository=repository, executor=executor, records=records, clock=clock)
+
+    # Lifetimes: started by ``init_resources``, stopped by ``shutdown_resources`` (dependents first).
+    storage = providers.Resource(opened, repository)
+    references = providers.Resource(closing, fetcher)
+    callbacks = providers.Resource(closing, notifier)
+    execution = providers.Resource(started, executor, records, providers.List(storage, callbacks))
 
 
 def build_container(settings: Settings) -> Container:
     return Container(settings=settings)
+
+
+@asynccontextmanager
+async def running(
+    container: Container, *, recover: bool = True, storage_only: bool = False
+) -> AsyncIterator[list[Job]]:
+    """The container's resources started (store open, executor connected, outbound clients
+    ready) and, unless ``recover`` is false, the jobs an earlier run left active settled; yields
+    those that were failed because the executor lost them. Everything started stops on exit.
+
+    ``storage_only`` opens the store alone (waiting for the database and migrating it), for
+    a process that prepares the database for others. The one lifespan of the server, the
+    CLI's administration commands and the tests.
+    """
+    try:
+        if storage_only:
+            await container.storage.init()
+            lost: list[Job] = []
+        else:
+            await container.init_resources()
+            lost = await container.recovery().recover() if recover else []
+        if lost:
+            log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
+        yield lost
+    finally:
+        await container.shutdown_resources()

@@ -108,7 +108,7 @@ class SqlJobRepository(JobRepository):
                         await transaction.rollback()
         return await super().update_many(changes)
 
-    async def list(self, query: JobQuery) -> JobPage:
+    async def list_jobs(self, query: JobQuery) -> JobPage:
         filters = query_filters(query)
         page = select(jobs).where(*filters, *after_cursor(query.after)).order_by(*NEWEST_FIRST)
         with self._boundary:

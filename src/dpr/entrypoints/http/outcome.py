@@ -16,7 +16,7 @@ from dpr.domain.process import ProcessDescription
 from dpr.domain.raw import encode_output, raw_results
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.http.common import json_response
-from dpr.services.jobs import Execution
+from dpr.services.submission import Execution
 
 
 def execution_response(run: Execution, base: str) -> Response[Any]:
