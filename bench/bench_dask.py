@@ -24,8 +24,9 @@ from distributed import Client
 from dpr.adapters.clock import UuidIdGenerator
 from dpr.adapters.dask import DaskExecutor, LocalClusterSource
 from dpr.adapters.settings import ProcessSettings
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
+from tests.builders import execute_body
 from tests.services import Services, wire
 
 ASYNC = Preference(respond_async=True)
@@ -42,7 +43,7 @@ def service_on(executor: DaskExecutor) -> Services:
 
 async def one_job(service: Services) -> float:
     t0 = time.perf_counter()
-    job = (await service.submission.execute("echo", BODY, ASYNC)).job
+    job = (await service.submission.execute("echo", execute_body(BODY), ASYNC)).job
     job = await service.queries.wait(job.job_id, 60)
     assert job.status is JobStatus.SUCCESSFUL, job
     return time.perf_counter() - t0

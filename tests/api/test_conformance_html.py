@@ -11,9 +11,9 @@ import pytest
 from msgspec.structs import replace
 
 from dpr.domain.documents import Link
-from dpr.domain.links import in_format, link_header
-from dpr.domain.negotiation import Format, choose_format
 from dpr.domain.status import JobStatus
+from dpr.entrypoints.http.links import in_format, link_header
+from dpr.entrypoints.http.negotiation import Format, choose_format
 from tests.api.conftest import wait_for
 from tests.builders import make_job
 from tests.ogc_schemas import check

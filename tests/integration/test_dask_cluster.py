@@ -28,10 +28,10 @@ from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import ProcessDefinition, ProcessSettings
 from dpr.domain.job import Job
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from dpr.services.recovery import LOST
-from tests.builders import make_job
+from tests.builders import execute_body, make_job
 from tests.integration.server import free_port, wait_for_port
 from tests.services import Services, wire
 
@@ -165,7 +165,7 @@ async def _truthy(value: object) -> bool:
 
 
 async def running(service: Services, process_id: str, inputs: dict[str, object]) -> Job:
-    job = (await service.submission.execute(process_id, {"inputs": inputs}, ASYNC)).job
+    job = (await service.submission.execute(process_id, execute_body({"inputs": inputs}), ASYNC)).job
     await until(lambda: _is_running(service, job.job_id), what=f"{process_id} job to run (it is {job.status})")
     return job
 
@@ -186,7 +186,8 @@ async def test_jobs_run_on_the_cluster_and_their_logs_and_results_are_recorded(c
     await service.start()
     try:
         jobs = [
-            (await service.submission.execute("mockup", {"inputs": {"duration": 0.3}}, ASYNC)).job for _ in range(4)
+            (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.3}}), ASYNC)).job
+            for _ in range(4)
         ]
         done = [await service.queries.wait(j.job_id, 30) for j in jobs]
         assert [j.status for j in done] == [JobStatus.SUCCESSFUL] * 4

@@ -28,9 +28,10 @@ from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import ProcessSettings
 from dpr.domain.errors import Unavailable
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.run import Placement
 from dpr.domain.status import JobStatus
+from tests.builders import execute_body
 from tests.integration.server import free_port, wait_for_port
 from tests.services import Services, wire
 
@@ -194,7 +195,9 @@ async def test_jobs_run_on_the_gateway_cluster_chosen_by_label_and_the_token_is_
     await service.start()
     try:
         job = (
-            await service.submission.execute("mockup", {"inputs": {"duration": 0.2}}, Preference(respond_async=True))
+            await service.submission.execute(
+                "mockup", execute_body({"inputs": {"duration": 0.2}}), Preference(respond_async=True)
+            )
         ).job
         done = await service.queries.wait(job.job_id, 60)
         assert done.status is JobStatus.SUCCESSFUL, done.error
@@ -235,7 +238,7 @@ async def test_a_request_names_its_cluster_and_brings_its_token_and_a_restarted_
     placement = Placement(cluster_label=LABEL, credentials={"jupyter_token": token})
     job = (
         await first.submission.execute(
-            "mockup", {"inputs": {"duration": 2}}, Preference(respond_async=True), placement=placement
+            "mockup", execute_body({"inputs": {"duration": 2}}), Preference(respond_async=True), placement=placement
         )
     ).job
     assert job.executor_ref is not None and job.executor_ref.startswith("dask:") and "/dpr-job-" in job.executor_ref

@@ -12,10 +12,10 @@ from dpr.adapters.settings import (
     Settings,
     StorageSettings,
 )
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.container import build_container
-from tests.builders import make_job
+from tests.builders import execute_body, make_job
 from tests.integration.server import ROOT
 from tests.services import Services
 
@@ -35,7 +35,9 @@ async def test_the_container_runs_jobs_on_an_embedded_cluster_of_worker_processe
     await service.start()
     try:
         job = (
-            await service.submission.execute("mockup", {"inputs": {"duration": 0.2}}, Preference(respond_async=True))
+            await service.submission.execute(
+                "mockup", execute_body({"inputs": {"duration": 0.2}}), Preference(respond_async=True)
+            )
         ).job
         done = await service.queries.wait(job.job_id, 60)
         assert done.status is JobStatus.SUCCESSFUL and done.progress == 100
@@ -59,7 +61,7 @@ async def test_worker_processes_inherit_only_what_processors_declare(monkeypatch
     service = Services(build_container(settings))
     await service.start()
     try:
-        job = (await service.submission.execute("env-report", {})).job
+        job = (await service.submission.execute("env-report", execute_body({}))).job
         assert job.status is JobStatus.SUCCESSFUL, job.error
         seen = set(job.results["names"])
         assert "TOKEN" in seen and "PATH" in seen

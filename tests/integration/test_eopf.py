@@ -28,10 +28,11 @@ from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import ProcessDefinition, ProcessSettings, Settings
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.container import build_container
 from dpr.entrypoints.http.app import create_app
+from tests.builders import execute_body
 from tests.integration.eopf_fixtures import (
     KEY_ID,
     SECRET,
@@ -130,7 +131,7 @@ async def test_a_payload_from_s3_runs_on_the_job_s_dask_cluster_and_writes_its_z
             "payload_subpath": "payload.yaml",
             "s3_report_dir": "s3://dpr/reports/run-1",
         }
-        job = (await jobs.submission.execute("eopf_generator", {"inputs": inputs}, ASYNC)).job
+        job = (await jobs.submission.execute("eopf_generator", execute_body({"inputs": inputs}), ASYNC)).job
         done = await jobs.queries.wait(job.job_id, 240)
         seen = await lines(logs, job.job_id)
         assert done.status is JobStatus.SUCCESSFUL, (done.error, seen[-40:])
@@ -165,7 +166,7 @@ async def test_a_dismissed_run_stops_and_its_eopf_process_is_gone(cluster, eopf_
     await jobs.start()
     try:
         inputs = {"s3_config_dir": "s3://dpr/config/long", "payload_subpath": "payload.yaml"}
-        job = (await jobs.submission.execute("eopf_generator", {"inputs": inputs}, ASYNC)).job
+        job = (await jobs.submission.execute("eopf_generator", execute_body({"inputs": inputs}), ASYNC)).job
         pid = int((await until_line(logs, job.job_id, r"started eopf \(pid (\d+)\)")).group(1))
         await until_line(logs, job.job_id, r"Sleeping for 600")
         assert alive(pid)
@@ -201,7 +202,9 @@ async def test_per_run_s3_keys_reach_the_run_but_no_log_line_job_record_or_resul
             "payload_subpath": "payload.yaml",
             "s3_report_dir": "s3://dpr/reports/secret",
         }
-        job = (await jobs.submission.execute("eopf_generator", {"inputs": inputs}, ASYNC, secrets=s3_env(s3))).job
+        job = (
+            await jobs.submission.execute("eopf_generator", execute_body({"inputs": inputs}), ASYNC, secrets=s3_env(s3))
+        ).job
         done = await jobs.queries.wait(job.job_id, 240)
         seen = await lines(logs, job.job_id)
         assert done.status is JobStatus.SUCCESSFUL, (done.error, seen[-40:])

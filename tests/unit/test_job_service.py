@@ -19,11 +19,12 @@ from dpr.domain.errors import (
     ResultNotReady,
 )
 from dpr.domain.job import Job
-from dpr.domain.prefer import Mode, Preference
+from dpr.domain.mode import Mode, Preference
 from dpr.domain.query import JobQuery
 from dpr.domain.status import JobStatus
 from dpr.services.recovery import LOST
 from dpr.services.submission import Limits
+from tests.builders import execute_body
 from tests.services import Services
 from tests.unit.conftest import build_service
 
@@ -46,22 +47,22 @@ async def until(service: Services, job_id: str, predicate, timeout: float = 10) 
 
 
 async def test_sync_execution_of_echo_returns_the_successful_job(service):
-    run = await service.submission.execute("echo", {"inputs": {"echo": "hi"}})
+    run = await service.submission.execute("echo", execute_body({"inputs": {"echo": "hi"}}))
     assert run.mode is Mode.SYNC and run.job.status is JobStatus.SUCCESSFUL
     assert run.job.results == {"echo": "hi", "inputs": {"echo": "hi"}}
 
 
 async def test_async_execution_answers_at_once_and_the_job_completes(service):
-    run = await service.submission.execute("mockup", {"inputs": {"duration": 0.2}}, ASYNC)
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.2}}), ASYNC)
     assert run.mode is Mode.ASYNC and run.job.status is JobStatus.ACCEPTED
-    assert run.preference_applied == ["respond-async"] and run.job.executor_ref
+    assert (run.respond_async_applied, run.wait_applied) == (True, None) and run.job.executor_ref
     job = await finished(service, run.job.job_id)
     assert job.status is JobStatus.SUCCESSFUL and job.progress == 100 and job.started and job.finished
     assert job.results["products"][0]["type"] == "S1SEWRAW"
 
 
 async def test_progress_and_log_lines_are_recorded_while_running(service):
-    run = await service.submission.execute("mockup", {"inputs": {"duration": 1}}, ASYNC)
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 1}}), ASYNC)
     job = await until(service, run.job.job_id, lambda j: 0 < j.progress < 100)
     assert job.status is JobStatus.RUNNING and job.message.startswith("step ")
     await finished(service, run.job.job_id)
@@ -70,25 +71,25 @@ async def test_progress_and_log_lines_are_recorded_while_running(service):
 
 
 async def test_sync_execution_with_a_short_wait_falls_back_to_async(service):
-    run = await service.submission.execute("mockup", {"inputs": {"duration": 2}}, Preference(wait=0.1))
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 2}}), Preference(wait=0.1))
     assert run.mode is Mode.ASYNC and run.job.status in (JobStatus.ACCEPTED, JobStatus.RUNNING)
-    assert run.preference_applied == ["wait=0.1"]
+    assert (run.respond_async_applied, run.wait_applied) == (False, 0.1)
     await service.dismissal.dismiss(run.job.job_id)
 
 
 async def test_an_invalid_input_creates_no_job(service):
     with pytest.raises(InvalidInput):
-        await service.submission.execute("mockup", {"inputs": {"duration": "long"}})
+        await service.submission.execute("mockup", execute_body({"inputs": {"duration": "long"}}))
     assert (await service.queries.list_jobs(JobQuery(now=service.clock.now()))).jobs == []
 
 
 async def test_an_unknown_process_is_refused(service):
     with pytest.raises(NoSuchProcess):
-        await service.submission.execute("nope", {})
+        await service.submission.execute("nope", execute_body({}))
 
 
 async def test_a_failing_processor_fails_the_job_with_its_reason(service):
-    run = await service.submission.execute("mockup", {"inputs": {"duration": 0.1, "fail": True}}, ASYNC)
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.1, "fail": True}}), ASYNC)
     job = await finished(service, run.job.job_id)
     assert job.status is JobStatus.FAILED and "failed on request" in job.error
     with pytest.raises(JobFailedError, match="failed on request"):
@@ -96,21 +97,21 @@ async def test_a_failing_processor_fails_the_job_with_its_reason(service):
 
 
 async def test_a_crashing_processor_fails_the_job_and_logs_the_traceback(service):
-    job = (await service.submission.execute("crash", {})).job
+    job = (await service.submission.execute("crash", execute_body({}))).job
     assert job.status is JobStatus.FAILED and job.error == "ZeroDivisionError: division by zero in the test processor"
     _, lines = await service.queries.logs(job.job_id)
     assert any("Traceback" in r.line and r.level == "ERROR" for r in lines)
 
 
 async def test_results_are_not_ready_while_the_job_runs(service):
-    run = await service.submission.execute("mockup", {"inputs": {"duration": 2}}, ASYNC)
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 2}}), ASYNC)
     with pytest.raises(ResultNotReady):
         await service.queries.results(run.job.job_id)
     await service.dismissal.dismiss(run.job.job_id)
 
 
 async def test_dismissing_a_running_job_stops_it_and_it_stays_dismissed(service):
-    run = await service.submission.execute("mockup", {"inputs": {"duration": 30}}, ASYNC)
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
     await until(service, run.job.job_id, lambda j: j.status is JobStatus.RUNNING)
     dismissed = await service.dismissal.dismiss(run.job.job_id)
     assert dismissed.status is JobStatus.DISMISSED and dismissed.finished is not None
@@ -123,8 +124,8 @@ async def test_dismissing_a_queued_job_means_it_never_starts():
     service = build_service(executor=FakeExecutor(max_workers=1))
     await service.start()
     try:
-        first = (await service.submission.execute("mockup", {"inputs": {"duration": 0.5}}, ASYNC)).job
-        queued = (await service.submission.execute("mockup", {"inputs": {"duration": 0.5}}, ASYNC)).job
+        first = (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.5}}), ASYNC)).job
+        queued = (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.5}}), ASYNC)).job
         await service.dismissal.dismiss(queued.job_id)
         await finished(service, first.job_id)
         await asyncio.sleep(0.2)
@@ -135,7 +136,7 @@ async def test_dismissing_a_queued_job_means_it_never_starts():
 
 
 async def test_dismissing_a_finished_job_removes_it_and_its_log(service):
-    job = (await service.submission.execute("echo", {"inputs": {"echo": "x"}})).job
+    job = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}))).job
     gone = await service.dismissal.dismiss(job.job_id)
     assert gone.status is JobStatus.DISMISSED and gone.results is None
     with pytest.raises(NoSuchJob):
@@ -144,7 +145,7 @@ async def test_dismissing_a_finished_job_removes_it_and_its_log(service):
 
 
 async def test_a_process_without_dismiss_refuses_it(service):
-    run = await service.submission.execute("stubborn", {"inputs": {"seconds": 5}})
+    run = await service.submission.execute("stubborn", execute_body({"inputs": {"seconds": 5}}))
     with pytest.raises(NotAllowed):
         await service.dismissal.dismiss(run.job.job_id)
     assert (await service.queries.status(run.job.job_id)).status is not JobStatus.DISMISSED
@@ -155,12 +156,12 @@ async def test_admission_limits_answer_overloaded():
     service = build_service(limits=Limits(max_active=1, retry_after=9))
     await service.start()
     try:
-        run = await service.submission.execute("mockup", {"inputs": {"duration": 5}}, ASYNC)
+        run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 5}}), ASYNC)
         with pytest.raises(Overloaded) as info:
-            await service.submission.execute("mockup", {"inputs": {"duration": 5}}, ASYNC)
+            await service.submission.execute("mockup", execute_body({"inputs": {"duration": 5}}), ASYNC)
         assert info.value.retry_after == 9
         await service.dismissal.dismiss(run.job.job_id)
-        await service.submission.execute("echo", {"inputs": {"echo": "room again"}})
+        await service.submission.execute("echo", execute_body({"inputs": {"echo": "room again"}}))
     finally:
         await service.close()
 
@@ -169,7 +170,7 @@ async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start():
     repository = InMemoryJobRepository()
     first = build_service(repository=repository)
     await first.start()
-    run = await first.submission.execute("mockup", {"inputs": {"duration": 30}}, ASYNC)
+    run = await first.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
     # the process dies: a new service starts on the same store with a fresh executor
     second = build_service(repository=repository)
     lost = await second.start()
@@ -183,14 +184,14 @@ async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start():
 
 
 async def test_a_chatty_processor_ends_with_every_report_applied_in_order(service):
-    run = await service.submission.execute("chatty", {"inputs": {"reports": 3000}}, ASYNC)
+    run = await service.submission.execute("chatty", execute_body({"inputs": {"reports": 3000}}), ASYNC)
     job = await finished(service, run.job.job_id)
     assert job.status is JobStatus.SUCCESSFUL and job.progress == 100 and job.results == {"reports": 3000}
 
 
 async def test_secrets_reach_the_processor_but_never_the_record_or_the_log(service):
     secret = "tok-9f8e7d6c5b4a"
-    job = (await service.submission.execute("secret-echo", {}, secrets={"TOKEN": secret})).job
+    job = (await service.submission.execute("secret-echo", execute_body({}), secrets={"TOKEN": secret})).job
     assert job.results == {"seen": True}
     _, lines = await service.queries.logs(job.job_id)
     assert lines and all(secret not in r.line for r in lines) and "***" in lines[0].line

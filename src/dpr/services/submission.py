@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import msgspec
 from msgspec.structs import replace
 
 from dpr.domain.errors import DomainError, Overloaded
+from dpr.domain.execute import ExecuteBody
 from dpr.domain.job import Job
-from dpr.domain.prefer import Mode, Preference, choose_mode
+from dpr.domain.mode import Mode, Preference, choose_mode
 from dpr.domain.process import ProcessCatalog, ProcessDescription
 from dpr.domain.run import Placement, ProcessorRef, WorkOrder
 from dpr.ports.clock import Clock, IdGenerator
@@ -32,12 +32,15 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Execution(msgspec.Struct, frozen=True, kw_only=True):
-    """What ``execute`` did: the job as it stands and how the request was honoured."""
+    """What ``execute`` did: the job as it stands and how the request was honoured: answered
+    at once as asked (``respond_async_applied``), or after waiting as asked (``wait_applied``,
+    the seconds, whether the job ended in time or not)."""
 
     job: Job
     mode: Mode
     process: ProcessDescription
-    preference_applied: list[str] = msgspec.field(default_factory=list)
+    respond_async_applied: bool = False
+    wait_applied: float | None = None
 
 
 class Submission:
@@ -65,7 +68,7 @@ class Submission:
     async def execute(
         self,
         process_id: str,
-        body: bytes | str | dict[str, Any] | None,
+        body: ExecuteBody,
         preference: Preference | None = None,
         *,
         secrets: Mapping[str, str] | None = None,
@@ -82,7 +85,7 @@ class Submission:
         """
         preference = preference or Preference()
         process = self.catalog.get(process_id)
-        request = self.inputs.parse(process_id, body)
+        request = self.inputs.check(process_id, body)
         await check_subscriber(self.notifier, request.subscriber)
         inputs = await self.inputs.resolve(process_id, request.inputs)
         mode = choose_mode(process, preference)
@@ -104,15 +107,12 @@ class Submission:
         await self.repository.add(job)
         self.records.track(job, base_url)
         job = await self._submit(job, order)
-        applied = ["respond-async"] if preference.respond_async and mode is Mode.ASYNC else []
-        if mode is Mode.SYNC:
-            timeout = self.limits.sync_timeout if preference.wait is None else preference.wait
-            job = await self.records.waiters.wait(job.job_id, timeout, self.repository.get)
-            if not job.is_terminal:
-                mode, applied = Mode.ASYNC, ([f"wait={preference.wait:g}"] if preference.wait is not None else [])
-            elif preference.wait is not None:
-                applied = [f"wait={preference.wait:g}"]
-        return Execution(job=job, mode=mode, process=process, preference_applied=applied)
+        if mode is Mode.ASYNC:
+            return Execution(job=job, mode=mode, process=process, respond_async_applied=preference.respond_async)
+        timeout = self.limits.sync_timeout if preference.wait is None else preference.wait
+        job = await self.records.waiters.wait(job.job_id, timeout, self.repository.get)
+        mode = Mode.SYNC if job.is_terminal else Mode.ASYNC  # not ended in time: answered as async
+        return Execution(job=job, mode=mode, process=process, wait_applied=preference.wait)
 
     async def _admit(self, process_id: str) -> None:
         lim = self.limits

@@ -9,9 +9,9 @@ from litestar.response import Redirect
 
 from dpr.domain import ogc
 from dpr.domain.documents import ConfClasses, LandingPage
-from dpr.domain.negotiation import Format
 from dpr.entrypoints.http.api_doc import api_document
 from dpr.entrypoints.http.common import Config, Queries, base_url, json_response
+from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.respond import requested_format, respond
 
 

@@ -16,11 +16,11 @@ from dpr.domain import ogc
 from dpr.domain.documents import JobList, Link, ProcessList, StatusInfo
 from dpr.domain.errors import DomainError
 from dpr.domain.job_filters import parse_job_query
-from dpr.domain.prefer import Preference
-from dpr.domain.problems import problem_for
+from dpr.domain.mode import Preference
 from dpr.domain.query import MAX_LIMIT
 from dpr.entrypoints.http.common import JSON, Config, Dismiss, Queries, Submit, base_url, json_response
 from dpr.entrypoints.http.dpr_wire import dpr_problem, dpr_status, parse_execution
+from dpr.entrypoints.http.errors import problem_for
 from dpr.entrypoints.http.sse import log_events, plain_text, resume_after
 
 log = logging.getLogger("dpr.http")

@@ -10,10 +10,10 @@ from litestar.params import FromPath, QueryParameter
 from dpr.domain import ogc
 from dpr.domain.documents import JobList, JobLogs, Link, LogLine, StatusInfo
 from dpr.domain.job_filters import parse_job_query
-from dpr.domain.links import link_header
-from dpr.domain.negotiation import Format
 from dpr.entrypoints.http import pages
 from dpr.entrypoints.http.common import Config, Dismiss, Queries, base_url, json_response
+from dpr.entrypoints.http.links import link_header
+from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.outcome import output_response, results_response
 from dpr.entrypoints.http.respond import requested_format, respond
 from dpr.entrypoints.http.sse import json_lines, log_events, resume_after, wants_event_stream
