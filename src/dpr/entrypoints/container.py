@@ -77,6 +77,13 @@ def sql_log_store(engine: object) -> object:
     return SqlJobLogStore(engine)  # type: ignore[arg-type]
 
 
+def upgrade_database(settings: Settings) -> None:
+    """Migrate the database of ``storage.url`` to the newest revision (``dpr db upgrade``)."""
+    from dpr.adapters.sql.migrate import upgrade
+
+    upgrade(storage_url(settings))
+
+
 def executor_kind(settings: Settings) -> str:
     """``fake`` (threads of this process), or Dask: ``local``, ``scheduler`` or ``gateway``."""
     kind = settings.executor.kind
@@ -258,6 +265,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
     )
     recovery = providers.Singleton(Recovery, repository=repository, executor=executor, records=records, clock=clock)
+    upgrade_database = providers.Callable(upgrade_database, settings)
 
     # Lifetimes: started by ``init_resources``, stopped by ``shutdown_resources`` (dependents first).
     storage = providers.Resource(opened, repository)

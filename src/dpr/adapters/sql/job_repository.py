@@ -13,6 +13,7 @@ from dpr.adapters.sql.batching import Batcher
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.filters import NEWEST_FIRST, after_cursor, query_filters
 from dpr.adapters.sql.mapping import job_to_row, row_to_job
+from dpr.adapters.sql.store import prepare
 from dpr.adapters.sql.tables import job_logs, jobs
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
 from dpr.domain.job import Job
@@ -144,8 +145,6 @@ class SqlJobRepository(JobRepository):
             raise NoSuchJob(job_id)
 
     async def open(self) -> None:
-        from dpr.adapters.sql.store import prepare  # the store module builds on this one
-
         timeout, pause, migrate = self._connect
         await prepare(self._engine, timeout=timeout, pause=pause, migrate=migrate)
 
