@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dependency_injector import containers, providers
 
@@ -26,6 +26,11 @@ from dpr.services.queries import JobQueries
 from dpr.services.records import JobRecords
 from dpr.services.recovery import Recovery
 from dpr.services.submission import Limits, Submission
+
+if TYPE_CHECKING:  # imported when used: a memory-backed server never loads SQLAlchemy's drivers
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from dpr.adapters.sql import SqlJobLogStore, SqlJobRepository
 
 log = logging.getLogger("dpr")
 
@@ -52,7 +57,7 @@ def storage_kind(settings: Settings) -> str:
     )
 
 
-def sql_engine(settings: Settings) -> object:
+def sql_engine(settings: Settings) -> AsyncEngine:
     """The SQL engine (imported here so a memory-backed server never loads SQLAlchemy's drivers)."""
     from dpr.adapters.sql.engine import create_sql_engine
 
@@ -62,19 +67,19 @@ def sql_engine(settings: Settings) -> object:
     )
 
 
-def sql_repository(engine: object, settings: Settings) -> object:
+def sql_repository(engine: AsyncEngine, settings: Settings) -> SqlJobRepository:
     from dpr.adapters.sql import SqlJobRepository
 
     st = settings.storage
     return SqlJobRepository(
         engine, connect_timeout=st.connect_timeout, connect_pause=st.connect_pause, migrate=st.migrate_on_start
-    )  # type: ignore[arg-type]
+    )
 
 
-def sql_log_store(engine: object) -> object:
+def sql_log_store(engine: AsyncEngine) -> SqlJobLogStore:
     from dpr.adapters.sql import SqlJobLogStore
 
-    return SqlJobLogStore(engine)  # type: ignore[arg-type]
+    return SqlJobLogStore(engine)
 
 
 def upgrade_database(settings: Settings) -> None:
@@ -292,13 +297,19 @@ async def running(
     """
     try:
         if storage_only:
-            await container.storage.init()
+            await _settled(container.storage.init())
             lost: list[Job] = []
         else:
-            await container.init_resources()
+            await _settled(container.init_resources())
             lost = await container.recovery().recover() if recover else []
         if lost:
             log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
         yield lost
     finally:
-        await container.shutdown_resources()
+        await _settled(container.shutdown_resources())
+
+
+async def _settled(outcome: Awaitable[Any] | None) -> None:
+    """Wait for what dependency-injector returns when a resource is async (``None`` otherwise)."""
+    if outcome is not None:
+        await outcome

@@ -99,14 +99,15 @@ def check(s: Session, config_path: str | None) -> None:
     """
     source = config_path or "<defaults>"
     settings = load(config_path)
-    report = {"source": source, "settings": redacted(settings), "connections": connections(settings, source)}
+    connections_of = connections(settings, source)
+    report = {"source": source, "settings": redacted(settings), "connections": connections_of}
     if s.json:
         s.out.print_json(report)
         return
     s.out.print(Text(f"# effective settings from {source} and the environment (passwords hidden)", style="dim"))
     s.out.print(Text(yaml.safe_dump(report["settings"], sort_keys=False).rstrip()))
     s.out.print(Text("\n# connections", style="dim"))
-    for name, target in report["connections"].items():
+    for name, target in connections_of.items():
         shown = ", ".join(f"{k} ({v})" for k, v in target.items()) if isinstance(target, dict) else target
         s.out.print(Text.assemble((f"{name}: ", "bold"), shown), soft_wrap=True)
     s.out.print(Text(f"\nconfiguration OK ({source})", style="green"))

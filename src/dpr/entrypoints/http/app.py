@@ -93,7 +93,7 @@ def create_app(
         route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes()],
         dependencies=_dependencies(container),
         state=State({"queries": queries, "settings": settings}),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         cors_config=CORSConfig(
             allow_origins=settings.server.cors_origins,

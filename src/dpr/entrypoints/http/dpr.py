@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import ServerSentEvent
 
@@ -44,10 +45,19 @@ async def describe_process(
     return json_response(ogc.process_document(queries.describe(process_id), base_url(request, settings)))
 
 
-@post("/processes/{process_id:str}/execution", summary="Run a process as a job (original body)", status_code=201)
+@post(
+    "/processes/{process_id:str}/execution",
+    summary="Run a process as a job (original body)",
+    status_code=201,
+    responses={
+        201: ResponseSpec(
+            data_container=StatusInfo, description="Document created, URL follows", generate_examples=False
+        )
+    },
+)
 async def execute(
     request: Request, queries: Queries, submission: Submit, settings: Config, process_id: FromPath[str]
-) -> Response[StatusInfo]:
+) -> Response[bytes]:
     queries.describe(process_id)  # an unknown process is a 404 before the body is looked at
     wire = parse_execution(await request.body(), require_cluster=settings.executor.kind == "gateway")
     run = await submission.execute(process_id, wire.request, ASYNC, placement=wire.placement)
@@ -131,6 +141,6 @@ def routes() -> list[Any]:
             dismiss_job,
         ],
         tags=["rs-dpr-service compatibility"],
-        exception_handlers={DomainError: on_domain_error, HTTPException: on_http_error, Exception: on_unexpected},  # type: ignore[dict-item]
+        exception_handlers={DomainError: on_domain_error, HTTPException: on_http_error, Exception: on_unexpected},
     )
     return [router, ping]

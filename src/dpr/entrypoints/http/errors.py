@@ -11,6 +11,8 @@ import logging
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.response import Template
+from litestar.types import ExceptionHandlersMap
 
 from dpr.domain import errors as e
 from dpr.domain.documents import OgcException
@@ -71,10 +73,10 @@ def problem(status: int, type_uri: str, title: str, detail: str, instance: str |
     )
 
 
-def _respond(request: Request, p: Problem) -> Response[bytes]:
+def _respond(request: Request, p: Problem) -> Response[bytes] | Template:
     """The exception document; browsers asking for HTML get it as a page with the same status."""
     if _wants_html(request):
-        return html_page(request, "error.html", {"problem": p.body}, status=p.status, headers=p.headers)  # type: ignore[return-value]
+        return html_page(request, "error.html", {"problem": p.body}, status=p.status, headers=p.headers)
     return Response(
         content=msgspec.json.encode(p.body),
         status_code=p.status,
@@ -90,11 +92,11 @@ def _wants_html(request: Request) -> bool:
         return False
 
 
-def on_domain_error(request: Request, exc: DomainError) -> Response[bytes]:
+def on_domain_error(request: Request, exc: DomainError) -> Response[bytes] | Template:
     return _respond(request, problem_for(exc, instance=request.url.path))
 
 
-def on_http_error(request: Request, exc: HTTPException) -> Response[bytes]:
+def on_http_error(request: Request, exc: HTTPException) -> Response[bytes] | Template:
     status = exc.status_code
     if isinstance(exc, NotFoundException):
         p = problem(404, DPR + "not-found", "Not found", f"nothing at {request.url.path}", request.url.path)
@@ -106,7 +108,7 @@ def on_http_error(request: Request, exc: HTTPException) -> Response[bytes]:
     return _respond(request, msgspec.structs.replace(p, headers={**p.headers, **headers}))
 
 
-def on_unexpected(request: Request, exc: Exception) -> Response[bytes]:
+def on_unexpected(request: Request, exc: Exception) -> Response[bytes] | Template:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return _respond(
         request,
@@ -126,7 +128,7 @@ def _validation_detail(exc: ValidationException) -> str:
     return "; ".join(reasons) or str(exc.detail)
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: on_domain_error,
     HTTPException: on_http_error,
     Exception: on_unexpected,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
+from litestar.response import ServerSentEvent
 
 from dpr.domain import ogc
 from dpr.domain.documents import JobList, JobLogs, Link, LogLine, StatusInfo
@@ -56,7 +58,16 @@ async def job_output(queries: Queries, job_id: FromPath[str], output: FromPath[s
     return output_response(job, process, output)
 
 
-@get("/jobs/{job_id:str}/logs", summary="A job's log lines, oldest first", tags=["Jobs"])
+@get(
+    "/jobs/{job_id:str}/logs",
+    summary="A job's log lines, oldest first",
+    tags=["Jobs"],
+    responses={
+        200: ResponseSpec(
+            data_container=JobLogs, description="Request fulfilled, document follows", generate_examples=False
+        )
+    },
+)
 async def job_logs(
     request: Request,
     queries: Queries,
@@ -64,7 +75,7 @@ async def job_logs(
     job_id: FromPath[str],
     after: Annotated[int, QueryParameter(ge=-1, description="Only lines with a higher seq")] = -1,
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 1000,
-) -> Response[JobLogs]:
+) -> Response[bytes] | ServerSentEvent:
     if wants_event_stream(request):  # followed live, as server-sent events, until the job ends
         return await log_events(queries, job_id, resume_after(request, after), json_lines)
     job, records = await queries.logs(job_id, after, limit)
