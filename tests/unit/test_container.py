@@ -23,7 +23,7 @@ EXECUTORS = {
 }
 # Not built here: the settings are given, the engine is part of the sql branch, the Resources
 # start things (the lifespan test does), and upgrade_database migrates when called.
-SKIPPED = {"settings", "_engine", "storage", "references", "callbacks", "execution", "upgrade_database"}
+SKIPPED = {"settings", "_engine", "database", "storage", "references", "callbacks", "execution", "upgrade_database"}
 
 
 @pytest.mark.parametrize("storage", sorted(STORAGES))
@@ -52,6 +52,16 @@ async def test_the_lifespan_starts_the_executor_and_stops_it_on_exit():
     async with running(container) as lost:
         assert lost == [] and container.execution.initialized
     assert not container.execution.initialized and not container.storage.initialized
+    assert not container.database.initialized
+
+
+async def test_the_lifespan_opens_the_database_and_closes_it_on_exit(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'dpr.sqlite'}"
+    container = build_container(Settings(storage=StorageSettings(url=url), executor=ExecutorSettings(kind="fake")))
+    async with running(container) as lost:
+        assert lost == [] and container.database.initialized and container.storage.initialized
+        assert await container.queries().active_count() == 0  # migrated: the jobs table is there
+    assert not container.database.initialized and not container.storage.initialized
 
 
 def test_a_misspelt_section_fails_at_start_up(tmp_path):

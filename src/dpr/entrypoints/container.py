@@ -153,13 +153,23 @@ class Closable(Protocol):
     async def close(self) -> None: ...
 
 
-async def opened(repository: JobRepository) -> AsyncIterator[JobRepository]:
-    """The repository, open (the database reached and migrated) until the container stops."""
+async def disposed(engine: AsyncEngine | None) -> AsyncIterator[AsyncEngine | None]:
+    """The SQL engine (``None`` for memory storage), its connections closed when the container stops."""
+    try:
+        yield engine
+    finally:
+        if engine is not None:
+            await engine.dispose()
+
+
+async def opened(repository: JobRepository, engine: AsyncEngine | None) -> AsyncIterator[JobRepository]:
+    """The repository, open (the database reached and migrated) until the container stops;
+    closed before the ``engine`` it uses is disposed of."""
     await repository.open()
     try:
         yield repository
     finally:
-        await repository.close()  # the SQL repository also disposes of the engine it shares
+        await repository.close()
 
 
 async def closing(resource: Closable | None) -> AsyncIterator[Closable | None]:
@@ -273,7 +283,11 @@ class Container(containers.DeclarativeContainer):
     upgrade_database = providers.Callable(upgrade_database, settings)
 
     # Lifetimes: started by ``init_resources``, stopped by ``shutdown_resources`` (dependents first).
-    storage = providers.Resource(opened, repository)
+    database = providers.Resource(
+        disposed,
+        providers.Selector(providers.Callable(storage_kind, settings), memory=providers.Object(None), sql=_engine),
+    )
+    storage = providers.Resource(opened, repository, database)
     references = providers.Resource(closing, fetcher)
     callbacks = providers.Resource(closing, notifier)
     execution = providers.Resource(started, executor, records, providers.List(storage, callbacks))
