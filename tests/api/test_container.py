@@ -1,5 +1,5 @@
-"""The container builds every provider on each branch of its selectors, and its lifespan
-starts and stops what it opened."""
+"""The container builds every provider on each branch of its selectors, and its lifespan starts
+and stops what it opened. (Here rather than in the unit tier: it imports SQLAlchemy and Dask.)"""
 
 from __future__ import annotations
 
