@@ -49,6 +49,7 @@ def wire(
     log_store: Any = None,
     executor: Any = None,
     ids: Any = None,
+    clock: Any = None,
     limits: Limits | None = None,
     fetcher: Any = None,
     notifier: Any = None,
@@ -60,7 +61,14 @@ def wire(
     if public_base is not None:
         settings = msgspec.structs.replace(settings, server=ServerSettings(base_url=public_base))
     container = build_container(settings)
-    given = {"repository": repository, "log_store": log_store, "executor": executor, "ids": ids, "limits": limits}
+    given = {
+        "repository": repository,
+        "log_store": log_store,
+        "executor": executor,
+        "ids": ids,
+        "clock": clock,
+        "limits": limits,
+    }
     for name, value in given.items():
         if value is not None:
             getattr(container, name).override(providers.Object(value))
