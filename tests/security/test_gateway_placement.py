@@ -15,9 +15,10 @@ from dask_gateway import Gateway, JupyterHubAuth
 from dpr.adapters.dask import GatewaySource
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.domain.errors import Unavailable
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.run import Placement
 from dpr.domain.status import JobStatus
+from tests.builders import execute_body
 from tests.integration.test_dask_gateway import LABEL, Stack, service_on
 
 pytestmark = [pytest.mark.slow]
@@ -74,10 +75,10 @@ async def service(hub: Stack):
 
 async def run_on_cluster(service, token: str):
     placement = Placement(cluster_label=LABEL, credentials={"jupyter_token": token})
-    run = await service.execute(
-        "mockup", {"inputs": {"duration": 0.1}}, Preference(respond_async=True), placement=placement
+    run = await service.submission.execute(
+        "mockup", execute_body({"inputs": {"duration": 0.1}}), Preference(respond_async=True), placement=placement
     )
-    return await service.wait(run.job.job_id, 60)
+    return await service.queries.wait(run.job.job_id, 60)
 
 
 async def test_a_cached_route_does_not_carry_a_request_with_a_token_the_gateway_refuses(hub, service):

@@ -10,14 +10,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
 from dpr.domain.errors import InvalidInput
-from dpr.domain.execute import (
-    ExecuteRequest,
-    _WireRequest,
-    decode_execute_body,
-    is_qualified,
-    is_reference,
-    plain_value,
-)
+from dpr.domain.execute import ExecuteBody, ExecuteRequest, is_qualified, is_reference, plain_value
 from dpr.domain.process import InputDescription, ProcessDescription, Transmission
 
 
@@ -53,9 +46,8 @@ class RequestValidator:
             for name, d in process.inputs.items()
         }
 
-    def parse(self, body: bytes | str | dict[str, Any] | None) -> ExecuteRequest:
+    def check(self, wire: ExecuteBody) -> ExecuteRequest:
         """A validated ``ExecuteRequest``; raises ``InvalidInput`` naming the culprit."""
-        wire = decode_execute_body(body)
         return ExecuteRequest(
             inputs=self._inputs(wire.inputs or {}),
             outputs=self._outputs(wire),
@@ -101,7 +93,7 @@ class RequestValidator:
             where = "".join(f"[{p!r}]" for p in error.absolute_path)
             raise InvalidInput(f"{error.message}{' at ' + where if where else ''}", name)
 
-    def _outputs(self, wire: _WireRequest) -> dict[str, Any]:
+    def _outputs(self, wire: ExecuteBody) -> dict[str, Any]:
         outputs = wire.outputs or {}
         for name, out in outputs.items():
             if name not in self.process.outputs:

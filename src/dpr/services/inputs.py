@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dpr.domain.execute import ExecuteRequest, decode_fetched, is_reference
+from dpr.domain.execute import ExecuteBody, ExecuteRequest, decode_fetched, is_reference
 from dpr.domain.locations import locations_in
 from dpr.domain.process import ProcessCatalog
 from dpr.domain.validation import RequestValidator
@@ -30,9 +30,9 @@ class Inputs:
             self._validators[process_id] = RequestValidator(self.catalog.get(process_id))
         return self._validators[process_id]
 
-    def parse(self, process_id: str, body: bytes | str | dict[str, Any] | None) -> ExecuteRequest:
+    def check(self, process_id: str, body: ExecuteBody) -> ExecuteRequest:
         """The validated request. Raises ``NoSuchProcess``, ``InvalidInput``."""
-        return self.validator(process_id).parse(body)
+        return self.validator(process_id).check(body)
 
     async def resolve(self, process_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Inputs with every ``{"href": ...}`` replaced by the content it points to, checked

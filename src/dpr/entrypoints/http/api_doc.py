@@ -66,7 +66,7 @@ EVENT_STREAM = {
 
 def api_document(app: Litestar) -> dict[str, Any]:
     """The OpenAPI 3.0 definition of ``app``, with its processes as path examples."""
-    return to_openapi30(complete(app.openapi_schema.to_schema(), app.state.jobs.catalog.ids()))
+    return to_openapi30(complete(app.openapi_schema.to_schema(), app.state.queries.process_ids()))
 
 
 def complete(generated: dict[str, Any], process_ids: list[str] | None = None) -> dict[str, Any]:
@@ -191,4 +191,4 @@ class SwaggerUI30(SwaggerRenderPlugin):
     """Litestar's Swagger UI (``/api/docs``), showing the same 3.0 definition ``/api`` serves."""
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, to_openapi30(complete(openapi_schema, request.app.state.jobs.catalog.ids())))
+        return super().render(request, to_openapi30(complete(openapi_schema, request.app.state.queries.process_ids())))

@@ -9,22 +9,23 @@ from litestar.params import FromPath, QueryParameter
 
 from dpr.domain import ogc
 from dpr.domain.documents import Process, ProcessList
-from dpr.domain.prefer import parse_prefer
-from dpr.entrypoints.http.common import Config, Jobs, base_url
+from dpr.entrypoints.http.bodies import decode_execute_body
+from dpr.entrypoints.http.common import Config, Queries, Submit, base_url
 from dpr.entrypoints.http.forms import form_fields
 from dpr.entrypoints.http.outcome import execution_response
+from dpr.entrypoints.http.prefer import parse_prefer
 from dpr.entrypoints.http.respond import respond
 
 
 @get("/processes", summary="The processes offered", tags=["Processes"])
 async def list_processes(
     request: Request,
-    jobs: Jobs,
+    queries: Queries,
     settings: Config,
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 100,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> Response[ProcessList]:
-    everything = jobs.catalog.all()
+    everything = queries.processes()
     page = everything[offset : offset + limit]
     return respond(
         request, ogc.process_list(page, base_url(request, settings), limit, offset, len(everything)), "processes.html"
@@ -33,9 +34,9 @@ async def list_processes(
 
 @get("/processes/{process_id:str}", summary="A process description", tags=["Processes"])
 async def describe_process(
-    request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]
+    request: Request, queries: Queries, settings: Config, process_id: FromPath[str]
 ) -> Response[Process]:
-    process = jobs.catalog.get(process_id)
+    process = queries.describe(process_id)
     return respond(
         request,
         ogc.process_document(process, base_url(request, settings)),
@@ -45,11 +46,11 @@ async def describe_process(
 
 
 @post("/processes/{process_id:str}/execution", summary="Execute a process", tags=["Processes"], status_code=200)
-async def execute(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Response[Any]:
-    body = await request.body()
+async def execute(request: Request, submission: Submit, settings: Config, process_id: FromPath[str]) -> Response[Any]:
+    body = decode_execute_body(await request.body())
     preference = parse_prefer(request.headers.get("prefer"))
     base = base_url(request, settings)
-    run = await jobs.execute(process_id, body, preference, base_url=base)
+    run = await submission.execute(process_id, body, preference, base_url=base)
     return execution_response(run, base)
 
 

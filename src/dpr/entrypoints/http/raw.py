@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 from typing import Any
 
 import msgspec
@@ -34,12 +33,12 @@ def encode_output(name: str, value: Any, process: ProcessDescription | None) -> 
     return RawBody(media_type="application/json", content=msgspec.json.encode(value))
 
 
-def raw_results(outputs: dict[str, Any], process: ProcessDescription | None, boundary: str | None = None) -> RawBody:
-    """A single output as itself; several as a ``multipart/related`` body with one part each."""
+def raw_results(outputs: dict[str, Any], process: ProcessDescription | None, *, boundary: str) -> RawBody:
+    """A single output as itself; several as a ``multipart/related`` body with one part each,
+    separated by ``boundary`` (which must occur in none of them)."""
     if len(outputs) == 1:
         name, value = next(iter(outputs.items()))
         return encode_output(name, value, process)
-    boundary = boundary or f"dpr-{uuid.uuid4().hex}"
     parts = []
     for name, value in outputs.items():
         part = encode_output(name, value, process)

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from msgspec.structs import replace
 
 from dpr.domain.documents import JobList, Link, ProcessList
-from dpr.domain.negotiation import HTML_TYPE, JSON_TYPE, Format
+from dpr.entrypoints.http.negotiation import HTML_TYPE, JSON_TYPE, Format
 
 D = TypeVar("D")
 PAGING = frozenset({"next", "prev", "first", "last"})
