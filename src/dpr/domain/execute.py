@@ -68,20 +68,8 @@ def decode_execute_body(body: bytes | str | dict[str, Any] | None) -> _WireReque
         raise InvalidInput(f"the request body is not valid JSON: {e}") from None
 
 
-QUALIFIER_KEYS = frozenset({"value", "mediaType", "encoding", "schema"})
-
-
 def is_reference(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("href"), str)
-
-
-def is_qualified(value: Any) -> bool:
-    return isinstance(value, dict) and "value" in value and set(value) <= QUALIFIER_KEYS
-
-
-def plain_value(value: Any) -> Any:
-    """The bare value of an input item: unwraps a qualified value, keeps anything else."""
-    return value["value"] if is_qualified(value) else value
 
 
 def decode_fetched(content: bytes, media_type: str, input_id: str) -> Any:

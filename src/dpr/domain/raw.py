@@ -9,7 +9,9 @@ from typing import Any
 
 import msgspec
 
-from dpr.domain.process import ProcessDescription
+from dpr.domain.process import OutputDescription, ProcessDescription
+from dpr.domain.qualified import read_as_qualified, schema_accepts
+from dpr.domain.validation import to_json_schema
 
 
 class RawBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -21,6 +23,8 @@ def encode_output(name: str, value: Any, process: ProcessDescription | None) -> 
     """One output as bytes in its declared media type (base64 outputs decoded)."""
     desc = process.outputs.get(name) if process else None
     media = desc.media_type if desc else ("text/plain" if isinstance(value, str) else "application/json")
+    if desc is not None and is_qualified_output(value, desc):
+        return _encode_qualified(value, media)
     if isinstance(value, str) and desc is not None and desc.schema.get("contentEncoding") == "base64":
         try:
             return RawBody(media_type=media, content=base64.b64decode(value, validate=True))
@@ -32,6 +36,24 @@ def encode_output(name: str, value: Any, process: ProcessDescription | None) -> 
             content=value.encode(),
         )
     return RawBody(media_type="application/json", content=msgspec.json.encode(value))
+
+
+def is_qualified_output(value: Any, desc: OutputDescription) -> bool:
+    """Whether a processor gave this output as a qualified value (``dpr.domain.qualified``)."""
+    return read_as_qualified(value, schema_accepts(to_json_schema(desc.schema)))
+
+
+def _encode_qualified(value: dict[str, Any], media: str) -> RawBody:
+    media = value.get("mediaType") if isinstance(value.get("mediaType"), str) else media
+    inner = value["value"]
+    if isinstance(inner, str) and value.get("encoding") == "base64":
+        try:
+            return RawBody(media_type=media, content=base64.b64decode(inner, validate=True))
+        except (binascii.Error, ValueError):
+            pass
+    if isinstance(inner, str) and media != "application/json":
+        return RawBody(media_type=media, content=inner.encode())
+    return RawBody(media_type="application/json", content=msgspec.json.encode(inner))
 
 
 def raw_results(outputs: dict[str, Any], process: ProcessDescription | None, boundary: str | None = None) -> RawBody:

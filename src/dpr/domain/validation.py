@@ -10,15 +10,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
 from dpr.domain.errors import InvalidInput
-from dpr.domain.execute import (
-    ExecuteRequest,
-    _WireRequest,
-    decode_execute_body,
-    is_qualified,
-    is_reference,
-    plain_value,
-)
+from dpr.domain.execute import ExecuteRequest, _WireRequest, decode_execute_body, is_reference
 from dpr.domain.process import InputDescription, ProcessDescription, Transmission
+from dpr.domain.qualified import item_value, read_as_qualified
 
 
 def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,9 +84,23 @@ class RequestValidator:
     def _item(self, name: str, item: Any) -> None:
         if is_reference(item):
             return  # checked when fetched: the content is not known yet
-        if is_qualified(item) and "mediaType" in item and not isinstance(item["mediaType"], str):
-            raise InvalidInput("mediaType must be a string", name)
-        self.check_value(name, plain_value(item))
+        if read_as_qualified(item, self._validators[name].is_valid):
+            if "mediaType" in item and not isinstance(item["mediaType"], str):
+                raise InvalidInput("mediaType must be a string", name)
+            item = item["value"]
+        self.check_value(name, item)
+
+    def plain_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Valid ``inputs`` with every qualified value replaced by the value it wraps (the
+        rule of ``dpr.domain.qualified``); references and literal values stay as they are."""
+        plain: dict[str, Any] = {}
+        for name, value in inputs.items():
+            accepts = self._validators[name].is_valid if name in self._validators else (lambda _: True)
+            if name in self.process.inputs and self.process.inputs[name].many and isinstance(value, list):
+                plain[name] = [item_value(v, accepts) for v in value]
+            else:
+                plain[name] = item_value(value, accepts)
+        return plain
 
     def check_value(self, name: str, value: Any) -> None:
         """Raise ``InvalidInput`` if ``value`` breaks the schema of input ``name``."""

@@ -27,11 +27,12 @@ class Inputs:
         return self.validator(process_id).parse(body)
 
     async def resolve(self, process_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Inputs with every ``{"href": ...}`` replaced by the content it points to, checked
-        against the input's schema. Without a fetcher, references pass through unchanged."""
-        if self.fetcher is None:
-            return inputs
+        """The values a processor gets: qualified values unwrapped (``dpr.domain.qualified``),
+        every ``{"href": ...}`` replaced by the content it points to, checked against the
+        input's schema. Without a fetcher, references pass through unchanged."""
         validator = self.validator(process_id)
+        if self.fetcher is None:
+            return validator.plain_inputs(inputs)
         resolved: dict[str, Any] = {}
         for name, value in inputs.items():
             items = value if isinstance(value, list) and any(is_reference(v) for v in value) else None
@@ -39,7 +40,7 @@ class Inputs:
                 resolved[name] = [await self._fetch_one(validator, name, v) for v in items]
             else:
                 resolved[name] = await self._fetch_one(validator, name, value)
-        return resolved
+        return validator.plain_inputs(resolved)
 
     async def close(self) -> None:
         if self.fetcher is not None:
