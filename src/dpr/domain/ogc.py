@@ -185,7 +185,8 @@ def selected_outputs(request: ExecuteRequest, outputs: Mapping[str, Any]) -> dic
 
 def _inline(name: str, value: Any, process: ProcessDescription | None) -> Any:
     """One output as ``inlineOrRefData``: objects must be qualified values there (1.0 has no
-    bare-object results; a processor's own qualified value stays as it is), strings of a non-JSON media type carry it, the rest stay bare."""
+    bare-object results; a processor's own qualified value stays as it is), strings of a
+    non-JSON media type carry it, the rest stay bare."""
     desc = process.outputs.get(name) if process else None
     if isinstance(value, dict):
         if isinstance(value.get("href"), str) or (desc is not None and is_qualified_output(value, desc)):
