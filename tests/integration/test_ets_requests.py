@@ -29,3 +29,10 @@ def test_the_test_suites_execute_request_with_an_object_given_as_value_succeeds(
     response = httpx.post(f"{server}/processes/echo/execution", json=body, timeout=10)
     assert response.status_code == 200, response.text
     assert response.json()["inputs"]["value"]["object"] == {"value": "teststring"}
+
+
+def test_echo_offers_a_mixed_type_output_and_returns_it(server):
+    description = httpx.get(f"{server}/processes/echo", timeout=10).json()
+    assert "oneOf" in description["outputs"]["mixed"]["schema"]
+    body = {"inputs": {"echo": "x", "mixed": 3}, "outputs": {"mixed": {}}, "response": "document"}
+    assert httpx.post(f"{server}/processes/echo/execution", json=body, timeout=10).json() == {"mixed": 3}
