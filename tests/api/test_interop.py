@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
+from litestar.testing import TestClient
 
+from dpr.adapters.settings import OgcSettings, Settings, ephemeral
+from dpr.entrypoints.http.app import create_app
+from tests.api.conftest import wait_for
 from tests.ogc_schemas import check
 
 # The inputs of the ETS's createExecuteJsonNode for echo: an object input given as {"value": ...}.
@@ -68,3 +73,37 @@ def test_the_mixed_output_by_reference_is_a_link_to_its_value(client):
     ).json()
     check(document, "results.yaml")
     assert document["mixed"]["type"] == "application/json" and client.get(document["mixed"]["href"]).json() == 7
+
+
+@pytest.fixture
+def configured_client() -> Iterator[TestClient]:
+    """The built-in catalogue (mockup async-only) on a server whose default response is a document."""
+    settings = ephemeral(Settings(ogc=OgcSettings(response_default="document")))
+    with TestClient(create_app(settings), base_url="http://dpr.test") as c:
+        yield c
+
+
+def test_an_async_only_process_asked_for_sync_runs_as_a_job_201(configured_client):
+    client = configured_client
+    assert client.get("/processes/mockup").json()["jobControlOptions"] == ["async-execute", "dismiss"]
+    response = client.post("/processes/mockup/execution", json={"inputs": {"duration": 0}})
+    assert response.status_code == 201 and "preference-applied" not in response.headers
+    check(response.json(), "statusInfo.yaml")
+    done = wait_for(client, response.headers["location"], "successful")
+    assert done["jobID"] == response.json()["jobID"]
+
+
+def test_a_request_naming_no_response_gets_the_configured_default(configured_client):
+    client = configured_client
+    document = client.post("/processes/echo/execution", json={"inputs": {"echo": "hi"}})
+    assert document.status_code == 200 and document.json()["echo"] == "hi"
+    check(document.json(), "results.yaml")
+    raw = client.post(
+        "/processes/echo/execution", json={"inputs": {"echo": "hi"}, "outputs": {"echo": {}}, "response": "raw"}
+    )
+    assert raw.text == "hi"
+
+
+def test_without_configuration_a_request_naming_no_response_is_raw_as_1_0_says(client):
+    response = client.post("/processes/echo/execution", json={"inputs": {"echo": "hi"}, "outputs": {"echo": {}}})
+    assert response.status_code == 200 and response.text == "hi"

@@ -50,7 +50,7 @@ class _WireRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
 
     inputs: dict[str, Any] | None = None
     outputs: dict[str, OutputRequest] | None = None
-    response: ResponseMode = ResponseMode.RAW
+    response: ResponseMode | None = None  # None: the server's default (raw, as 1.0 says, unless configured)
     subscriber: Subscriber | None = None
 
 

@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
 from dpr.domain.errors import InvalidInput
-from dpr.domain.execute import ExecuteRequest, _WireRequest, decode_execute_body, is_reference
+from dpr.domain.execute import ExecuteRequest, ResponseMode, _WireRequest, decode_execute_body, is_reference
 from dpr.domain.process import InputDescription, ProcessDescription, Transmission
 from dpr.domain.qualified import item_value, read_as_qualified
 
@@ -38,10 +38,14 @@ def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class RequestValidator:
-    """Validates execute requests for one process; build once per process and reuse."""
+    """Validates execute requests for one process; build once per process and reuse.
 
-    def __init__(self, process: ProcessDescription) -> None:
-        self.process = process
+    ``response_default`` is the response mode of a request that names none: ``raw`` in 1.0;
+    ``document`` is what Processes 2.0 (and clients following it) expect.
+    """
+
+    def __init__(self, process: ProcessDescription, response_default: ResponseMode = ResponseMode.RAW) -> None:
+        self.process, self.response_default = process, response_default
         self._validators = {
             name: Draft202012Validator(to_json_schema(d.schema), format_checker=FormatChecker())
             for name, d in process.inputs.items()
@@ -53,7 +57,7 @@ class RequestValidator:
         return ExecuteRequest(
             inputs=self._inputs(wire.inputs or {}),
             outputs=self._outputs(wire),
-            response=wire.response,
+            response=wire.response or self.response_default,
             subscriber=wire.subscriber,
         )
 

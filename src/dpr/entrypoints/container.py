@@ -13,6 +13,7 @@ from dpr.adapters.http_outbound import HttpNotifier, HttpReferenceFetcher
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import Settings
+from dpr.domain.execute import ResponseMode
 from dpr.ports.executor import Executor
 from dpr.services.jobs import JobService, Limits
 
@@ -181,6 +182,7 @@ class Container(containers.DeclarativeContainer):
             backoff=settings.provided.security.callback_backoff,
         ),
         public_base=providers.Callable(lambda s: s.server.base_url or "", settings),
+        response_default=providers.Callable(lambda s: ResponseMode(s.ogc.response_default), settings),
     )
 
 

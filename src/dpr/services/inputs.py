@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dpr.domain.execute import ExecuteRequest, decode_fetched, is_reference
+from dpr.domain.execute import ExecuteRequest, ResponseMode, decode_fetched, is_reference
 from dpr.domain.process import ProcessCatalog
 from dpr.domain.validation import RequestValidator
 from dpr.ports.reference_fetcher import ReferenceFetcher
@@ -13,13 +13,18 @@ from dpr.ports.reference_fetcher import ReferenceFetcher
 class Inputs:
     """One validator per process (built on first use), and the fetcher for ``href`` inputs."""
 
-    def __init__(self, catalog: ProcessCatalog, fetcher: ReferenceFetcher | None = None) -> None:
-        self.catalog, self.fetcher = catalog, fetcher
+    def __init__(
+        self,
+        catalog: ProcessCatalog,
+        fetcher: ReferenceFetcher | None = None,
+        response_default: ResponseMode = ResponseMode.RAW,
+    ) -> None:
+        self.catalog, self.fetcher, self.response_default = catalog, fetcher, response_default
         self._validators: dict[str, RequestValidator] = {}
 
     def validator(self, process_id: str) -> RequestValidator:
         if process_id not in self._validators:
-            self._validators[process_id] = RequestValidator(self.catalog.get(process_id))
+            self._validators[process_id] = RequestValidator(self.catalog.get(process_id), self.response_default)
         return self._validators[process_id]
 
     def parse(self, process_id: str, body: bytes | str | dict[str, Any] | None) -> ExecuteRequest:

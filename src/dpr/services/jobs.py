@@ -11,6 +11,7 @@ from msgspec.structs import replace
 
 from dpr.domain.errors import DomainError, JobFailedError, NotAllowed, Overloaded, ResultNotReady
 from dpr.domain.events import AnyEvent
+from dpr.domain.execute import ResponseMode
 from dpr.domain.job import Job
 from dpr.domain.prefer import Mode, Preference, choose_mode
 from dpr.domain.process import JobControl, ProcessCatalog, ProcessDescription
@@ -67,12 +68,13 @@ class JobService:
         fetcher: ReferenceFetcher | None = None,
         notifier: Notifier | None = None,
         public_base: str = "",
+        response_default: ResponseMode = ResponseMode.RAW,
     ) -> None:
         self.repository, self.executor, self.catalog = repository, executor, catalog
         self.processors, self.log_store, self.clock, self.ids = processors, logs, clock, ids
         self.limits = limits or Limits()
         self.notifier = notifier
-        self.inputs = Inputs(catalog, fetcher)
+        self.inputs = Inputs(catalog, fetcher, response_default)
         self.records = JobRecords(repository, logs, catalog, notifier, public_base)
 
     async def start(self, *, recover: bool = True) -> list[Job]:
