@@ -17,7 +17,7 @@ from dpr.adapters.settings import Settings
 from dpr.entrypoints.container import Container, build_container
 from dpr.entrypoints.http import core, jobs, processes
 from dpr.entrypoints.http import dpr as dpr_api
-from dpr.entrypoints.http.api_doc import SwaggerUI30
+from dpr.entrypoints.http.api_doc import SwaggerUI30, docs_assets
 from dpr.entrypoints.http.common import Jobs
 from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
 from dpr.entrypoints.http.templating import template_config
@@ -76,7 +76,7 @@ def create_app(
         await service.repository.close()
 
     return Litestar(
-        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes()],
+        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes(), docs_assets()],
         dependencies=_dependencies(service, settings),
         state=State({"jobs": service, "settings": settings, "container": container}),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
