@@ -101,7 +101,9 @@ def link_header(links: Iterable[Link]) -> str:
 
 
 def _link_value(link: Link) -> str:
-    parts = [f"<{quote(link.href, safe=_URI_SAFE)}>", f"rel={relation_types(link.rel)}"]
+    parts = [f"<{quote(link.href, safe=_URI_SAFE)}>"]
+    if link.rel:
+        parts.append(f"rel={relation_types(link.rel)}")
     for name in ("type", "hreflang"):
         value = getattr(link, name)
         if value:

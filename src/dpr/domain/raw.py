@@ -44,7 +44,8 @@ def is_qualified_output(value: Any, desc: OutputDescription) -> bool:
 
 
 def _encode_qualified(value: dict[str, Any], media: str) -> RawBody:
-    media = value.get("mediaType") if isinstance(value.get("mediaType"), str) else media
+    given = value.get("mediaType")
+    media = given if isinstance(given, str) else media
     inner = value["value"]
     if isinstance(inner, str) and value.get("encoding") == "base64":
         try:

@@ -15,7 +15,7 @@ from typing import Any
 from litestar import Litestar, Request, Router
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
-from swagger_ui_bundle import swagger_ui_path
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]  # ships no py.typed
 
 from dpr.domain.ogc import OPENAPI_JSON
 from dpr.entrypoints.http.api_parts import (
