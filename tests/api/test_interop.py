@@ -104,6 +104,12 @@ def test_a_request_naming_no_response_gets_the_configured_default(configured_cli
     assert raw.text == "hi"
 
 
+def test_the_api_definition_states_the_configured_default_response(configured_client, client):
+    for c, default in ((configured_client, "document"), (client, "raw")):
+        execute = c.get("/api").json()["components"]["schemas"]["Execute"]
+        assert execute["properties"]["response"]["default"] == default
+
+
 def test_without_configuration_a_request_naming_no_response_is_raw_as_1_0_says(client):
     response = client.post("/processes/echo/execution", json={"inputs": {"echo": "hi"}, "outputs": {"echo": {}}})
     assert response.status_code == 200 and response.text == "hi"

@@ -68,11 +68,17 @@ EVENT_STREAM = {
 
 def api_document(app: Litestar) -> dict[str, Any]:
     """The OpenAPI 3.0 definition of ``app``, with its processes as path examples."""
-    return to_openapi30(complete(app.openapi_schema.to_schema(), app.state.jobs.catalog.ids()))
+    settings = app.state.settings
+    return to_openapi30(
+        complete(app.openapi_schema.to_schema(), app.state.jobs.catalog.ids(), settings.ogc.response_default)
+    )
 
 
-def complete(generated: dict[str, Any], process_ids: list[str] | None = None) -> dict[str, Any]:
-    """``generated`` with every parameter, status code, response and header dpr really uses."""
+def complete(
+    generated: dict[str, Any], process_ids: list[str] | None = None, response_default: str = "raw"
+) -> dict[str, Any]:
+    """``generated`` with every parameter, status code, response and header dpr really uses;
+    ``response_default`` is the response mode of a request naming none (``ogc.response_default``)."""
     doc = copy.deepcopy(generated)
     examples = {pid: {"value": pid} for pid in (process_ids or [])[:5]}
     components = doc.setdefault("components", {})
@@ -83,6 +89,7 @@ def complete(generated: dict[str, Any], process_ids: list[str] | None = None) ->
         ("responses", RESPONSES),
     ):
         components.setdefault(kind, {}).update(copy.deepcopy(parts))
+    components["schemas"]["Execute"]["properties"]["response"]["default"] = response_default
     paths = doc.setdefault("paths", {})
     paths["/api"] = _api_path()
     for path, item in paths.items():
@@ -213,4 +220,7 @@ class SwaggerUI30(SwaggerRenderPlugin):
         )
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, to_openapi30(complete(openapi_schema, request.app.state.jobs.catalog.ids())))
+        default = request.app.state.settings.ogc.response_default
+        return super().render(
+            request, to_openapi30(complete(openapi_schema, request.app.state.jobs.catalog.ids(), default))
+        )
