@@ -22,8 +22,8 @@ from dpr.domain.execute import ExecuteRequest, ResponseMode
 from dpr.domain.job import Job
 from dpr.domain.process import ProcessDescription
 from dpr.domain.query import JobPage
-from dpr.domain.raw import is_qualified_output
 from dpr.domain.status import JobStatus
+from dpr.domain.validation import is_qualified_output
 
 JSON = "application/json"
 HTML = "text/html"

@@ -9,9 +9,8 @@ from typing import Any
 
 import msgspec
 
-from dpr.domain.process import OutputDescription, ProcessDescription
-from dpr.domain.qualified import read_as_qualified, schema_accepts
-from dpr.domain.validation import to_json_schema
+from dpr.domain.process import ProcessDescription
+from dpr.domain.validation import is_qualified_output
 
 
 class RawBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,11 +35,6 @@ def encode_output(name: str, value: Any, process: ProcessDescription | None) -> 
             content=value.encode(),
         )
     return RawBody(media_type="application/json", content=msgspec.json.encode(value))
-
-
-def is_qualified_output(value: Any, desc: OutputDescription) -> bool:
-    """Whether a processor gave this output as a qualified value (``dpr.domain.qualified``)."""
-    return read_as_qualified(value, schema_accepts(to_json_schema(desc.schema)))
 
 
 def _encode_qualified(value: dict[str, Any], media: str) -> RawBody:

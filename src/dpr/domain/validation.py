@@ -11,8 +11,8 @@ from jsonschema.exceptions import best_match
 
 from dpr.domain.errors import InvalidInput
 from dpr.domain.execute import ExecuteRequest, ResponseMode, _WireRequest, decode_execute_body, is_reference
-from dpr.domain.process import InputDescription, ProcessDescription, Transmission
-from dpr.domain.qualified import item_value, read_as_qualified
+from dpr.domain.process import InputDescription, OutputDescription, ProcessDescription, Transmission
+from dpr.domain.qualified import item_value, read_as_qualified, schema_accepts
 
 
 def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -35,6 +35,11 @@ def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
             if out.pop(bound) and limit in out:
                 out[bound] = out.pop(limit)
     return out
+
+
+def is_qualified_output(value: Any, desc: OutputDescription) -> bool:
+    """Whether a processor gave this output as a qualified value (``dpr.domain.qualified``)."""
+    return read_as_qualified(value, schema_accepts(to_json_schema(desc.schema)))
 
 
 class RequestValidator:
