@@ -52,10 +52,11 @@ def anchors(html: str) -> Anchors:
 
 def header_links(response) -> list[tuple[str, str, str]]:
     """(href, rel, type) of every link in the ``Link`` header."""
-    found = re.findall(r'<([^>]*)>((?:\s*;\s*[\w*]+="[^"]*")*)', response.headers.get("link", ""))
+    param = r'[\w*]+=(?:"(?:[^"\\]|\\.)*"|[^;,\s"]+)'
+    found = re.findall(rf"<([^>]*)>((?:\s*;\s*{param})*)", response.headers.get("link", ""))
     out = []
     for href, params in found:
-        attrs = dict(re.findall(r'([\w*]+)="([^"]*)"', params))
+        attrs = {k: v.strip('"') for k, v in re.findall(r'([\w*]+)=("(?:[^"\\]|\\.)*"|[^;,\s"]+)', params)}
         out.append((href, attrs.get("rel", ""), attrs.get("type", "")))
     return out
 
@@ -301,13 +302,15 @@ def test_in_format_of_a_link_without_a_query_is_the_general_rule(href):
         assert in_format(href, fmt) == urlunsplit(parts._replace(query=query))
 
 
-def test_link_headers_quote_what_needs_quoting():
+def test_link_headers_quote_what_needs_quoting_and_leave_single_token_relations_bare():
     links = [
         Link(href="http://x/a b", rel="self", title='say "hi"\\'),
         Link(href="http://x/é", rel="alternate", title="café"),
+        Link(href="http://x/r", rel="http://www.opengis.net/def/rel/ogc/1.0/results", type="application/json"),
     ]
     assert link_header(links) == (
-        '<http://x/a%20b>; rel="self"; title="say \\"hi\\"\\\\", '
-        "<http://x/%C3%A9>; rel=\"alternate\"; title*=UTF-8''caf%C3%A9"
+        '<http://x/a%20b>; rel=self; title="say \\"hi\\"\\\\", '
+        "<http://x/%C3%A9>; rel=alternate; title*=UTF-8''caf%C3%A9, "
+        '<http://x/r>; rel="http://www.opengis.net/def/rel/ogc/1.0/results"; type="application/json"'
     )
     assert link_header(links).isascii()

@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from dpr.domain.process import JobControl
+
 
 class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pass
@@ -60,11 +62,19 @@ class ProcessDefinition(_Section):
     env: list[str] = msgspec.field(default_factory=list)
     retries: int = 0
     locations: list[str] | None = None  # prefixes this process may use, within locations.allow
+    # the execution modes offered (jobControlOptions), in place of the processor's own
+    job_control: list[JobControl] | None = None
 
 
 class ProcessSettings(_Section):
     enabled: list[str] | None = None
     definitions: list[ProcessDefinition] = msgspec.field(default_factory=list)
+
+
+class OgcSettings(_Section):
+    # the response mode of an execute request that names none: raw (OGC API - Processes 1.0)
+    # or document (Processes 2.0, and clients such as cuiman that follow it)
+    response_default: Literal["raw", "document"] = "raw"
 
 
 class SecuritySettings(_Section):
@@ -97,6 +107,7 @@ class Settings(_Section):
     processes: ProcessSettings = msgspec.field(default_factory=ProcessSettings)
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
     locations: LocationSettings = msgspec.field(default_factory=LocationSettings)
+    ogc: OgcSettings = msgspec.field(default_factory=OgcSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
 
 

@@ -54,24 +54,12 @@ class ExecuteBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     inputs: dict[str, Any] | None = None
     outputs: dict[str, OutputRequest] | None = None
-    response: ResponseMode = ResponseMode.RAW
+    response: ResponseMode | None = None  # None: the server's default (raw, as 1.0 says, unless configured)
     subscriber: Subscriber | None = None
-
-
-QUALIFIER_KEYS = frozenset({"value", "mediaType", "encoding", "schema"})
 
 
 def is_reference(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("href"), str)
-
-
-def is_qualified(value: Any) -> bool:
-    return isinstance(value, dict) and "value" in value and set(value) <= QUALIFIER_KEYS
-
-
-def plain_value(value: Any) -> Any:
-    """The bare value of an input item: unwraps a qualified value, keeps anything else."""
-    return value["value"] if is_qualified(value) else value
 
 
 def decode_fetched(content: bytes, media_type: str, input_id: str) -> Any:

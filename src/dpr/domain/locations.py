@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 import msgspec
 
 from dpr.domain.errors import InvalidInput
-from dpr.domain.execute import plain_value
 from dpr.domain.process import ProcessDescription
 
 LOCATION_FORMAT = "dpr-location"
@@ -100,15 +99,14 @@ def location_inputs(process: ProcessDescription) -> list[str]:
 
 
 def locations_in(process: ProcessDescription, inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(input id, location)`` for every location given in ``inputs``, plain or as a qualified
-    value (the processor gets both as the string); empty strings and nulls name none."""
+    """``(input id, location)`` for every location given in ``inputs`` (plain values: qualified
+    ones already unwrapped, as the processor gets them); empty strings and nulls name none."""
     found = []
     for name in location_inputs(process):
         values = inputs.get(name)
         for item in values if isinstance(values, list) else [values]:
-            value = plain_value(item)
-            if isinstance(value, str) and value.strip():
-                found.append((name, value.strip()))
+            if isinstance(item, str) and item.strip():
+                found.append((name, item.strip()))
     return found
 
 

@@ -18,6 +18,7 @@ from dpr.adapters.location_policy import PolicyLocationGuard
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import Settings
+from dpr.domain.execute import ResponseMode
 from dpr.domain.job import Job
 from dpr.domain.locations import LocationRules
 from dpr.ports.executor import Executor
@@ -259,7 +260,13 @@ class Container(containers.DeclarativeContainer):
         notifier,
         providers.Callable(lambda s: s.server.base_url or "", settings),
     )
-    inputs = providers.Singleton(Inputs, catalog, fetcher, providers.Singleton(location_guard, settings))
+    inputs = providers.Singleton(
+        Inputs,
+        catalog,
+        fetcher,
+        providers.Singleton(location_guard, settings),
+        response_default=providers.Callable(lambda s: ResponseMode(s.ogc.response_default), settings),
+    )
 
     submission = providers.Singleton(
         Submission,

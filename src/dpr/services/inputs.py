@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dpr.domain.execute import ExecuteBody, ExecuteRequest, decode_fetched, is_reference
+from dpr.domain.execute import ExecuteBody, ExecuteRequest, ResponseMode, decode_fetched, is_reference
 from dpr.domain.locations import locations_in
 from dpr.domain.process import ProcessCatalog
 from dpr.domain.validation import RequestValidator
@@ -21,13 +21,15 @@ class Inputs:
         catalog: ProcessCatalog,
         fetcher: ReferenceFetcher | None = None,
         locations: LocationGuard | None = None,
+        response_default: ResponseMode = ResponseMode.RAW,
     ) -> None:
         self.catalog, self.fetcher, self.locations = catalog, fetcher, locations
+        self.response_default = response_default
         self._validators: dict[str, RequestValidator] = {}
 
     def validator(self, process_id: str) -> RequestValidator:
         if process_id not in self._validators:
-            self._validators[process_id] = RequestValidator(self.catalog.get(process_id))
+            self._validators[process_id] = RequestValidator(self.catalog.get(process_id), self.response_default)
         return self._validators[process_id]
 
     def check(self, process_id: str, body: ExecuteBody) -> ExecuteRequest:
@@ -35,14 +37,16 @@ class Inputs:
         return self.validator(process_id).check(body)
 
     async def resolve(self, process_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Inputs with every ``{"href": ...}`` replaced by the content it points to, checked
-        against the input's schema, and every location they name allowed by the location guard.
-        Without a fetcher, references pass through unchanged. Raises ``InvalidInput``."""
+        """The values a processor gets: qualified values unwrapped (``dpr.domain.qualified``),
+        every ``{"href": ...}`` replaced by the content it points to (checked against the
+        input's schema), and every location they name allowed by the location guard. Without a
+        fetcher, references pass through unchanged. Raises ``InvalidInput``."""
         resolved = inputs if self.fetcher is None else await self._fetch_all(process_id, inputs)
+        plain = self.validator(process_id).plain_inputs(resolved)
         if self.locations is not None:
-            for name, location in locations_in(self.catalog.get(process_id), resolved):
+            for name, location in locations_in(self.catalog.get(process_id), plain):
                 await self.locations.check(process_id, name, location)
-        return resolved
+        return plain
 
     async def _fetch_all(self, process_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         validator = self.validator(process_id)

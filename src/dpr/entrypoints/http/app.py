@@ -19,7 +19,7 @@ from dpr.adapters.settings import Settings
 from dpr.entrypoints.container import Container, build_container, running
 from dpr.entrypoints.http import core, jobs, processes
 from dpr.entrypoints.http import dpr as dpr_api
-from dpr.entrypoints.http.api_doc import SwaggerUI30
+from dpr.entrypoints.http.api_doc import SwaggerUI30, docs_assets
 from dpr.entrypoints.http.common import Config, Queries, Submit
 from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
 from dpr.entrypoints.http.templating import template_config
@@ -90,7 +90,7 @@ def create_app(
             yield
 
     return Litestar(
-        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes()],
+        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes(), docs_assets()],
         dependencies=_dependencies(container),
         state=State({"queries": queries, "settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,

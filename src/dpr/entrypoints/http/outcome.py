@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Response
 
 from dpr.domain import ogc
+from dpr.domain.documents import Link
 from dpr.domain.errors import JobFailedError, NoSuchOutput
 from dpr.domain.execute import ResponseMode
 from dpr.domain.job import Job
@@ -24,7 +25,8 @@ from dpr.services.submission import Execution
 def execution_response(run: Execution, base: str) -> Response[Any]:
     """201 with ``Location`` and statusInfo for async; the results (or the failure) for sync."""
     job, location = run.job, f"{base}/jobs/{run.job.job_id}"
-    headers = {"Location": location} if run.mode is Mode.ASYNC else {"Link": f'<{location}>; rel="monitor"'}
+    monitor = link_header([Link(href=location, rel="monitor", type=ogc.JSON)])
+    headers = {"Location": location} if run.mode is Mode.ASYNC else {"Link": monitor}
     applied = preference_applied(run)
     if applied:
         headers["Preference-Applied"] = applied

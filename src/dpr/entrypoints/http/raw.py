@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from dpr.domain.process import ProcessDescription
+from dpr.domain.validation import is_qualified_output
 
 
 class RawBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,6 +21,8 @@ def encode_output(name: str, value: Any, process: ProcessDescription | None) -> 
     """One output as bytes in its declared media type (base64 outputs decoded)."""
     desc = process.outputs.get(name) if process else None
     media = desc.media_type if desc else ("text/plain" if isinstance(value, str) else "application/json")
+    if desc is not None and is_qualified_output(value, desc):
+        return _encode_qualified(value, media)
     if isinstance(value, str) and desc is not None and desc.schema.get("contentEncoding") == "base64":
         try:
             return RawBody(media_type=media, content=base64.b64decode(value, validate=True))
@@ -31,6 +34,20 @@ def encode_output(name: str, value: Any, process: ProcessDescription | None) -> 
             content=value.encode(),
         )
     return RawBody(media_type="application/json", content=msgspec.json.encode(value))
+
+
+def _encode_qualified(value: dict[str, Any], media: str) -> RawBody:
+    given = value.get("mediaType")
+    media = given if isinstance(given, str) else media
+    inner = value["value"]
+    if isinstance(inner, str) and value.get("encoding") == "base64":
+        try:
+            return RawBody(media_type=media, content=base64.b64decode(inner, validate=True))
+        except (binascii.Error, ValueError):
+            pass
+    if isinstance(inner, str) and media != "application/json":
+        return RawBody(media_type=media, content=inner.encode())
+    return RawBody(media_type="application/json", content=msgspec.json.encode(inner))
 
 
 def raw_results(outputs: dict[str, Any], process: ProcessDescription | None, *, boundary: str) -> RawBody:
