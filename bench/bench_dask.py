@@ -2,7 +2,7 @@
 
 Both run on the same embedded LocalCluster (2 worker processes, 1 thread each) in the same run:
 
-- throughput: N trivial jobs submitted at once (the ``echo`` process through the JobService with an
+- throughput: N trivial jobs submitted at once (the ``echo`` process through the Services with an
   in-memory repository) vs N raw no-op tasks;
 - latency: one job at a time, from submit to recorded result, vs one raw task at a time.
 
@@ -21,15 +21,13 @@ from datetime import UTC, datetime
 
 from distributed import Client
 
-from dpr.adapters.catalog import build_catalog
-from dpr.adapters.clock import SystemClock, UuidIdGenerator
+from dpr.adapters.clock import UuidIdGenerator
 from dpr.adapters.dask import DaskExecutor, LocalClusterSource
-from dpr.adapters.memory_job_repository import InMemoryJobRepository
-from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import ProcessSettings
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
-from dpr.services.jobs import JobService
+from tests.builders import execute_body
+from tests.services import Services, wire
 
 ASYNC = Preference(respond_async=True)
 BODY = {"inputs": {"echo": "x"}}
@@ -39,23 +37,14 @@ def noop(x: object) -> object:
     return x
 
 
-def service_on(executor: DaskExecutor) -> JobService:
-    catalog, refs = build_catalog(ProcessSettings(enabled=["echo"]))
-    return JobService(
-        repository=InMemoryJobRepository(),
-        executor=executor,
-        catalog=catalog,
-        processors=refs,
-        logs=InMemoryJobLogStore(),
-        clock=SystemClock(),
-        ids=UuidIdGenerator(),
-    )
+def service_on(executor: DaskExecutor) -> Services:
+    return wire(ProcessSettings(enabled=["echo"]), executor=executor, ids=UuidIdGenerator())
 
 
-async def one_job(service: JobService) -> float:
+async def one_job(service: Services) -> float:
     t0 = time.perf_counter()
-    job = (await service.execute("echo", BODY, ASYNC)).job
-    job = await service.wait(job.job_id, 60)
+    job = (await service.submission.execute("echo", execute_body(BODY), ASYNC)).job
+    job = await service.queries.wait(job.job_id, 60)
     assert job.status is JobStatus.SUCCESSFUL, job
     return time.perf_counter() - t0
 
@@ -66,7 +55,7 @@ async def one_raw(client: Client, i: int) -> float:
     return time.perf_counter() - t0
 
 
-async def jobs_per_second(service: JobService, n: int) -> float:
+async def jobs_per_second(service: Services, n: int) -> float:
     t0 = time.perf_counter()
     await asyncio.gather(*(one_job(service) for _ in range(n)))
     return n / (time.perf_counter() - t0)

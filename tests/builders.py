@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from msgspec.structs import replace
 
-from dpr.domain.execute import ExecuteRequest
+from dpr.domain.execute import ExecuteBody, ExecuteRequest
 from dpr.domain.job import Job
 from dpr.domain.status import JobStatus
 
@@ -40,3 +41,8 @@ def make_job(
     elif status is JobStatus.DISMISSED:
         job = job.dismiss(created + 2 * step)
     return replace(job, **changes) if changes else job
+
+
+def execute_body(document: dict[str, Any] | None = None) -> ExecuteBody:
+    """An execute request as the HTTP edge hands it to the submission service."""
+    return msgspec.convert(document or {}, ExecuteBody)

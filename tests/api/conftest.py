@@ -10,15 +10,21 @@ import pytest
 from litestar.testing import TestClient
 
 from dpr.adapters.settings import ProcessSettings, Settings, ephemeral
+from dpr.entrypoints.container import Container, build_container
 from dpr.entrypoints.http.app import create_app
 from tests.unit.conftest import DEFINITIONS
 
 
 @pytest.fixture
-def client() -> Iterator[TestClient]:
+def container() -> Container:
+    """What the ``client`` app is built from: tests reach its stores through it."""
+    return build_container(ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS))))
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS)))
-    with TestClient(create_app(settings), base_url="http://dpr.test") as c:
+    with TestClient(create_app(container=container), base_url="http://dpr.test") as c:
         yield c
 
 

@@ -11,9 +11,9 @@ import pytest
 from msgspec.structs import replace
 
 from dpr.domain.documents import Link
-from dpr.domain.links import in_format, link_header
-from dpr.domain.negotiation import Format, choose_format
 from dpr.domain.status import JobStatus
+from dpr.entrypoints.http.links import in_format, link_header
+from dpr.entrypoints.http.negotiation import Format, choose_format
 from tests.api.conftest import wait_for
 from tests.builders import make_job
 from tests.ogc_schemas import check
@@ -52,10 +52,11 @@ def anchors(html: str) -> Anchors:
 
 def header_links(response) -> list[tuple[str, str, str]]:
     """(href, rel, type) of every link in the ``Link`` header."""
-    found = re.findall(r'<([^>]*)>((?:\s*;\s*[\w*]+="[^"]*")*)', response.headers.get("link", ""))
+    param = r'[\w*]+=(?:"(?:[^"\\]|\\.)*"|[^;,\s"]+)'
+    found = re.findall(rf"<([^>]*)>((?:\s*;\s*{param})*)", response.headers.get("link", ""))
     out = []
     for href, params in found:
-        attrs = dict(re.findall(r'([\w*]+)="([^"]*)"', params))
+        attrs = {k: v.strip('"') for k, v in re.findall(r'([\w*]+)=("(?:[^"\\]|\\.)*"|[^;,\s"]+)', params)}
         out.append((href, attrs.get("rel", ""), attrs.get("type", "")))
     return out
 
@@ -70,10 +71,9 @@ def is_html(response) -> bool:
     )
 
 
-def add_jobs(client, *jobs) -> None:
-    service = client.app.state.jobs
+def add_jobs(client, container, *jobs) -> None:
     for job in jobs:
-        client.blocking_portal.call(service.repository.add, job)
+        client.blocking_portal.call(container.repository().add, job)
 
 
 @pytest.fixture
@@ -199,10 +199,10 @@ def state_jobs() -> list:
 
 
 @pytest.mark.parametrize("status", list(JobStatus))
-def test_every_job_state_has_a_job_page_that_escapes_its_message(client, status):
-    add_jobs(client, *state_jobs())
+def test_every_job_state_has_a_job_page_that_escapes_its_message(client, container, status):
+    add_jobs(client, container, *state_jobs())
     client.blocking_portal.call(
-        client.app.state.jobs.log_store.append, f"job-{status}", make_job().created, "INFO", f"line {EVIL}"
+        container.log_store().append, f"job-{status}", make_job().created, "INFO", f"line {EVIL}"
     )
     response = client.get(f"/jobs/job-{status}", headers={"Accept": BROWSER})
     assert response.status_code == 200 and is_html(response)
@@ -215,8 +215,8 @@ def test_every_job_state_has_a_job_page_that_escapes_its_message(client, status)
     assert ("<h2>Results</h2>" in page) is (status is JobStatus.SUCCESSFUL)
 
 
-def test_the_job_list_page_shows_every_state_escaped_and_filters(client):
-    add_jobs(client, *state_jobs())
+def test_the_job_list_page_shows_every_state_escaped_and_filters(client, container):
+    add_jobs(client, container, *state_jobs())
     page = client.get("/jobs", params={"f": "html"}).text
     assert EVIL not in page and all(f"job-{s}" in page for s in JobStatus)
     filtered = client.get("/jobs", params={"f": "html", "status": ["running", "failed"], "processID": "mockup"}).text
@@ -224,8 +224,8 @@ def test_the_job_list_page_shows_every_state_escaped_and_filters(client):
     assert 'value="running" checked' in filtered and 'value="mockup" selected' in filtered
 
 
-def test_the_job_list_page_pages_with_the_cursor_next_link(client):
-    add_jobs(client, *state_jobs())
+def test_the_job_list_page_pages_with_the_cursor_next_link(client, container):
+    add_jobs(client, container, *state_jobs())
     first = client.get("/jobs", params={"f": "html", "limit": 2})
     next_href = [href for href, rel, _ in header_links(first) if rel == "next"][0]
     assert "cursor=" in next_href and "f=html" in next_href and next_href in anchors(first.text).hrefs
@@ -238,8 +238,8 @@ def test_the_job_list_page_pages_with_the_cursor_next_link(client):
 @pytest.mark.parametrize(
     ("status", "code"), [("accepted", 404), ("running", 404), ("successful", 200), ("failed", 500), ("dismissed", 404)]
 )
-def test_results_pages_answer_like_the_json_in_every_state(client, status, code):
-    add_jobs(client, *state_jobs())
+def test_results_pages_answer_like_the_json_in_every_state(client, container, status, code):
+    add_jobs(client, container, *state_jobs())
     html = client.get(f"/jobs/job-{status}/results", params={"f": "html"})
     assert html.status_code == client.get(f"/jobs/job-{status}/results").status_code == code
     assert is_html(html) and EVIL not in html.text
@@ -302,13 +302,15 @@ def test_in_format_of_a_link_without_a_query_is_the_general_rule(href):
         assert in_format(href, fmt) == urlunsplit(parts._replace(query=query))
 
 
-def test_link_headers_quote_what_needs_quoting():
+def test_link_headers_quote_what_needs_quoting_and_leave_single_token_relations_bare():
     links = [
         Link(href="http://x/a b", rel="self", title='say "hi"\\'),
         Link(href="http://x/é", rel="alternate", title="café"),
+        Link(href="http://x/r", rel="http://www.opengis.net/def/rel/ogc/1.0/results", type="application/json"),
     ]
     assert link_header(links) == (
-        '<http://x/a%20b>; rel="self"; title="say \\"hi\\"\\\\", '
-        "<http://x/%C3%A9>; rel=\"alternate\"; title*=UTF-8''caf%C3%A9"
+        '<http://x/a%20b>; rel=self; title="say \\"hi\\"\\\\", '
+        "<http://x/%C3%A9>; rel=alternate; title*=UTF-8''caf%C3%A9, "
+        '<http://x/r>; rel="http://www.opengis.net/def/rel/ogc/1.0/results"; type="application/json"'
     )
     assert link_header(links).isascii()

@@ -21,7 +21,7 @@ from dpr.adapters.settings import (
     StorageSettings,
 )
 from dpr.domain.run import WorkOrder
-from dpr.entrypoints.container import build_container
+from dpr.entrypoints.container import Container, build_container
 from dpr.entrypoints.http.app import create_app
 from tests.api.conftest import wait_for
 from tests.eopf_standin import TASK_TABLE
@@ -49,13 +49,13 @@ class RecordingExecutor(FakeExecutor):
         return await super().submit(order)
 
 
-def serve(kind: str = "fake") -> tuple[TestClient, RecordingExecutor]:
+def serve(kind: str = "fake", container: Container | None = None) -> tuple[TestClient, RecordingExecutor]:
     settings = Settings(
         processes=ProcessSettings(definitions=[*DEFINITIONS, *EOPF]),
         storage=StorageSettings(url="memory://"),
         executor=ExecutorSettings(kind=kind),  # type: ignore[arg-type]
     )
-    container, executor = build_container(settings), RecordingExecutor()
+    container, executor = container or build_container(settings), RecordingExecutor()
     container.executor.override(providers.Object(executor))
     return TestClient(create_app(container=container), base_url="http://dpr.test"), executor
 
@@ -163,7 +163,10 @@ def test_a_successful_jobs_message_is_its_outputs_as_a_python_literal(dpr):
 
 def test_the_token_reaches_the_executor_and_no_response_record_or_log(caplog):
     caplog.set_level(logging.DEBUG)
-    client, executor = serve()
+    container = build_container(
+        Settings(processes=ProcessSettings(definitions=[*DEFINITIONS, *EOPF]), storage=StorageSettings(url="memory://"))
+    )
+    client, executor = serve(container=container)
     with client:
         body = {**BODY, "jupyter_token": TOKEN, "cluster_label": "dask-l0", "cluster_instance": "dask-gateway.17e1"}
         answers = [client.post("/dpr/processes/s1_l0/execution", json=body)]
@@ -180,9 +183,8 @@ def test_the_token_reaches_the_executor_and_no_response_record_or_log(caplog):
                 f"/jobs/{job_id}/logs",
             )
         ]
-        service = client.app.state.jobs
-        record = client.blocking_portal.call(service.repository.get, job_id)
-        lines = client.blocking_portal.call(service.log_store.read, job_id)
+        record = client.blocking_portal.call(container.repository().get, job_id)
+        lines = client.blocking_portal.call(container.log_store().read, job_id)
     placement = executor.orders[0].placement
     assert placement is not None and placement.credentials == {"jupyter_token": TOKEN}
     assert (placement.cluster_label, placement.cluster_instance) == ("dask-l0", "dask-gateway.17e1")

@@ -85,7 +85,7 @@ def test_sync_execution_answers_200_with_the_results(client):
     assert response.status_code == 200
     check(response.json(), "results.yaml")
     assert response.json()["echo"] == "hi"
-    assert 'rel="monitor"' in response.headers["link"]
+    assert "rel=monitor" in response.headers["link"]
 
 
 def test_sync_raw_execution_of_one_selected_output_is_the_value_itself(client):

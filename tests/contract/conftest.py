@@ -22,9 +22,10 @@ from sqlalchemy.engine import URL, make_url
 
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
-from dpr.adapters.sql import build_sql_store, upgrade_url
+from dpr.adapters.sql import upgrade_url
 from dpr.ports.job_repository import JobRepository
 from dpr.ports.log_store import JobLogStore
+from tests.sql_stores import open_sql_store
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -124,7 +125,7 @@ async def stores(database_url: str | None) -> AsyncIterator[tuple[JobRepository,
     if database_url is None:
         yield InMemoryJobRepository(), InMemoryJobLogStore()
         return
-    repository, log_store = await build_sql_store(database_url, connect_timeout=5, migrate=False)
+    repository, log_store = await open_sql_store(database_url, connect_timeout=5, migrate=False)
     try:
         yield repository, log_store
     finally:

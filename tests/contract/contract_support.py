@@ -132,5 +132,5 @@ async def add_all(repository: JobRepository, *jobs: Job) -> None:
 async def listed_ids(repository: JobRepository, **query: Any) -> list[str]:
     """The ids on the first page of ``JobQuery(**query)``, measured at ``at(100)`` by default."""
     query.setdefault("now", at(100))
-    page = await repository.list(JobQuery(**query))
+    page = await repository.list_jobs(JobQuery(**query))
     return [job.job_id for job in page.jobs]

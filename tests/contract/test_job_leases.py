@@ -14,10 +14,10 @@ import pytest
 from contract_support import at, make_job
 from msgspec.structs import replace
 
-from dpr.adapters.sql import build_sql_store
 from dpr.domain.errors import ConcurrentUpdate
 from dpr.domain.status import JobStatus
 from dpr.ports.job_repository import JobRepository
+from tests.sql_stores import open_sql_store
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ async def peers(database_url: str | None, repository: JobRepository) -> AsyncIte
     if database_url is None:
         yield [repository] * 4
         return
-    others = [(await build_sql_store(database_url, connect_timeout=5, migrate=False))[0] for _ in range(3)]
+    others = [(await open_sql_store(database_url, connect_timeout=5, migrate=False))[0] for _ in range(3)]
     try:
         yield [repository, *others]
     finally:

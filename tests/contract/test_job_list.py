@@ -71,7 +71,7 @@ async def test_walking_the_pages_returns_every_job_once_while_jobs_are_added(rep
     added = 0
     while True:
         after = None if token is None else Cursor.decode(token)
-        page = await repository.list(JobQuery(now=at(100), limit=5, after=after))
+        page = await repository.list_jobs(JobQuery(now=at(100), limit=5, after=after))
         seen += [job.job_id for job in page.jobs]
         # A newer job lands before the cursor: it must not shift the walk.
         await repository.add(make_job(f"new-{added:02d}", created=50 + added))
@@ -86,21 +86,21 @@ async def test_walking_the_pages_returns_every_job_once_while_jobs_are_added(rep
 
 async def test_a_page_that_ends_exactly_at_the_last_job_has_no_next(repository: JobRepository) -> None:
     await add_all(repository, *(make_job(f"j{i}", created=i) for i in range(4)))
-    first = await repository.list(JobQuery(now=at(100), limit=2))
+    first = await repository.list_jobs(JobQuery(now=at(100), limit=2))
     assert first.next == Cursor(created=at(2), job_id="j2")
-    last = await repository.list(JobQuery(now=at(100), limit=2, after=first.next))
+    last = await repository.list_jobs(JobQuery(now=at(100), limit=2, after=first.next))
     assert ([j.job_id for j in last.jobs], last.next) == (["j1", "j0"], None)
 
 
 async def test_number_matched_counts_every_match_and_only_on_request(repository: JobRepository) -> None:
     await add_all(repository, *catalogue())
-    counted = await repository.list(JobQuery(now=at(100), limit=1, count=True, owner="alice"))
+    counted = await repository.list_jobs(JobQuery(now=at(100), limit=1, count=True, owner="alice"))
     assert (len(counted.jobs), counted.number_matched) == (1, 2)
-    after = await repository.list(JobQuery(now=at(100), limit=1, count=True, owner="alice", after=counted.next))
+    after = await repository.list_jobs(JobQuery(now=at(100), limit=1, count=True, owner="alice", after=counted.next))
     assert after.number_matched == 2, "the count ignores the cursor"
-    assert (await repository.list(JobQuery(now=at(100)))).number_matched is None
+    assert (await repository.list_jobs(JobQuery(now=at(100)))).number_matched is None
 
 
 async def test_an_empty_repository_lists_nothing(repository: JobRepository) -> None:
-    page = await repository.list(JobQuery(now=at(0), count=True))
+    page = await repository.list_jobs(JobQuery(now=at(0), count=True))
     assert (page.jobs, page.next, page.number_matched) == ([], None, 0)

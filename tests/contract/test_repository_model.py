@@ -28,13 +28,13 @@ from hypothesis.stateful import (
 from msgspec.structs import replace
 
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
-from dpr.adapters.sql import build_sql_store
 from dpr.domain.errors import DomainError, InvalidTransition
 from dpr.domain.execute import ExecuteRequest
 from dpr.domain.job import Job
 from dpr.domain.query import Cursor, JobPage, JobQuery, order_key
 from dpr.domain.status import ACTIVE, JobStatus
 from dpr.ports.job_repository import JobRepository
+from tests.sql_stores import open_sql_store
 
 IDS = st.sampled_from(["a", "A", "b", "B", "job-1", "job-10", "ä", "_"])
 PROCESSES = st.sampled_from(["echo", "mockup", "s1_l0"])
@@ -194,7 +194,7 @@ class RepositoryAgreesWithModel(RuleBasedStateMachine):
 
     @rule(query=QUERIES)
     def list_one_page(self, query: JobQuery) -> None:
-        assert self.call(self.repository.list(query)) == ("ok", model_page(self.model, query))
+        assert self.call(self.repository.list_jobs(query)) == ("ok", model_page(self.model, query))
 
     @precondition(lambda self: bool(self.model))
     @rule(data=st.data(), query=QUERIES)
@@ -207,7 +207,7 @@ class RepositoryAgreesWithModel(RuleBasedStateMachine):
             edges |= {"min_duration": duration, "max_duration": duration}
         chosen = data.draw(st.sets(st.sampled_from(sorted(edges)), min_size=1))
         query = replace(query, **{name: edges[name] for name in chosen})
-        assert self.call(self.repository.list(query)) == ("ok", model_page(self.model, query))
+        assert self.call(self.repository.list_jobs(query)) == ("ok", model_page(self.model, query))
 
     @precondition(lambda self: bool(self.model))
     @rule(query=QUERIES)
@@ -215,7 +215,7 @@ class RepositoryAgreesWithModel(RuleBasedStateMachine):
         query = replace(query, after=None)
         seen: list[Job] = []
         while True:
-            page = self.loop.run_until_complete(self.repository.list(query))
+            page = self.loop.run_until_complete(self.repository.list_jobs(query))
             assert page == model_page(self.model, query)
             seen += page.jobs
             if page.next is None:
@@ -237,7 +237,7 @@ def test_every_adapter_agrees_with_the_model(database_url: str | None) -> None:
     loop = asyncio.new_event_loop()
     repository: JobRepository = InMemoryJobRepository()
     if database_url is not None:
-        repository, _ = loop.run_until_complete(build_sql_store(database_url, migrate=False, pool_size=2))
+        repository, _ = loop.run_until_complete(open_sql_store(database_url, migrate=False, pool_size=2))
 
     def fresh_machine() -> RepositoryAgreesWithModel:
         if database_url is None:

@@ -7,12 +7,12 @@ import asyncio
 
 from contract_support import make_job
 
-from dpr.adapters.sql import build_sql_store
 from dpr.domain.errors import ConcurrentUpdate
+from tests.sql_stores import open_sql_store
 
 
 async def test_concurrent_adds_are_all_stored_and_a_duplicate_fails_alone(sql_url: str) -> None:
-    repository, _ = await build_sql_store(sql_url, migrate=False)
+    repository, _ = await open_sql_store(sql_url, migrate=False)
     try:
         await repository.add(make_job("taken"))
         fresh = [make_job(f"job-{n}") for n in range(20)]
@@ -26,7 +26,7 @@ async def test_concurrent_adds_are_all_stored_and_a_duplicate_fails_alone(sql_ur
 
 
 async def test_a_caller_that_stops_waiting_does_not_stop_the_others(sql_url: str) -> None:
-    repository, _ = await build_sql_store(sql_url, migrate=False)
+    repository, _ = await open_sql_store(sql_url, migrate=False)
     try:
         impatient = asyncio.create_task(repository.add(make_job("impatient")))
         patient = [asyncio.create_task(repository.add(make_job(f"patient-{n}"))) for n in range(5)]

@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from contract_support import at, make_job, rich_job
 from sqlalchemy import Connection, inspect, text
 
-from dpr.adapters.sql import build_sql_store, upgrade_url
+from dpr.adapters.sql import upgrade_url
 from dpr.adapters.sql.engine import create_sql_engine
 from dpr.adapters.sql.migrate import (
     alembic_config,
@@ -33,6 +33,7 @@ from dpr.adapters.sql.tables import metadata
 from dpr.domain.job import Job
 from dpr.domain.query import JobQuery
 from dpr.ports.log_store import LogRecord
+from tests.sql_stores import open_sql_store
 
 Seed = tuple[list[Job], list[LogRecord]]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -153,14 +154,14 @@ async def test_data_written_at_an_older_revision_survives_the_upgrade_to_head(
 ) -> None:
     await upgrade_url(empty_sql_url, revision)
     jobs, logs = await run_sync(empty_sql_url, SEEDERS[revision])
-    repository, log_store = await build_sql_store(empty_sql_url, migrate=True)
+    repository, log_store = await open_sql_store(empty_sql_url, migrate=True)
     try:
         for job in jobs:
             assert await repository.get(job.job_id) == job
         # Durations are filterable after the upgrade: the ended job is found by its exact one.
         ended = next(job for job in jobs if job.finished is not None)
         exact = ended.duration(at(0))
-        page = await repository.list(JobQuery(now=at(10**6), min_duration=exact, max_duration=exact))
+        page = await repository.list_jobs(JobQuery(now=at(10**6), min_duration=exact, max_duration=exact))
         assert [job.job_id for job in page.jobs] == [ended.job_id]
         assert await log_store.read("plain") == logs
         assert (await log_store.append("plain", at(9), "INFO", "after the upgrade")).seq == len(logs)

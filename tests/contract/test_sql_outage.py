@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from contract_support import at, make_job
 
-from dpr.adapters.sql import build_sql_store
 from dpr.adapters.sql.engine import PING_AFTER_IDLE_SECONDS
 from dpr.domain.errors import Unavailable
 from dpr.domain.query import JobQuery
 from tests.pg_server import PASSWORD, PrivateServer, private_postgres
+from tests.sql_stores import open_sql_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
@@ -35,7 +35,7 @@ def assert_safe(error: Unavailable, server: PrivateServer) -> None:
 
 
 async def test_calls_raise_unavailable_while_the_server_is_down_then_work_again(server: PrivateServer) -> None:
-    repository, log_store = await build_sql_store(server.url(), connect_timeout=20, connect_pause=0.2)
+    repository, log_store = await open_sql_store(server.url(), connect_timeout=20, connect_pause=0.2)
     try:
         job = make_job("survivor")
         await repository.add(job)
@@ -45,7 +45,7 @@ async def test_calls_raise_unavailable_while_the_server_is_down_then_work_again(
             lambda: repository.get(job.job_id),
             lambda: repository.add(make_job("during")),
             lambda: repository.update(job.start(at(2)), expected_version=job.version),
-            lambda: repository.list(JobQuery(now=at(5), count=True)),
+            lambda: repository.list_jobs(JobQuery(now=at(5), count=True)),
             lambda: repository.list_active(),
             lambda: repository.count_active(),
             lambda: repository.delete(job.job_id),
@@ -67,7 +67,7 @@ async def test_calls_raise_unavailable_while_the_server_is_down_then_work_again(
 
 async def test_building_the_store_waits_for_a_server_that_starts_late(server: PrivateServer) -> None:
     server.stop()
-    building = asyncio.create_task(build_sql_store(server.url(), connect_timeout=30, connect_pause=0.2))
+    building = asyncio.create_task(open_sql_store(server.url(), connect_timeout=30, connect_pause=0.2))
     await asyncio.sleep(1.0)
     assert not building.done()
     await asyncio.to_thread(server.start)
@@ -84,7 +84,7 @@ async def test_building_the_store_gives_up_after_its_timeout(server: PrivateServ
         loop = asyncio.get_running_loop()
         began = loop.time()
         with pytest.raises(Unavailable) as raised:
-            await build_sql_store(server.url(), connect_timeout=1.5, connect_pause=0.2)
+            await open_sql_store(server.url(), connect_timeout=1.5, connect_pause=0.2)
         assert loop.time() - began < 10
         assert "gave up" in raised.value.reason
         assert_safe(raised.value, server)
@@ -93,7 +93,7 @@ async def test_building_the_store_gives_up_after_its_timeout(server: PrivateServ
 
 
 async def test_a_pooled_connection_that_died_while_idle_is_replaced_without_an_error(server: PrivateServer) -> None:
-    repository, _ = await build_sql_store(server.url(), connect_timeout=20, connect_pause=0.2)
+    repository, _ = await open_sql_store(server.url(), connect_timeout=20, connect_pause=0.2)
     try:
         job = make_job("idle")
         await repository.add(job)  # leaves an open connection in the pool

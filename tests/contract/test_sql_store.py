@@ -16,12 +16,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from dpr.adapters.sql import build_sql_store, url_from_postgres_env
+from dpr.adapters.sql import url_from_postgres_env
 from dpr.adapters.sql.engine import create_sql_engine
 from dpr.adapters.sql.errors import Boundary, RedactedError, redact
 from dpr.adapters.sql.migrate import current_revision, head_revision
 from dpr.domain.errors import NoSuchJob, Unavailable
 from dpr.domain.status import JobStatus
+from tests.sql_stores import open_sql_store
 
 
 def free_port() -> int:
@@ -31,7 +32,7 @@ def free_port() -> int:
 
 
 async def test_deleting_a_job_also_deletes_its_log_lines(sql_url: str) -> None:
-    repository, log_store = await build_sql_store(sql_url, migrate=False)
+    repository, log_store = await open_sql_store(sql_url, migrate=False)
     try:
         await repository.add(make_job("doomed"))
         await log_store.append("doomed", at(1), "INFO", "soon gone")
@@ -46,7 +47,7 @@ async def test_deleting_a_job_also_deletes_its_log_lines(sql_url: str) -> None:
 
 
 async def test_nul_characters_in_free_text_are_stored_as_replacement_characters(sql_url: str) -> None:
-    repository, log_store = await build_sql_store(sql_url, migrate=False)
+    repository, log_store = await open_sql_store(sql_url, migrate=False)
     try:
         record = await log_store.append("job-1", at(1), "INFO", "binary\x00output")
         assert record.line == "binary\ufffdoutput"
@@ -58,7 +59,7 @@ async def test_nul_characters_in_free_text_are_stored_as_replacement_characters(
 
 
 async def test_times_come_back_in_utc_whatever_zone_they_were_written_in(sql_url: str) -> None:
-    repository, _ = await build_sql_store(sql_url, migrate=False)
+    repository, _ = await open_sql_store(sql_url, migrate=False)
     try:
         zoned = at(0).astimezone(timezone(timedelta(hours=9, minutes=30)))
         await repository.add(make_job(created=0, updated=zoned))
@@ -72,7 +73,7 @@ async def test_postgres_plans_each_compare_and_set_with_its_parameters(postgres_
     """A generic plan chosen while the table was tiny (a sequential scan) would stay with the
     connection as the table grows: every prepared execution must get a plan of its own."""
     empty_tables(postgres_url)
-    repository, _ = await build_sql_store(postgres_url, pool_size=1, max_overflow=0, migrate=False)
+    repository, _ = await open_sql_store(postgres_url, pool_size=1, max_overflow=0, migrate=False)
     try:
         jobs = [make_job(f"job-{i}") for i in range(12)]
         for job in jobs:  # psycopg prepares a statement from its fifth run on
@@ -93,7 +94,7 @@ PLANS = (
 
 async def test_sqlite_stores_times_as_integer_microseconds(tmp_path: Path) -> None:
     path = tmp_path / "dpr.db"
-    repository, _ = await build_sql_store(f"sqlite+aiosqlite:///{path}")
+    repository, _ = await open_sql_store(f"sqlite+aiosqlite:///{path}")
     try:
         await repository.add(make_job(created=1.000001))
     finally:
@@ -106,7 +107,7 @@ async def test_sqlite_stores_times_as_integer_microseconds(tmp_path: Path) -> No
 async def test_sqlite_store_makes_its_folder_and_runs_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "new" / "nested" / "dpr.db"
     url = f"sqlite+aiosqlite:///{path}"
-    repository, _ = await build_sql_store(url)
+    repository, _ = await open_sql_store(url)
     await repository.close()
     assert path.exists()
     engine = create_sql_engine(url)
@@ -123,7 +124,7 @@ async def test_an_unreachable_server_raises_unavailable_naming_host_not_password
     url = f"postgresql+psycopg://dpr:S3cr%40t-pass@127.0.0.1:{port}/jobsdb"
     began = asyncio.get_running_loop().time()
     with pytest.raises(Unavailable) as raised:
-        await build_sql_store(url, connect_timeout=1.0, connect_pause=0.2)
+        await open_sql_store(url, connect_timeout=1.0, connect_pause=0.2)
     assert asyncio.get_running_loop().time() - began < 10
     assert f"127.0.0.1:{port}/jobsdb" in raised.value.reason
     printed = "".join(traceback.format_exception(raised.value))
@@ -144,7 +145,7 @@ async def settle_aiosqlite_threads() -> None:
 
 async def test_a_sqlite_path_that_cannot_be_opened_raises_unavailable(tmp_path: Path) -> None:
     with pytest.raises(Unavailable) as raised:
-        await build_sql_store(f"sqlite+aiosqlite:///{tmp_path}", connect_timeout=0.5, connect_pause=0.1)
+        await open_sql_store(f"sqlite+aiosqlite:///{tmp_path}", connect_timeout=0.5, connect_pause=0.1)
     await settle_aiosqlite_threads()
     assert str(tmp_path) in raised.value.reason
 

@@ -101,9 +101,9 @@ def test_the_job_page_of_a_running_job_looks_right(tmp_path, server, running_job
 class WebDriver:
     """Just enough of the W3C WebDriver protocol, spoken to chromedriver with httpx."""
 
-    def __init__(self, url: str, profile: Path) -> None:
+    def __init__(self, url: str, profile: Path, *extra: str) -> None:
         self.http = httpx.Client(base_url=url, timeout=60)
-        options = {"binary": tool("chromium"), "args": [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]}
+        options = {"binary": tool("chromium"), "args": [*CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra]}
         answer = self.http.post("/session", json={"capabilities": {"alwaysMatch": {"goog:chromeOptions": options}}})
         self.session = f"/session/{answer.json()['value']['sessionId']}"
 
@@ -129,6 +129,9 @@ class WebDriver:
     def click(self, css: str) -> None:
         self.http.post(f"{self.session}/element/{self.find(css)}/click", json={})
 
+    def script(self, source: str):
+        return self.http.post(f"{self.session}/execute/sync", json={"script": source, "args": []}).json()["value"]
+
     def wait(self, condition, timeout: float = 20):
         deadline = time.monotonic() + timeout
         while not (value := condition()) and time.monotonic() < deadline:
@@ -142,6 +145,16 @@ class WebDriver:
 
 @pytest.fixture
 def browser(tmp_path) -> Iterator[WebDriver]:
+    yield from webdriver(tmp_path)
+
+
+@pytest.fixture
+def offline_browser(tmp_path) -> Iterator[WebDriver]:
+    """A browser that can reach 127.0.0.1 and no other host: as on a machine without internet."""
+    yield from webdriver(tmp_path, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+
+
+def webdriver(tmp_path: Path, *extra: str) -> Iterator[WebDriver]:
     port = free_port()
     driver = subprocess.Popen(
         [tool("chromedriver"), f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -155,7 +168,7 @@ def browser(tmp_path) -> Iterator[WebDriver]:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        web = WebDriver(url, tmp_path / "profile")
+        web = WebDriver(url, tmp_path / "profile", *extra)
         yield web
         web.quit()
     finally:
@@ -187,3 +200,14 @@ def test_the_form_shows_the_servers_refusal(server, browser):
     browser.type("#in-array", '["x"]')
     browser.click("#run")
     assert browser.wait(lambda: "input 'array'" in browser.text("#execute-error"))
+
+
+def test_the_api_docs_show_the_operations_offline_and_load_nothing_from_elsewhere(server, offline_browser):
+    browser = offline_browser
+    browser.go(f"{server}/api/docs")
+    operations = ".opblock-summary-path"
+    assert browser.wait(lambda: browser.script(f"return document.querySelectorAll('{operations}').length") > 10)
+    paths = browser.script(f"return [...document.querySelectorAll('{operations}')].map(e => e.innerText)")
+    assert any(p.replace("\u200b", "").endswith("/execution") for p in paths), paths
+    loaded = browser.script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(server + "/") for url in loaded), loaded

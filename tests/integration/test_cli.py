@@ -193,7 +193,7 @@ def test_processes_describe_shows_inputs_outputs_and_execution_modes(server: str
     assert re.search(r"^duration\s+number 0\.\.86400\s+no\s+5\s+0\.\.1\s+Seconds", out, re.M)
     assert re.search(r"^fail\s+boolean\s+no\s+false\s+0\.\.1", out, re.M)
     assert re.search(r"^products\s+array<object>", out, re.M)
-    assert "execution: async, sync, dismiss" in out
+    assert "execution: async, dismiss" in out  # long-running: async-only in the built-in catalogue
     echo = ok(dpr("processes", "describe", "echo", url=server))
     assert re.search(r"^echo\s+string\s+yes\s+1\.\.1", echo, re.M)
 
@@ -332,9 +332,11 @@ def test_execute_wait_watches_the_job_then_prints_the_results(server: str, tmp_p
     assert json.loads((tmp_path / "out.json").read_text())[0]["type"] == "S1SEWRAW"
 
 
-def test_a_failing_job_exits_1_sync_and_with_wait(server: str) -> None:
-    line = one_line_error(dpr("execute", "mockup", "-i", "duration=0", "-i", "fail=true", url=server), 1)
-    assert "mockup failed on request" in line
+def test_a_failing_job_exits_1_when_the_server_makes_it_a_job_and_with_wait(server: str) -> None:
+    plain = dpr("execute", "mockup", "-i", "duration=0", "-i", "fail=true", url=server)
+    assert plain.returncode == 1 and plain.stdout == ""
+    assert re.search(r"runs it as job \S+ \(asynchronous only", plain.stderr)
+    assert re.search(r"job \S+ failed: mockup failed on request", plain.stderr)
     waited = dpr("execute", "mockup", "-i", "duration=0", "-i", "fail=true", "--wait", url=server)
     assert waited.returncode == 1 and waited.stdout == ""
     assert re.search(r"job \S+ failed: mockup failed on request", waited.stderr)

@@ -72,7 +72,7 @@ def test_ctrl_c_stops_watching_with_130_and_the_job_goes_on(server: str) -> None
     screen.expect(r"step \d+ of 10")
     screen.sendintr()
     frames, status = finish(screen)
-    assert frames[-1].startswith("error: interrupted; a job being watched goes on") and status == 130
+    assert frames[-1] == f"error: interrupted; job {job_id} goes on (dpr jobs watch {job_id})" and status == 130
     frames, _ = finish(terminal("jobs", "dismiss", job_id, url=server))
     assert frames == [f"job {job_id} dismissed: Dismissed by request."]
 

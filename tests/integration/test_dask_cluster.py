@@ -3,7 +3,7 @@
 Running, worker deaths, service restarts, and dismissal from another instance down to the
 subprocesses a processor started.
 
-Jobs go through the JobService as in production. The scheduler runs with its default settings
+Jobs go through the Services as in production. The scheduler runs with its default settings
 (``allowed-failures: 3``): a worker dying under a job makes the scheduler run it again by itself,
 and the job's ``retries``, not the scheduler's setting, decide whether it may go on.
 """
@@ -22,8 +22,7 @@ from pathlib import Path
 import pytest
 from distributed import Client
 
-from dpr.adapters.catalog import build_catalog
-from dpr.adapters.clock import SystemClock, UuidIdGenerator
+from dpr.adapters.clock import UuidIdGenerator
 from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
 from dpr.adapters.dask.wire import TOPIC, decode_events
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
@@ -31,11 +30,12 @@ from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import ProcessDefinition, ProcessSettings
 from dpr.domain.events import AnyEvent, Logged, Started, Succeeded
 from dpr.domain.job import Job
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
-from dpr.services.jobs import LOST, JobService
-from tests.builders import make_job
+from dpr.services.recovery import LOST
+from tests.builders import execute_body, make_job
 from tests.integration.server import free_port, wait_for_port
+from tests.services import Services, wire
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -137,17 +137,14 @@ async def client(cluster: Cluster) -> Client:
         yield plain
 
 
-def service_on(address: str, repository: InMemoryJobRepository, logs: InMemoryJobLogStore) -> JobService:
+def service_on(address: str, repository: InMemoryJobRepository, logs: InMemoryJobLogStore) -> Services:
     """One API instance: its own executor connected to the shared scheduler, shared stores."""
-    catalog, refs = build_catalog(ProcessSettings(definitions=DEFINITIONS))
     executor = DaskExecutor(SchedulerSource(address), tuning=TUNING)
-    return JobService(
+    return wire(
+        ProcessSettings(definitions=DEFINITIONS),
         repository=repository,
+        log_store=logs,
         executor=executor,
-        catalog=catalog,
-        processors=refs,
-        logs=logs,
-        clock=SystemClock(),
         ids=UuidIdGenerator(),
     )
 
@@ -169,14 +166,14 @@ async def _truthy(value: object) -> bool:
     return bool(await value) if asyncio.iscoroutine(value) else bool(value)
 
 
-async def running(service: JobService, process_id: str, inputs: dict[str, object]) -> Job:
-    job = (await service.execute(process_id, {"inputs": inputs}, ASYNC)).job
+async def running(service: Services, process_id: str, inputs: dict[str, object]) -> Job:
+    job = (await service.submission.execute(process_id, execute_body({"inputs": inputs}), ASYNC)).job
     await until(lambda: _is_running(service, job.job_id), what=f"{process_id} job to run (it is {job.status})")
     return job
 
 
-async def _is_running(service: JobService, job_id: str) -> bool:
-    job = await service.status(job_id)
+async def _is_running(service: Services, job_id: str) -> bool:
+    job = await service.queries.status(job_id)
     assert not job.is_terminal, f"the job ended before it was seen running: {job.status} {job.error}"
     return job.status is JobStatus.RUNNING
 
@@ -190,8 +187,11 @@ async def test_jobs_run_on_the_cluster_and_their_logs_and_results_are_recorded(c
     service = service_on(cluster.address, *stores)
     await service.start()
     try:
-        jobs = [(await service.execute("mockup", {"inputs": {"duration": 0.3}}, ASYNC)).job for _ in range(4)]
-        done = [await service.wait(j.job_id, 30) for j in jobs]
+        jobs = [
+            (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.3}}), ASYNC)).job
+            for _ in range(4)
+        ]
+        done = [await service.queries.wait(j.job_id, 30) for j in jobs]
         assert [j.status for j in done] == [JobStatus.SUCCESSFUL] * 4
         assert done[0].results is not None and done[0].results["products"][0]["type"] == "S1SEWRAW"
         assert "mockup: step 10/10 done" in [r.line for r in await stores[1].read(jobs[0].job_id)]
@@ -210,7 +210,7 @@ async def test_a_job_whose_worker_dies_runs_again_when_its_retries_allow(cluster
     try:
         job = await running(service, "mockup-retry", {"duration": 3})
         cluster.kill_worker(await worker_running(client, job.job_id))
-        done = await service.wait(job.job_id, 30)
+        done = await service.queries.wait(job.job_id, 30)
         assert done.status is JobStatus.SUCCESSFUL
         assert any("running it again" in r.line for r in await stores[1].read(job.job_id))
     finally:
@@ -223,7 +223,7 @@ async def test_a_job_whose_worker_dies_fails_with_a_clear_message_without_retrie
     try:
         job = await running(service, "mockup", {"duration": 3})
         cluster.kill_worker(await worker_running(client, job.job_id))
-        done = await service.wait(job.job_id, 30)
+        done = await service.queries.wait(job.job_id, 30)
         assert done.status is JobStatus.FAILED
         assert done.error is not None and done.error.startswith("the worker running this job died")
     finally:
@@ -238,7 +238,7 @@ async def test_a_restarted_service_adopts_the_running_job_and_records_its_succes
     second = service_on(cluster.address, *stores)
     try:
         assert await second.start() == []
-        done = await second.wait(job.job_id, 30)
+        done = await second.queries.wait(job.job_id, 30)
         assert done.status is JobStatus.SUCCESSFUL and done.results is not None
     finally:
         await second.close()
@@ -253,7 +253,7 @@ async def test_a_job_that_ended_while_no_service_listened_is_recorded_from_its_r
     second = service_on(cluster.address, *stores)
     try:
         assert await second.start() == []
-        done = await second.wait(job.job_id, 30)
+        done = await second.queries.wait(job.job_id, 30)
         assert done.status is JobStatus.SUCCESSFUL and done.results is not None
         await until(lambda: no_dpr_datasets(client), what="the adopted job's dataset to go")
     finally:
@@ -272,7 +272,7 @@ async def test_after_a_restart_a_job_the_scheduler_does_not_know_is_failed(clust
     try:
         lost = await service.start()
         assert [j.job_id for j in lost] == ["never-on-this-cluster"]
-        assert (await service.status("never-on-this-cluster")).error == LOST
+        assert (await service.queries.status("never-on-this-cluster")).error == LOST
     finally:
         await service.close()
 
@@ -303,10 +303,10 @@ async def test_a_second_instance_dismisses_a_running_job_and_its_subprocess_ends
         job = await running(first, "sleep", {"seconds": 60})
         pid = await subprocess_pid(stores[1], job.job_id)
         await second.start()
-        dismissed = await second.dismiss(job.job_id)
+        dismissed = await second.dismissal.dismiss(job.job_id)
         assert dismissed.status is JobStatus.DISMISSED
         await until(lambda: not alive(pid), timeout=5, what=f"subprocess {pid} to end")
-        assert (await first.status(job.job_id)).status is JobStatus.DISMISSED
+        assert (await first.queries.status(job.job_id)).status is JobStatus.DISMISSED
         await until(lambda: no_dpr_datasets(client), what="the dismissed job's dataset to go")
     finally:
         await asyncio.gather(first.close(), second.close())
@@ -318,7 +318,7 @@ async def test_a_subprocess_that_ignores_sigterm_is_killed_after_the_grace_perio
     try:
         job = await running(service, "stubborn", {"seconds": 60})
         pid = await subprocess_pid(stores[1], job.job_id)
-        await service.dismiss(job.job_id)
+        await service.dismissal.dismiss(job.job_id)
         await asyncio.sleep(TUNING.cancel_grace / 2)
         assert alive(pid), "SIGTERM is ignored: the program lives until the grace period ends"
         await until(lambda: not alive(pid), timeout=TUNING.cancel_grace + 5, what=f"subprocess {pid} to be killed")
@@ -367,7 +367,7 @@ async def test_an_instance_detached_and_reattached_mid_run_loses_no_line_and_dup
     second = service_on(cluster.address, *stores)
     try:
         assert await second.start() == []
-        done = await second.wait(job.job_id, 30)
+        done = await second.queries.wait(job.job_id, 30)
         assert done.status is JobStatus.SUCCESSFUL
         recorded = [r.line for r in await stores[1].read(job.job_id)]
         assert recorded == await lines_sent(client, job.job_id), "every line once, in order"
@@ -379,14 +379,14 @@ async def test_an_instance_detached_and_reattached_mid_run_loses_no_line_and_dup
 async def test_a_job_that_started_while_no_instance_listened_keeps_its_workers_start_time(cluster, client, stores):
     first = service_on(cluster.address, *stores)
     await first.start()
-    job = (await first.execute("mockup", {"inputs": {"duration": 2}}, ASYNC)).job
+    job = (await first.submission.execute("mockup", execute_body({"inputs": {"duration": 2}}), ASYNC)).job
     await first.close()
     await until(lambda: _more_sent(client, job.job_id, 2), what="the job to start and log unobserved")
     (started,) = [e for e in await logged_events(client, job.job_id) if isinstance(e, Started)]
     second = service_on(cluster.address, *stores)
     try:
         assert await second.start() == []
-        done = await second.wait(job.job_id, 30)
+        done = await second.queries.wait(job.job_id, 30)
         assert done.status is JobStatus.SUCCESSFUL
         assert done.started == started.at
         recorded = [r.line for r in await stores[1].read(job.job_id)]
@@ -401,7 +401,7 @@ async def test_a_job_without_retries_is_not_silently_rerun_when_the_scheduler_wo
     try:
         job = await running(service, "mockup", {"duration": 4})
         cluster.kill_worker(await worker_running(client, job.job_id))
-        done = await service.wait(job.job_id, 30)
+        done = await service.queries.wait(job.job_id, 30)
         assert done.status is JobStatus.FAILED
         assert done.error == "the worker running this job died (1 time(s); the process allows 0 retries)"
         await until(lambda: _task_state(client, job.job_id, None), what="the re-run task to be stopped")

@@ -22,18 +22,18 @@ import msgspec
 import pytest
 from dask_gateway import Gateway, JupyterHubAuth
 
-from dpr.adapters.catalog import build_catalog
-from dpr.adapters.clock import SystemClock, UuidIdGenerator
+from dpr.adapters.clock import UuidIdGenerator
 from dpr.adapters.dask import DaskExecutor, GatewaySource, WorkerTuning
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import ProcessSettings
 from dpr.domain.errors import Unavailable
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.run import Placement
 from dpr.domain.status import JobStatus
-from dpr.services.jobs import JobService
+from tests.builders import execute_body
 from tests.integration.server import free_port, wait_for_port
+from tests.services import Services, wire
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -176,16 +176,13 @@ def service_on(
     logs: InMemoryJobLogStore,
     repository: InMemoryJobRepository | None = None,
     placements: Callable[[Placement], GatewaySource] | None = None,
-) -> JobService:
-    catalog, refs = build_catalog(ProcessSettings(enabled=["mockup"]))
+) -> Services:
     executor = DaskExecutor(source, tuning=WorkerTuning(), placements=placements)
-    return JobService(
+    return wire(
+        ProcessSettings(enabled=["mockup"]),
         repository=repository or InMemoryJobRepository(),
+        log_store=logs,
         executor=executor,
-        catalog=catalog,
-        processors=refs,
-        logs=logs,
-        clock=SystemClock(),
         ids=UuidIdGenerator(),
     )
 
@@ -197,11 +194,15 @@ async def test_jobs_run_on_the_gateway_cluster_chosen_by_label_and_the_token_is_
     service = service_on(source, logs)
     await service.start()
     try:
-        job = (await service.execute("mockup", {"inputs": {"duration": 0.2}}, Preference(respond_async=True))).job
-        done = await service.wait(job.job_id, 60)
+        job = (
+            await service.submission.execute(
+                "mockup", execute_body({"inputs": {"duration": 0.2}}), Preference(respond_async=True)
+            )
+        ).job
+        done = await service.queries.wait(job.job_id, 60)
         assert done.status is JobStatus.SUCCESSFUL, done.error
         assert source.cluster_name is not None and source.dashboard_link() is not None
-        records = msgspec.json.encode(await service.status(job.job_id)).decode()
+        records = msgspec.json.encode(await service.queries.status(job.job_id)).decode()
         lines = repr(await logs.read(job.job_id))
         assert token not in records and token not in lines and token not in caplog.text
         assert token not in repr(vars(source)) and token not in repr(vars(service.executor))
@@ -236,7 +237,9 @@ async def test_a_request_names_its_cluster_and_brings_its_token_and_a_restarted_
     await first.start()  # warns that there is no default cluster, and runs
     placement = Placement(cluster_label=LABEL, credentials={"jupyter_token": token})
     job = (
-        await first.execute("mockup", {"inputs": {"duration": 2}}, Preference(respond_async=True), placement=placement)
+        await first.submission.execute(
+            "mockup", execute_body({"inputs": {"duration": 2}}), Preference(respond_async=True), placement=placement
+        )
     ).job
     assert job.executor_ref is not None and job.executor_ref.startswith("dask:") and "/dpr-job-" in job.executor_ref
     await first.close()
@@ -244,7 +247,7 @@ async def test_a_request_names_its_cluster_and_brings_its_token_and_a_restarted_
     second = service_on(GatewaySource(stack.address, cluster_label="no-default"), logs, repository, adopting)
     try:
         assert await second.start() == []
-        done = await second.wait(job.job_id, 60)
+        done = await second.queries.wait(job.job_id, 60)
         assert done.status is JobStatus.SUCCESSFUL, done.error
         records = msgspec.json.encode(done).decode()
         assert token not in records and token not in repr(await logs.read(job.job_id)) and token not in caplog.text

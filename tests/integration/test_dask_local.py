@@ -12,11 +12,12 @@ from dpr.adapters.settings import (
     Settings,
     StorageSettings,
 )
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.container import build_container
-from tests.builders import make_job
+from tests.builders import execute_body, make_job
 from tests.integration.server import ROOT
+from tests.services import Services
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -27,14 +28,18 @@ async def test_the_container_runs_jobs_on_an_embedded_cluster_of_worker_processe
         executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=1, cancel_grace=3),
     )
     container = build_container(settings)
-    service = container.job_service()
+    service = Services(container)
     executor = container.executor()
     assert isinstance(executor, DaskExecutor) and isinstance(executor.source, LocalClusterSource)
     assert executor.tuning.cancel_grace == 3
     await service.start()
     try:
-        job = (await service.execute("mockup", {"inputs": {"duration": 0.2}}, Preference(respond_async=True))).job
-        done = await service.wait(job.job_id, 60)
+        job = (
+            await service.submission.execute(
+                "mockup", execute_body({"inputs": {"duration": 0.2}}), Preference(respond_async=True)
+            )
+        ).job
+        done = await service.queries.wait(job.job_id, 60)
         assert done.status is JobStatus.SUCCESSFUL and done.progress == 100
         assert await executor.adopt(make_job(job_id="from-an-earlier-run", status=JobStatus.RUNNING)) is False
         assert executor.client is not None and list((await executor.client.nthreads()).values()) == [1]
@@ -53,10 +58,10 @@ async def test_worker_processes_inherit_only_what_processors_declare(monkeypatch
         executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=1),
         processes=ProcessSettings(definitions=definitions),
     )
-    service = build_container(settings).job_service()
+    service = Services(build_container(settings))
     await service.start()
     try:
-        job = (await service.execute("env-report", {})).job
+        job = (await service.submission.execute("env-report", execute_body({}))).job
         assert job.status is JobStatus.SUCCESSFUL, job.error
         seen = set(job.results["names"])
         assert "TOKEN" in seen and "PATH" in seen

@@ -1,4 +1,4 @@
-"""A JobService on in-memory adapters and the in-process executor."""
+"""The job services on in-memory adapters and the in-process executor."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from dpr.adapters.catalog import build_catalog
-from dpr.adapters.clock import SystemClock
 from dpr.adapters.fake_executor import FakeExecutor
-from dpr.adapters.memory_job_repository import InMemoryJobRepository
-from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import ProcessDefinition, ProcessSettings
 from dpr.ports.clock import IdGenerator
-from dpr.services.jobs import JobService, Limits
+from dpr.services.submission import Limits
+from tests.services import Services, wire
 
 DEFINITIONS = [
     ProcessDefinition(id="echo", processor="dpr.adapters.processors.echo:EchoProcessor"),
@@ -34,17 +31,13 @@ class SequentialIds(IdGenerator):
         return f"job-{next(self._n)}"
 
 
-def build_service(repository=None, executor=None, limits: Limits | None = None, **outbound) -> JobService:
-    """A service on the test processes and in-memory stores; ``outbound`` may name a
+def build_service(repository=None, executor=None, limits: Limits | None = None, **outbound) -> Services:
+    """The services on the test processes and in-memory stores; ``outbound`` may name a
     ``fetcher``, a ``notifier`` and a ``public_base``."""
-    catalog, refs = build_catalog(ProcessSettings(definitions=DEFINITIONS))
-    return JobService(
-        repository=repository or InMemoryJobRepository(),
+    return wire(
+        ProcessSettings(definitions=DEFINITIONS),
+        repository=repository,
         executor=executor or FakeExecutor(max_workers=2),
-        catalog=catalog,
-        processors=refs,
-        logs=InMemoryJobLogStore(),
-        clock=SystemClock(),
         ids=SequentialIds(),
         limits=limits,
         **outbound,
@@ -52,7 +45,7 @@ def build_service(repository=None, executor=None, limits: Limits | None = None, 
 
 
 @pytest.fixture
-async def service() -> AsyncIterator[JobService]:
+async def service() -> AsyncIterator[Services]:
     svc = build_service()
     await svc.start()
     yield svc

@@ -85,3 +85,36 @@ def test_the_enabled_list_narrows_the_catalog():
 def test_a_processor_that_cannot_be_loaded_names_its_process():
     with pytest.raises(CatalogError, match="process 'broken'.*cannot be loaded"):
         build_catalog(ProcessSettings(definitions=[ProcessDefinition(id="broken", processor="no.such.module:Thing")]))
+
+
+def test_the_configuration_chooses_each_process_s_execution_modes(tmp_path):
+    path = tmp_path / "dpr.yaml"
+    path.write_text(
+        "processes:\n  definitions:\n"
+        "    - {id: echo, processor: 'dpr.adapters.processors.echo:EchoProcessor', job_control: [async-execute]}\n"
+    )
+    catalog, _ = build_catalog(load_settings(path, env={}).processes)
+    assert catalog.get("echo").jobControlOptions == ["async-execute"]
+    path.write_text(path.read_text().replace("[async-execute]", "[dismiss]"))
+    with pytest.raises(CatalogError, match="job_control"):
+        build_catalog(load_settings(path, env={}).processes)
+    path.write_text(path.read_text().replace("[dismiss]", "[sideways]"))
+    with pytest.raises(ConfigError, match="job_control"):
+        load_settings(path, env={})
+
+
+@pytest.mark.parametrize("config", ["config/dpr.yaml", "config/dpr-processors.yaml", None])
+def test_long_running_processes_are_async_only_and_echo_offers_both(config):
+    catalog, _ = build_catalog(load_settings(config, env={}).processes)
+    for process in catalog.all():
+        if process.id == "echo":
+            assert {"sync-execute", "async-execute"} <= set(process.jobControlOptions)
+        else:
+            assert "sync-execute" not in process.jobControlOptions, process.id
+
+
+def test_the_default_response_mode_is_raw_and_the_environment_can_make_it_document():
+    assert load_settings(None, env={}).ogc.response_default == "raw"
+    assert load_settings(None, env={"DPR_OGC_RESPONSE_DEFAULT": "document"}).ogc.response_default == "document"
+    with pytest.raises(ConfigError):
+        load_settings(None, env={"DPR_OGC_RESPONSE_DEFAULT": "sideways"})

@@ -122,7 +122,6 @@ def test_experimental_local_cluster_runs_eopf_on_a_local_cluster_and_the_rest_is
     experimental = {
         "local_cluster": {"enabled": True, "n_workers": 2, "memory_limit": None},
         "general_configuration": {"triggering__validate_run": False},
-        "io": {"adfs": []},
     }
     prepared = payloads.prepare(payloads.load_payload(EOPF3), ADDRESS, experimental)
     assert dask_managers(prepared)[0]["parameters"] == {
@@ -130,7 +129,21 @@ def test_experimental_local_cluster_runs_eopf_on_a_local_cluster_and_the_rest_is
         "cluster_config": {"threads_per_worker": 1, "n_workers": 2},
     }
     assert prepared["general_configuration"]["triggering__validate_run"] is False
-    assert prepared["io"]["adfs"] == [] and len(prepared["io"]["output_products"]) == 2, "mappings merge, lists replace"
+    assert len(prepared["io"]["output_products"]) == 2
+
+
+@pytest.mark.parametrize(
+    "experimental",
+    [
+        {"io": {"adfs": []}},
+        {"context_managers": [{"module": "subprocess", "context_manager": "Popen"}]},
+        {"local_cluster": {"enabled": True, "worker_class": "subprocess.Popen"}},
+        {"general_configuration": {"x": {"module": "os"}}},
+    ],
+)
+def test_experimental_config_may_set_only_plain_settings_and_the_local_cluster_switch(experimental):
+    with pytest.raises(ValueError, match="experimental_config"):
+        payloads.prepare(payloads.load_payload(EOPF3), ADDRESS, experimental)
 
 
 def test_progress_logging_is_switched_on_and_the_payload_s_own_wait_is_kept():

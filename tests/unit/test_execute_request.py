@@ -7,22 +7,28 @@ import pytest
 from dpr.adapters.processors.echo import EchoProcessor
 from dpr.adapters.processors.mockup import MockupProcessor
 from dpr.domain.errors import InvalidInput
-from dpr.domain.execute import ResponseMode
+from dpr.domain.execute import ExecuteRequest, ResponseMode
 from dpr.domain.process import InputDescription, ProcessDescription
 from dpr.domain.validation import RequestValidator, to_json_schema
+from dpr.entrypoints.http.bodies import decode_execute_body
 
 ECHO = RequestValidator(EchoProcessor().describe())
 MOCKUP = RequestValidator(MockupProcessor().describe())
 
 
+def check(validator: RequestValidator, body) -> ExecuteRequest:
+    """The body decoded as the HTTP edge does, then checked against the process."""
+    return validator.check(decode_execute_body(body))
+
+
 def reason(validator: RequestValidator, body) -> InvalidInput:
     with pytest.raises(InvalidInput) as info:
-        validator.parse(body)
+        check(validator, body)
     return info.value
 
 
 def test_a_plain_value_is_accepted_and_kept():
-    request = ECHO.parse(b'{"inputs": {"echo": "hello"}}')
+    request = check(ECHO, b'{"inputs": {"echo": "hello"}}')
     assert request.inputs == {"echo": "hello"} and request.response is ResponseMode.RAW
 
 
@@ -35,7 +41,7 @@ def test_a_plain_value_is_accepted_and_kept():
     ids=["qualified", "reference"],
 )
 def test_qualified_values_and_references_are_accepted(value):
-    assert ECHO.parse({"inputs": {"echo": value}}).inputs["echo"] == value
+    assert check(ECHO, {"inputs": {"echo": value}}).inputs["echo"] == value
 
 
 def test_every_input_kind_of_the_echo_process_validates():
@@ -49,7 +55,7 @@ def test_every_input_kind_of_the_echo_process_validates():
         "bbox": {"bbox": [1, 2, 3, 4], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
         "binary": {"value": "aGVsbG8=", "mediaType": "application/octet-stream"},
     }
-    assert ECHO.parse({"inputs": inputs}).inputs == inputs
+    assert check(ECHO, {"inputs": inputs}).inputs == inputs
 
 
 def test_a_missing_required_input_is_named():
@@ -77,7 +83,7 @@ def test_a_malformed_body_is_an_invalid_input_not_a_crash():
 
 
 def test_defaults_fill_missing_optional_inputs():
-    assert MOCKUP.parse(None).inputs == {"duration": 5, "fail": False, "product_type": "S1SEWRAW"}
+    assert check(MOCKUP, None).inputs == {"duration": 5, "fail": False, "product_type": "S1SEWRAW"}
 
 
 def test_unknown_outputs_and_transmission_modes_are_refused():
@@ -93,7 +99,7 @@ def test_occurrence_limits_are_enforced_for_multi_valued_inputs():
         id="p", inputs={"x": InputDescription(schema={"type": "integer"}, minOccurs=2, maxOccurs=3)}
     )
     validator = RequestValidator(process)
-    assert validator.parse({"inputs": {"x": [1, 2]}}).inputs == {"x": [1, 2]}
+    assert check(validator, {"inputs": {"x": [1, 2]}}).inputs == {"x": [1, 2]}
     assert "at least 2" in str(reason(validator, {"inputs": {"x": [1]}}))
     assert "at most 3" in str(reason(validator, {"inputs": {"x": [1, 2, 3, 4]}}))
     assert reason(validator, {"inputs": {"x": [1, "two"]}}).input_id == "x"

@@ -19,24 +19,27 @@ from dpr.domain.errors import (
     ResultNotReady,
 )
 from dpr.domain.job import Job
-from dpr.domain.prefer import Mode, Preference
+from dpr.domain.mode import Mode, Preference
 from dpr.domain.query import JobQuery
 from dpr.domain.status import JobStatus
-from dpr.services.jobs import LOST, JobService, Limits
+from dpr.services.recovery import LOST
+from dpr.services.submission import Limits
+from tests.builders import execute_body
+from tests.services import Services
 from tests.unit.conftest import build_service
 
 ASYNC = Preference(respond_async=True)
 
 
-async def finished(service: JobService, job_id: str, timeout: float = 10) -> Job:
-    job = await service.wait(job_id, timeout)
+async def finished(service: Services, job_id: str, timeout: float = 10) -> Job:
+    job = await service.queries.wait(job_id, timeout)
     assert job.is_terminal, f"job still {job.status} after {timeout}s"
     return job
 
 
-async def until(service: JobService, job_id: str, predicate, timeout: float = 10) -> Job:
+async def until(service: Services, job_id: str, predicate, timeout: float = 10) -> Job:
     for _ in range(int(timeout / 0.02)):
-        job = await service.status(job_id)
+        job = await service.queries.status(job_id)
         if predicate(job):
             return job
         await asyncio.sleep(0.02)
@@ -44,76 +47,76 @@ async def until(service: JobService, job_id: str, predicate, timeout: float = 10
 
 
 async def test_sync_execution_of_echo_returns_the_successful_job(service):
-    run = await service.execute("echo", {"inputs": {"echo": "hi"}})
+    run = await service.submission.execute("echo", execute_body({"inputs": {"echo": "hi"}}))
     assert run.mode is Mode.SYNC and run.job.status is JobStatus.SUCCESSFUL
     assert run.job.results == {"echo": "hi", "inputs": {"echo": "hi"}}
 
 
 async def test_async_execution_answers_at_once_and_the_job_completes(service):
-    run = await service.execute("mockup", {"inputs": {"duration": 0.2}}, ASYNC)
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.2}}), ASYNC)
     assert run.mode is Mode.ASYNC and run.job.status is JobStatus.ACCEPTED
-    assert run.preference_applied == ["respond-async"] and run.job.executor_ref
+    assert (run.respond_async_applied, run.wait_applied) == (True, None) and run.job.executor_ref
     job = await finished(service, run.job.job_id)
     assert job.status is JobStatus.SUCCESSFUL and job.progress == 100 and job.started and job.finished
     assert job.results["products"][0]["type"] == "S1SEWRAW"
 
 
 async def test_progress_and_log_lines_are_recorded_while_running(service):
-    run = await service.execute("mockup", {"inputs": {"duration": 1}}, ASYNC)
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 1}}), ASYNC)
     job = await until(service, run.job.job_id, lambda j: 0 < j.progress < 100)
     assert job.status is JobStatus.RUNNING and job.message.startswith("step ")
     await finished(service, run.job.job_id)
-    _, lines = await service.logs(run.job.job_id)
+    _, lines = await service.queries.logs(run.job.job_id)
     assert [r.seq for r in lines] == list(range(len(lines))) and len(lines) == 11
 
 
 async def test_sync_execution_with_a_short_wait_falls_back_to_async(service):
-    run = await service.execute("mockup", {"inputs": {"duration": 2}}, Preference(wait=0.1))
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 2}}), Preference(wait=0.1))
     assert run.mode is Mode.ASYNC and run.job.status in (JobStatus.ACCEPTED, JobStatus.RUNNING)
-    assert run.preference_applied == ["wait=0.1"]
-    await service.dismiss(run.job.job_id)
+    assert (run.respond_async_applied, run.wait_applied) == (False, 0.1)
+    await service.dismissal.dismiss(run.job.job_id)
 
 
 async def test_an_invalid_input_creates_no_job(service):
     with pytest.raises(InvalidInput):
-        await service.execute("mockup", {"inputs": {"duration": "long"}})
-    assert (await service.list(JobQuery(now=service.clock.now()))).jobs == []
+        await service.submission.execute("mockup", execute_body({"inputs": {"duration": "long"}}))
+    assert (await service.queries.list_jobs(JobQuery(now=service.clock.now()))).jobs == []
 
 
 async def test_an_unknown_process_is_refused(service):
     with pytest.raises(NoSuchProcess):
-        await service.execute("nope", {})
+        await service.submission.execute("nope", execute_body({}))
 
 
 async def test_a_failing_processor_fails_the_job_with_its_reason(service):
-    run = await service.execute("mockup", {"inputs": {"duration": 0.1, "fail": True}}, ASYNC)
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.1, "fail": True}}), ASYNC)
     job = await finished(service, run.job.job_id)
     assert job.status is JobStatus.FAILED and "failed on request" in job.error
     with pytest.raises(JobFailedError, match="failed on request"):
-        await service.results(job.job_id)
+        await service.queries.results(job.job_id)
 
 
 async def test_a_crashing_processor_fails_the_job_and_logs_the_traceback(service):
-    job = (await service.execute("crash", {})).job
+    job = (await service.submission.execute("crash", execute_body({}))).job
     assert job.status is JobStatus.FAILED and job.error == "ZeroDivisionError: division by zero in the test processor"
-    _, lines = await service.logs(job.job_id)
+    _, lines = await service.queries.logs(job.job_id)
     assert any("Traceback" in r.line and r.level == "ERROR" for r in lines)
 
 
 async def test_results_are_not_ready_while_the_job_runs(service):
-    run = await service.execute("mockup", {"inputs": {"duration": 2}}, ASYNC)
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 2}}), ASYNC)
     with pytest.raises(ResultNotReady):
-        await service.results(run.job.job_id)
-    await service.dismiss(run.job.job_id)
+        await service.queries.results(run.job.job_id)
+    await service.dismissal.dismiss(run.job.job_id)
 
 
 async def test_dismissing_a_running_job_stops_it_and_it_stays_dismissed(service):
-    run = await service.execute("mockup", {"inputs": {"duration": 30}}, ASYNC)
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
     await until(service, run.job.job_id, lambda j: j.status is JobStatus.RUNNING)
-    dismissed = await service.dismiss(run.job.job_id)
+    dismissed = await service.dismissal.dismiss(run.job.job_id)
     assert dismissed.status is JobStatus.DISMISSED and dismissed.finished is not None
     await asyncio.sleep(0.3)  # the processor notices its flag; its "failed" event is ignored
-    job = await service.status(run.job.job_id)
+    job = await service.queries.status(run.job.job_id)
     assert job.status is JobStatus.DISMISSED and not await service.executor.adopt(job)
 
 
@@ -121,31 +124,31 @@ async def test_dismissing_a_queued_job_means_it_never_starts():
     service = build_service(executor=FakeExecutor(max_workers=1))
     await service.start()
     try:
-        first = (await service.execute("mockup", {"inputs": {"duration": 0.5}}, ASYNC)).job
-        queued = (await service.execute("mockup", {"inputs": {"duration": 0.5}}, ASYNC)).job
-        await service.dismiss(queued.job_id)
+        first = (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.5}}), ASYNC)).job
+        queued = (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.5}}), ASYNC)).job
+        await service.dismissal.dismiss(queued.job_id)
         await finished(service, first.job_id)
         await asyncio.sleep(0.2)
-        job = await service.status(queued.job_id)
+        job = await service.queries.status(queued.job_id)
         assert job.status is JobStatus.DISMISSED and job.started is None
     finally:
         await service.close()
 
 
 async def test_dismissing_a_finished_job_removes_it_and_its_log(service):
-    job = (await service.execute("echo", {"inputs": {"echo": "x"}})).job
-    gone = await service.dismiss(job.job_id)
+    job = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}))).job
+    gone = await service.dismissal.dismiss(job.job_id)
     assert gone.status is JobStatus.DISMISSED and gone.results is None
     with pytest.raises(NoSuchJob):
-        await service.status(job.job_id)
+        await service.queries.status(job.job_id)
     assert await service.log_store.read(job.job_id) == []
 
 
 async def test_a_process_without_dismiss_refuses_it(service):
-    run = await service.execute("stubborn", {"inputs": {"seconds": 5}})
+    run = await service.submission.execute("stubborn", execute_body({"inputs": {"seconds": 5}}))
     with pytest.raises(NotAllowed):
-        await service.dismiss(run.job.job_id)
-    assert (await service.status(run.job.job_id)).status is not JobStatus.DISMISSED
+        await service.dismissal.dismiss(run.job.job_id)
+    assert (await service.queries.status(run.job.job_id)).status is not JobStatus.DISMISSED
     await service.executor.cancel(run.job.job_id)
 
 
@@ -153,12 +156,12 @@ async def test_admission_limits_answer_overloaded():
     service = build_service(limits=Limits(max_active=1, retry_after=9))
     await service.start()
     try:
-        run = await service.execute("mockup", {"inputs": {"duration": 5}}, ASYNC)
+        run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 5}}), ASYNC)
         with pytest.raises(Overloaded) as info:
-            await service.execute("mockup", {"inputs": {"duration": 5}}, ASYNC)
+            await service.submission.execute("mockup", execute_body({"inputs": {"duration": 5}}), ASYNC)
         assert info.value.retry_after == 9
-        await service.dismiss(run.job.job_id)
-        await service.execute("echo", {"inputs": {"echo": "room again"}})
+        await service.dismissal.dismiss(run.job.job_id)
+        await service.submission.execute("echo", execute_body({"inputs": {"echo": "room again"}}))
     finally:
         await service.close()
 
@@ -167,13 +170,13 @@ async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start():
     repository = InMemoryJobRepository()
     first = build_service(repository=repository)
     await first.start()
-    run = await first.execute("mockup", {"inputs": {"duration": 30}}, ASYNC)
+    run = await first.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
     # the process dies: a new service starts on the same store with a fresh executor
     second = build_service(repository=repository)
     lost = await second.start()
     try:
         assert [j.job_id for j in lost] == [run.job.job_id]
-        job = await second.status(run.job.job_id)
+        job = await second.queries.status(run.job.job_id)
         assert job.status is JobStatus.FAILED and LOST in job.error
     finally:
         await first.close()
@@ -181,15 +184,15 @@ async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start():
 
 
 async def test_a_chatty_processor_ends_with_every_report_applied_in_order(service):
-    run = await service.execute("chatty", {"inputs": {"reports": 3000}}, ASYNC)
+    run = await service.submission.execute("chatty", execute_body({"inputs": {"reports": 3000}}), ASYNC)
     job = await finished(service, run.job.job_id)
     assert job.status is JobStatus.SUCCESSFUL and job.progress == 100 and job.results == {"reports": 3000}
 
 
 async def test_secrets_reach_the_processor_but_never_the_record_or_the_log(service):
     secret = "tok-9f8e7d6c5b4a"
-    job = (await service.execute("secret-echo", {}, secrets={"TOKEN": secret})).job
+    job = (await service.submission.execute("secret-echo", execute_body({}), secrets={"TOKEN": secret})).job
     assert job.results == {"seen": True}
-    _, lines = await service.logs(job.job_id)
+    _, lines = await service.queries.logs(job.job_id)
     assert lines and all(secret not in r.line for r in lines) and "***" in lines[0].line
-    assert secret not in msgspec.json.encode(await service.status(job.job_id)).decode()
+    assert secret not in msgspec.json.encode(await service.queries.status(job.job_id)).decode()

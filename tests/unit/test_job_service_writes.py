@@ -10,12 +10,13 @@ from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.domain.events import AnyEvent, Failed, Logged, Progressed, Started, Succeeded
 from dpr.domain.job import Job
-from dpr.domain.prefer import Preference
+from dpr.domain.mode import Preference
 from dpr.domain.run import WorkOrder
 from dpr.domain.status import JobStatus
 from dpr.ports.executor import EventHandler, Executor
 from dpr.ports.notifier import Notifier
 from dpr.services.records import JobRecords
+from tests.builders import execute_body
 from tests.unit.conftest import build_service
 
 ASYNC = Preference(respond_async=True)
@@ -86,7 +87,7 @@ async def started_service(executor: HeldExecutor, repository: CountingRepository
 async def test_a_submission_is_one_write_when_the_executor_names_its_reference_beforehand() -> None:
     repository = CountingRepository()
     service = await started_service(HeldExecutor(knows_reference=True), repository)
-    run = await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)
+    run = await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)
     assert (repository.adds, repository.updates) == (1, 0)
     assert (await repository.get(run.job.job_id)).executor_ref == f"held:{run.job.job_id}"
 
@@ -94,7 +95,7 @@ async def test_a_submission_is_one_write_when_the_executor_names_its_reference_b
 async def test_without_a_reference_beforehand_it_is_stored_after_submitting() -> None:
     repository = CountingRepository()
     service = await started_service(HeldExecutor(knows_reference=False), repository)
-    run = await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)
+    run = await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)
     assert (repository.adds, repository.updates) == (1, 1)
     assert (await repository.get(run.job.job_id)).executor_ref == f"held:{run.job.job_id}"
 
@@ -102,27 +103,27 @@ async def test_without_a_reference_beforehand_it_is_stored_after_submitting() ->
 async def test_events_of_a_job_run_here_are_written_without_reading_it_first() -> None:
     repository = CountingRepository()
     service = await started_service(HeldExecutor(), repository)
-    job_id = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job.job_id
+    job_id = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)).job.job_id
     events: list[AnyEvent] = [
         Started(job_id=job_id, at=LATER),
         Succeeded(job_id=job_id, at=LATER, outputs={"echo": "x"}),
     ]
     reads = repository.reads
     for event in events:
-        await service.record([event])
+        await service.records.record([event])
     assert repository.reads == reads and repository.updates == 2
-    assert (await service.status(job_id)).status is JobStatus.SUCCESSFUL
+    assert (await service.queries.status(job_id)).status is JobStatus.SUCCESSFUL
 
 
 async def test_an_event_after_another_process_dismissed_the_job_leaves_it_dismissed() -> None:
     repository = CountingRepository()
     service = await started_service(HeldExecutor(), repository)
-    accepted = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job
+    accepted = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)).job
     # Another server process dismisses it behind this one's back: its remembered record is stale.
     await repository.update(accepted.dismiss(LATER), expected_version=accepted.version)
-    await service.record([Started(job_id=accepted.job_id, at=LATER)])
-    await service.record([Succeeded(job_id=accepted.job_id, at=LATER, outputs={"echo": "x"})])
-    job = await service.status(accepted.job_id)
+    await service.records.record([Started(job_id=accepted.job_id, at=LATER)])
+    await service.records.record([Succeeded(job_id=accepted.job_id, at=LATER, outputs={"echo": "x"})])
+    job = await service.queries.status(accepted.job_id)
     assert job.status is JobStatus.DISMISSED and job.results is None
 
 
@@ -142,7 +143,10 @@ class Calls(Notifier):
 async def test_a_batch_of_events_of_many_jobs_is_one_write_for_all_of_them() -> None:
     repository = CountingRepository()
     service = await started_service(HeldExecutor(), repository)
-    ids = [(await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job.job_id for _ in range(5)]
+    ids = [
+        (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)).job.job_id
+        for _ in range(5)
+    ]
     batch: list[AnyEvent] = []
     for job_id in ids:
         batch += [
@@ -152,34 +156,36 @@ async def test_a_batch_of_events_of_many_jobs_is_one_write_for_all_of_them() -> 
             Succeeded(job_id=job_id, at=LATER, outputs={"echo": job_id}),
         ]
     reads = repository.reads
-    await service.record(batch)
+    await service.records.record(batch)
     assert (repository.batches, repository.updates, repository.reads - reads) == (1, 5, 0)
     for job_id in ids:
-        job = await service.status(job_id)
+        job = await service.queries.status(job_id)
         assert (job.status, job.results, job.progress) == (JobStatus.SUCCESSFUL, {"echo": job_id}, 100)
-        assert [r.line for r in (await service.logs(job_id))[1]] == [f"echo of {job_id}"]
+        assert [r.line for r in (await service.queries.logs(job_id))[1]] == [f"echo of {job_id}"]
 
 
 async def test_a_stale_record_in_a_batch_is_decided_on_the_stored_one_without_holding_up_the_others() -> None:
     repository = CountingRepository()
     service = await started_service(HeldExecutor(), repository)
-    kept = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job
-    dismissed = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job
+    kept = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)).job
+    dismissed = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)).job
     await repository.update(dismissed.dismiss(LATER), expected_version=dismissed.version)  # behind its back
     done = {"echo": "x"}
     started: list[AnyEvent] = [Started(job_id=j.job_id, at=LATER) for j in (kept, dismissed)]
-    await service.record(started + [Succeeded(job_id=j.job_id, at=LATER, outputs=done) for j in (kept, dismissed)])
-    assert (await service.status(kept.job_id)).status is JobStatus.SUCCESSFUL
-    late = await service.status(dismissed.job_id)
+    await service.records.record(
+        started + [Succeeded(job_id=j.job_id, at=LATER, outputs=done) for j in (kept, dismissed)]
+    )
+    assert (await service.queries.status(kept.job_id)).status is JobStatus.SUCCESSFUL
+    late = await service.queries.status(dismissed.job_id)
     assert late.status is JobStatus.DISMISSED and late.results is None
 
 
 async def test_a_waiter_wakes_when_its_job_ends_in_a_batch() -> None:
     service = await started_service(HeldExecutor(), CountingRepository())
-    job_id = (await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job.job_id
-    waiting = asyncio.create_task(service.wait(job_id, timeout=30))
+    job_id = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)).job.job_id
+    waiting = asyncio.create_task(service.queries.wait(job_id, timeout=30))
     await asyncio.sleep(0.05)
-    await service.record([Started(job_id=job_id, at=LATER), Failed(job_id=job_id, at=LATER, error="boom")])
+    await service.records.record([Started(job_id=job_id, at=LATER), Failed(job_id=job_id, at=LATER, error="boom")])
     job = await asyncio.wait_for(waiting, 5)  # woken at once, not after the poll interval
     assert (job.status, job.error) == (JobStatus.FAILED, "boom")
 
@@ -192,11 +198,11 @@ async def test_every_change_folded_into_one_write_still_calls_its_subscriber_bac
     await service.start()
     subscriber = {"inProgressUri": "http://cb.example/progress", "successUri": "http://cb.example/done"}
     job_id = (
-        await service.execute(
-            "echo", {"inputs": {"echo": "x"}, "subscriber": subscriber, "response": "document"}, ASYNC
+        await service.submission.execute(
+            "echo", execute_body({"inputs": {"echo": "x"}, "subscriber": subscriber, "response": "document"}), ASYNC
         )
     ).job.job_id
-    await service.record(
+    await service.records.record(
         [
             Started(job_id=job_id, at=LATER),
             Progressed(job_id=job_id, at=LATER, progress=40),
@@ -227,10 +233,13 @@ class PoisonedRepository(CountingRepository):
 async def test_a_record_that_cannot_be_stored_costs_only_its_own_job(caplog) -> None:
     repository = PoisonedRepository(set())
     service = await started_service(HeldExecutor(), repository)
-    ids = [(await service.execute("echo", {"inputs": {"echo": "x"}}, ASYNC)).job.job_id for _ in range(3)]
+    ids = [
+        (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)).job.job_id
+        for _ in range(3)
+    ]
     repository.poisoned.add(ids[1])
-    await service.record([Succeeded(job_id=job_id, at=LATER, outputs={"echo": job_id}) for job_id in ids])
-    statuses = [(await service.status(job_id)).status for job_id in ids]
+    await service.records.record([Succeeded(job_id=job_id, at=LATER, outputs={"echo": job_id}) for job_id in ids])
+    statuses = [(await service.queries.status(job_id)).status for job_id in ids]
     assert statuses == [JobStatus.SUCCESSFUL, JobStatus.ACCEPTED, JobStatus.SUCCESSFUL]
     assert f"could not record Succeeded of job {ids[1]}" in caplog.text
 

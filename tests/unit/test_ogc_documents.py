@@ -10,10 +10,10 @@ from dpr.adapters.processors.mockup import MockupProcessor
 from dpr.domain import ogc
 from dpr.domain.errors import InvalidInput, NoSuchJob, NoSuchProcess, Overloaded, ResultNotReady
 from dpr.domain.execute import ExecuteRequest, OutputRequest
-from dpr.domain.problems import problem_for
 from dpr.domain.query import Cursor, JobPage
-from dpr.domain.raw import raw_results
 from dpr.domain.status import JobStatus
+from dpr.entrypoints.http.errors import problem_for
+from dpr.entrypoints.http.raw import raw_results
 from tests.builders import make_job
 from tests.ogc_schemas import check
 
@@ -98,7 +98,7 @@ def test_overload_tells_when_to_retry():
 
 
 def test_one_raw_output_is_itself_and_several_are_multipart():
-    one = raw_results({"echo": "hi"}, ECHO)
+    one = raw_results({"echo": "hi"}, ECHO, boundary="B")
     assert (one.media_type, one.content) == ("text/plain; charset=utf-8", b"hi")
     many = raw_results({"echo": "hi", "inputs": {"a": 1}}, ECHO, boundary="B")
     assert many.media_type == 'multipart/related; boundary="B"'

@@ -8,11 +8,13 @@ import pytest
 
 from dpr.domain.errors import InvalidParameter
 from dpr.domain.job_filters import parse_datetime, parse_job_query
-from dpr.domain.prefer import Mode, Preference, choose_mode, parse_prefer
+from dpr.domain.mode import Mode, Preference, choose_mode
 from dpr.domain.process import JobControl, ProcessDescription
 from dpr.domain.query import Cursor
 from dpr.domain.status import JobStatus
-from tests.builders import T0
+from dpr.entrypoints.http.prefer import parse_prefer, preference_applied
+from dpr.services.submission import Execution
+from tests.builders import T0, make_job
 
 
 @pytest.mark.parametrize(
@@ -43,6 +45,17 @@ def test_a_process_offering_both_modes_follows_the_preference():
 def test_a_process_offering_one_mode_gets_it_whatever_is_preferred():
     assert choose_mode(ASYNC_ONLY, Preference()) is Mode.ASYNC
     assert choose_mode(SYNC_ONLY, Preference(respond_async=True)) is Mode.SYNC
+
+
+@pytest.mark.parametrize(
+    ("respond_async", "wait", "header"),
+    [(True, None, "respond-async"), (False, 0.5, "wait=0.5"), (False, 10.0, "wait=10"), (False, None, None)],
+)
+def test_preference_applied_names_what_the_execution_honoured(respond_async, wait, header):
+    run = Execution(
+        job=make_job(), mode=Mode.ASYNC, process=BOTH, respond_async_applied=respond_async, wait_applied=wait
+    )
+    assert preference_applied(run) == header
 
 
 def test_job_filters_accept_lists_repetitions_and_intervals():

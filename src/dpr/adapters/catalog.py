@@ -10,12 +10,16 @@ from msgspec.structs import replace
 from dpr.adapters.processor_loader import load_processor
 from dpr.adapters.settings import ProcessDefinition, ProcessSettings
 from dpr.domain.errors import ProcessorError
-from dpr.domain.process import ProcessCatalog, ProcessDescription
+from dpr.domain.process import JobControl, ProcessCatalog, ProcessDescription
 from dpr.domain.run import ProcessorRef
 
 BUILTIN = [
     ProcessDefinition(id="echo", processor="dpr.adapters.processors.echo:EchoProcessor"),
-    ProcessDefinition(id="mockup", processor="dpr.adapters.processors.mockup:MockupProcessor"),
+    ProcessDefinition(
+        id="mockup",
+        processor="dpr.adapters.processors.mockup:MockupProcessor",
+        job_control=[JobControl.ASYNC, JobControl.DISMISS],  # long-running: a job, never a held request
+    ),
 ]
 
 
@@ -40,7 +44,18 @@ def describe(definition: ProcessDefinition) -> ProcessDescription:
         raise CatalogError(f"process {definition.id!r}: {e}") from None
     except (TypeError, ValueError, msgspec.ValidationError) as e:
         raise CatalogError(f"process {definition.id!r}: its processor cannot be built: {e}") from None
-    return description if description.id == definition.id else replace(description, id=definition.id)
+    description = description if description.id == definition.id else replace(description, id=definition.id)
+    return with_job_control(definition, description)
+
+
+def with_job_control(definition: ProcessDefinition, description: ProcessDescription) -> ProcessDescription:
+    """The description with the execution modes the configuration gives it, if any."""
+    if definition.job_control is None:
+        return description
+    modes = list(dict.fromkeys(definition.job_control))
+    if JobControl.SYNC not in modes and JobControl.ASYNC not in modes:
+        raise CatalogError(f"process {definition.id!r}: job_control must offer sync-execute or async-execute")
+    return replace(description, jobControlOptions=modes)
 
 
 def task_table(definition: ProcessDefinition) -> dict[str, Any] | None:

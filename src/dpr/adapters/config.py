@@ -15,7 +15,7 @@ import yaml
 from dpr.adapters.settings import Settings
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_LIST_KEYS = {("processes", "enabled"), ("server", "cors_origins")}
+_LIST_KEYS = {("processes", "enabled"), ("server", "cors_origins"), ("locations", "allow")}
 
 
 class ConfigError(Exception):
@@ -102,14 +102,12 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
 def _explain(error: msgspec.ValidationError) -> str:
     text = str(error)
     match = re.match(r"(.*) - at `\$\.?(.*)`", text)
-    if not match:
-        return text
-    reason, where = match.groups()
+    reason, where = match.groups() if match else (text, "")  # no location: the top level
     unknown = re.match(r"Object contains unknown field `(.*)`", reason)
     if unknown:
         key = f"{where}.{unknown.group(1)}" if where else unknown.group(1)
         return f"unknown key {key!r}"
-    return f"key {where!r}: {reason}"
+    return f"key {where!r}: {reason}" if match else text
 
 
 def redacted(settings: Settings) -> dict[str, Any]:

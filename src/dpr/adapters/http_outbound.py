@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from dpr.adapters.url_guard import check_url
+from dpr.adapters.url_guard import PinnedTransport, Resolver, check_url, parse_url, system_resolver
 from dpr.domain.errors import InvalidInput
 from dpr.ports.notifier import Notifier
 from dpr.ports.reference_fetcher import Fetched, ReferenceFetcher
@@ -18,16 +18,25 @@ MAX_REDIRECTS = 5
 
 
 class HttpReferenceFetcher(ReferenceFetcher):
-    """GETs references with a size cap; every redirect hop is checked by the guard again."""
+    """GETs references with a size cap; every redirect hop is checked by the guard again, and
+    connected to the address the guard checked."""
 
-    def __init__(self, *, allow_internal: bool = False, max_bytes: int = 10 * 2**20, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        allow_internal: bool = False,
+        max_bytes: int = 10 * 2**20,
+        timeout: float = 30.0,
+        resolver: Resolver = system_resolver,
+    ) -> None:
         self.allow_internal, self.max_bytes = allow_internal, max_bytes
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        transport = PinnedTransport(allow_internal=allow_internal, resolver=resolver, what="reference")
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=transport, trust_env=False)
 
     async def fetch(self, href: str) -> Fetched:
         url = href
         for _ in range(MAX_REDIRECTS + 1):
-            await check_url(url, allow_internal=self.allow_internal, what="reference")
+            parse_url(url, what="reference")  # the transport checks the addresses it connects to
             try:
                 async with self._client.stream("GET", url) as response:
                     if response.is_redirect and "location" in response.headers:
@@ -38,7 +47,7 @@ class HttpReferenceFetcher(ReferenceFetcher):
                     content = await self._read_capped(response, href)
                     media = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
                     return Fetched(content=content, media_type=media)
-            except httpx.HTTPError as e:
+            except (httpx.HTTPError, httpx.InvalidURL) as e:
                 raise InvalidInput(f"reference {href!r} cannot be read: {type(e).__name__}") from None
         raise InvalidInput(f"reference {href!r} redirects more than {MAX_REDIRECTS} times")
 
@@ -59,14 +68,22 @@ class HttpNotifier(Notifier):
     """POSTs callbacks from background tasks: ``attempts`` tries, back-off doubling from ``backoff``."""
 
     def __init__(
-        self, *, allow_internal: bool = False, attempts: int = 5, backoff: float = 1.0, timeout: float = 10.0
+        self,
+        *,
+        allow_internal: bool = False,
+        attempts: int = 5,
+        backoff: float = 1.0,
+        timeout: float = 10.0,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.allow_internal, self.attempts, self.backoff = allow_internal, attempts, backoff
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self.resolver = resolver
+        transport = PinnedTransport(allow_internal=allow_internal, resolver=resolver, what="callback")
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=transport, trust_env=False)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def check(self, url: str) -> None:
-        await check_url(url, allow_internal=self.allow_internal, what="callback")
+        await check_url(url, allow_internal=self.allow_internal, what="callback", resolver=self.resolver)
 
     def notify(self, url: str, body: bytes) -> None:
         task = asyncio.get_running_loop().create_task(self._deliver(url, body))
@@ -76,14 +93,15 @@ class HttpNotifier(Notifier):
     async def _deliver(self, url: str, body: bytes) -> None:
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
-            try:
-                await check_url(url, allow_internal=self.allow_internal, what="callback")
+            try:  # the transport checks the address it connects to, at every attempt
                 response = await self._client.post(url, content=body, headers={"Content-Type": "application/json"})
                 if response.status_code < 500 and response.status_code != 429:
                     return
                 reason = f"HTTP {response.status_code}"
-            except (httpx.HTTPError, InvalidInput) as e:
-                reason = type(e).__name__
+            except InvalidInput as e:
+                reason = str(e)
+            except Exception as e:
+                reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
             log.info("callback to %s failed (%s), attempt %d of %d", url, reason, attempt, self.attempts)
             if attempt < self.attempts:
                 await asyncio.sleep(delay)

@@ -43,7 +43,7 @@ class InMemoryJobRepository(JobRepository):
             raise InvalidTransition(job.job_id, current.status, job.status)
         self._jobs[job.job_id] = job
 
-    async def list(self, query: JobQuery) -> JobPage:
+    async def list_jobs(self, query: JobQuery) -> JobPage:
         matching = sorted((j for j in self._jobs.values() if query.matches(j)), key=order_key, reverse=True)
         after = [j for j in matching if query.is_after_cursor(j)]
         page = after[: query.limit]

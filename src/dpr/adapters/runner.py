@@ -13,12 +13,10 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from dpr.adapters.processor_loader import load_processor
 from dpr.domain.errors import Cancelled, ProcessorError
 from dpr.domain.events import AnyEvent, Failed, Logged, Progressed, Started, Succeeded
-from dpr.domain.execute import plain_value
 from dpr.domain.run import WorkOrder
 from dpr.domain.secrets import mask
 from dpr.ports.processor import ProcessorContext
@@ -81,8 +79,7 @@ def run_order(order: WorkOrder, emit: Emit, cancelled: Callable[[], bool]) -> An
     final: AnyEvent
     try:
         processor = load_processor(order.processor)
-        inputs = {k: _unwrap(v) for k, v in order.inputs.items()}
-        outputs = processor.run(inputs, context)
+        outputs = processor.run(order.inputs, context)
         final = Succeeded(job_id=order.job_id, at=utcnow(), outputs=dict(outputs or {}))
     except Cancelled:
         final = Failed(job_id=order.job_id, at=utcnow(), error="cancelled on request")
@@ -93,10 +90,3 @@ def run_order(order: WorkOrder, emit: Emit, cancelled: Callable[[], bool]) -> An
         final = Failed(job_id=order.job_id, at=utcnow(), error=context.masked(f"{type(e).__name__}: {e}"))
     emit(final)
     return final
-
-
-def _unwrap(value: Any) -> Any:
-    """Qualified values reach processors as their bare value; references stay as they are."""
-    if isinstance(value, list):
-        return [plain_value(v) for v in value]
-    return plain_value(value)

@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from dpr.domain.process import JobControl
+
 
 class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pass
@@ -59,11 +61,20 @@ class ProcessDefinition(_Section):
     options: dict[str, object] = msgspec.field(default_factory=dict)
     env: list[str] = msgspec.field(default_factory=list)
     retries: int = 0
+    locations: list[str] | None = None  # prefixes this process may use, within locations.allow
+    # the execution modes offered (jobControlOptions), in place of the processor's own
+    job_control: list[JobControl] | None = None
 
 
 class ProcessSettings(_Section):
     enabled: list[str] | None = None
     definitions: list[ProcessDefinition] = msgspec.field(default_factory=list)
+
+
+class OgcSettings(_Section):
+    # the response mode of an execute request that names none: raw (OGC API - Processes 1.0)
+    # or document (Processes 2.0, and clients such as cuiman that follow it)
+    response_default: Literal["raw", "document"] = "raw"
 
 
 class SecuritySettings(_Section):
@@ -72,6 +83,12 @@ class SecuritySettings(_Section):
     reference_timeout: float = 30.0
     callback_attempts: int = 5
     callback_backoff: float = 1.0
+
+
+class LocationSettings(_Section):
+    # Prefixes the locations processors read and write must lie under: s3://bucket/prefix
+    # (s3:// for any bucket), file:///local/root, https://host/path (through the SSRF guard).
+    allow: list[str] = msgspec.field(default_factory=lambda: ["s3://"])
 
 
 class LoggingSettings(_Section):
@@ -89,6 +106,8 @@ class Settings(_Section):
     limits: LimitSettings = msgspec.field(default_factory=LimitSettings)
     processes: ProcessSettings = msgspec.field(default_factory=ProcessSettings)
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    locations: LocationSettings = msgspec.field(default_factory=LocationSettings)
+    ogc: OgcSettings = msgspec.field(default_factory=OgcSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
 
 

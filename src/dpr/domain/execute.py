@@ -48,43 +48,18 @@ class ExecuteRequest(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     sent to ``subscriber`` point, whichever instance sends them (not part of the request body)."""
 
 
-class _WireRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    """The request body as it arrives, before checking it against the process."""
+class ExecuteBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+    """An execute request as the client sent it (decoded, typed), before it is checked against
+    its process."""
 
     inputs: dict[str, Any] | None = None
     outputs: dict[str, OutputRequest] | None = None
-    response: ResponseMode = ResponseMode.RAW
+    response: ResponseMode | None = None  # None: the server's default (raw, as 1.0 says, unless configured)
     subscriber: Subscriber | None = None
-
-
-def decode_execute_body(body: bytes | str | dict[str, Any] | None) -> _WireRequest:
-    """Decode a request body, raising ``InvalidInput`` with msgspec's precise reason."""
-    try:
-        if body is None or (isinstance(body, (bytes, str)) and not body.strip()):
-            return _WireRequest()
-        if isinstance(body, dict):
-            return msgspec.convert(body, _WireRequest)
-        return msgspec.json.decode(body, type=_WireRequest)
-    except msgspec.ValidationError as e:
-        raise InvalidInput(f"the execute request is invalid: {e}") from None
-    except msgspec.DecodeError as e:
-        raise InvalidInput(f"the request body is not valid JSON: {e}") from None
-
-
-QUALIFIER_KEYS = frozenset({"value", "mediaType", "encoding", "schema"})
 
 
 def is_reference(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("href"), str)
-
-
-def is_qualified(value: Any) -> bool:
-    return isinstance(value, dict) and "value" in value and set(value) <= QUALIFIER_KEYS
-
-
-def plain_value(value: Any) -> Any:
-    """The bare value of an input item: unwraps a qualified value, keeps anything else."""
-    return value["value"] if is_qualified(value) else value
 
 
 def decode_fetched(content: bytes, media_type: str, input_id: str) -> Any:

@@ -23,6 +23,7 @@ from dpr.domain.job import Job
 from dpr.domain.process import ProcessDescription
 from dpr.domain.query import JobPage
 from dpr.domain.status import JobStatus
+from dpr.domain.validation import is_qualified_output
 
 JSON = "application/json"
 HTML = "text/html"
@@ -184,12 +185,13 @@ def selected_outputs(request: ExecuteRequest, outputs: Mapping[str, Any]) -> dic
 
 def _inline(name: str, value: Any, process: ProcessDescription | None) -> Any:
     """One output as ``inlineOrRefData``: objects must be qualified values there (1.0 has no
-    bare-object results), strings of a non-JSON media type carry it, the rest stay bare."""
+    bare-object results; a processor's own qualified value stays as it is), strings of a
+    non-JSON media type carry it, the rest stay bare."""
+    desc = process.outputs.get(name) if process else None
     if isinstance(value, dict):
-        if isinstance(value.get("href"), str):
+        if isinstance(value.get("href"), str) or (desc is not None and is_qualified_output(value, desc)):
             return value
         return {"value": value, "mediaType": JSON}
-    desc = process.outputs.get(name) if process else None
     if desc is None or not isinstance(value, str):
         return value
     media = desc.media_type

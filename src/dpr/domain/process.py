@@ -123,9 +123,6 @@ class ProcessCatalog:
     def all(self) -> list[ProcessDescription]:
         return list(self._by_id.values())
 
-    def page(self, limit: int, offset: int = 0) -> list[ProcessDescription]:
-        return self.all()[offset : offset + limit]
-
     def ids(self) -> list[str]:
         return list(self._by_id)
 
@@ -133,8 +130,3 @@ class ProcessCatalog:
         """The process's EOPF task table, or None when it has none; raises ``NoSuchProcess``."""
         self.get(process_id)
         return self._task_tables.get(process_id)
-
-
-def parse_description(raw: Mapping[str, Any]) -> ProcessDescription:
-    """A ProcessDescription from its JSON/YAML form (raises ``msgspec.ValidationError``)."""
-    return msgspec.convert(raw, ProcessDescription)

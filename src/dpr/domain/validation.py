@@ -10,15 +10,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
 from dpr.domain.errors import InvalidInput
-from dpr.domain.execute import (
-    ExecuteRequest,
-    _WireRequest,
-    decode_execute_body,
-    is_qualified,
-    is_reference,
-    plain_value,
-)
-from dpr.domain.process import InputDescription, ProcessDescription, Transmission
+from dpr.domain.execute import ExecuteBody, ExecuteRequest, ResponseMode, is_reference
+from dpr.domain.process import InputDescription, OutputDescription, ProcessDescription, Transmission
+from dpr.domain.qualified import item_value, read_as_qualified, schema_accepts
 
 
 def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,23 +37,31 @@ def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class RequestValidator:
-    """Validates execute requests for one process; build once per process and reuse."""
+def is_qualified_output(value: Any, desc: OutputDescription) -> bool:
+    """Whether a processor gave this output as a qualified value (``dpr.domain.qualified``)."""
+    return read_as_qualified(value, schema_accepts(to_json_schema(desc.schema)))
 
-    def __init__(self, process: ProcessDescription) -> None:
-        self.process = process
+
+class RequestValidator:
+    """Validates execute requests for one process; build once per process and reuse.
+
+    ``response_default`` is the response mode of a request that names none: ``raw`` in 1.0;
+    ``document`` is what Processes 2.0 (and clients following it) expect.
+    """
+
+    def __init__(self, process: ProcessDescription, response_default: ResponseMode = ResponseMode.RAW) -> None:
+        self.process, self.response_default = process, response_default
         self._validators = {
             name: Draft202012Validator(to_json_schema(d.schema), format_checker=FormatChecker())
             for name, d in process.inputs.items()
         }
 
-    def parse(self, body: bytes | str | dict[str, Any] | None) -> ExecuteRequest:
+    def check(self, wire: ExecuteBody) -> ExecuteRequest:
         """A validated ``ExecuteRequest``; raises ``InvalidInput`` naming the culprit."""
-        wire = decode_execute_body(body)
         return ExecuteRequest(
             inputs=self._inputs(wire.inputs or {}),
             outputs=self._outputs(wire),
-            response=wire.response,
+            response=wire.response or self.response_default,
             subscriber=wire.subscriber,
         )
 
@@ -90,9 +92,23 @@ class RequestValidator:
     def _item(self, name: str, item: Any) -> None:
         if is_reference(item):
             return  # checked when fetched: the content is not known yet
-        if is_qualified(item) and "mediaType" in item and not isinstance(item["mediaType"], str):
-            raise InvalidInput("mediaType must be a string", name)
-        self.check_value(name, plain_value(item))
+        if read_as_qualified(item, self._validators[name].is_valid):
+            if "mediaType" in item and not isinstance(item["mediaType"], str):
+                raise InvalidInput("mediaType must be a string", name)
+            item = item["value"]
+        self.check_value(name, item)
+
+    def plain_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Valid ``inputs`` with every qualified value replaced by the value it wraps (the
+        rule of ``dpr.domain.qualified``); references and literal values stay as they are."""
+        plain: dict[str, Any] = {}
+        for name, value in inputs.items():
+            accepts = self._validators[name].is_valid if name in self._validators else (lambda _: True)
+            if name in self.process.inputs and self.process.inputs[name].many and isinstance(value, list):
+                plain[name] = [item_value(v, accepts) for v in value]
+            else:
+                plain[name] = item_value(value, accepts)
+        return plain
 
     def check_value(self, name: str, value: Any) -> None:
         """Raise ``InvalidInput`` if ``value`` breaks the schema of input ``name``."""
@@ -101,7 +117,7 @@ class RequestValidator:
             where = "".join(f"[{p!r}]" for p in error.absolute_path)
             raise InvalidInput(f"{error.message}{' at ' + where if where else ''}", name)
 
-    def _outputs(self, wire: _WireRequest) -> dict[str, Any]:
+    def _outputs(self, wire: ExecuteBody) -> dict[str, Any]:
         outputs = wire.outputs or {}
         for name, out in outputs.items():
             if name not in self.process.outputs:

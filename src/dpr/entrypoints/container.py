@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dependency_injector import containers, providers
 
@@ -10,11 +14,28 @@ from dpr.adapters.catalog import build_catalog
 from dpr.adapters.clock import SystemClock, UuidIdGenerator
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.http_outbound import HttpNotifier, HttpReferenceFetcher
+from dpr.adapters.location_policy import PolicyLocationGuard
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import Settings
+from dpr.domain.execute import ResponseMode
+from dpr.domain.job import Job
+from dpr.domain.locations import LocationRules
 from dpr.ports.executor import Executor
-from dpr.services.jobs import JobService, Limits
+from dpr.ports.job_repository import JobRepository
+from dpr.services.dismissal import Dismissal
+from dpr.services.inputs import Inputs
+from dpr.services.queries import JobQueries
+from dpr.services.records import JobRecords
+from dpr.services.recovery import Recovery
+from dpr.services.submission import Limits, Submission
+
+if TYPE_CHECKING:  # imported when used: a memory-backed server never loads SQLAlchemy's drivers
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from dpr.adapters.sql import SqlJobLogStore, SqlJobRepository
+
+log = logging.getLogger("dpr")
 
 SQL_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
 
@@ -39,7 +60,7 @@ def storage_kind(settings: Settings) -> str:
     )
 
 
-def sql_engine(settings: Settings) -> object:
+def sql_engine(settings: Settings) -> AsyncEngine:
     """The SQL engine (imported here so a memory-backed server never loads SQLAlchemy's drivers)."""
     from dpr.adapters.sql.engine import create_sql_engine
 
@@ -49,19 +70,26 @@ def sql_engine(settings: Settings) -> object:
     )
 
 
-def sql_repository(engine: object, settings: Settings) -> object:
+def sql_repository(engine: AsyncEngine, settings: Settings) -> SqlJobRepository:
     from dpr.adapters.sql import SqlJobRepository
 
     st = settings.storage
     return SqlJobRepository(
         engine, connect_timeout=st.connect_timeout, connect_pause=st.connect_pause, migrate=st.migrate_on_start
-    )  # type: ignore[arg-type]
+    )
 
 
-def sql_log_store(engine: object) -> object:
+def sql_log_store(engine: AsyncEngine) -> SqlJobLogStore:
     from dpr.adapters.sql import SqlJobLogStore
 
-    return SqlJobLogStore(engine)  # type: ignore[arg-type]
+    return SqlJobLogStore(engine)
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Migrate the database of ``storage.url`` to the newest revision (``dpr db upgrade``)."""
+    from dpr.adapters.sql.migrate import upgrade
+
+    upgrade(storage_url(settings))
 
 
 def executor_kind(settings: Settings) -> str:
@@ -124,8 +152,61 @@ def limits_of(settings: Settings) -> Limits:
     )
 
 
+def location_guard(settings: Settings) -> PolicyLocationGuard:
+    """The location policy: ``locations.allow``, narrowed per process by its ``locations``."""
+    own = {d.id: LocationRules(allow=tuple(d.locations)) for d in settings.processes.definitions if d.locations}
+    return PolicyLocationGuard(
+        LocationRules(allow=tuple(settings.locations.allow)),
+        own,
+        allow_internal_urls=settings.security.allow_internal_urls,
+    )
+
+
+class Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+async def disposed(engine: AsyncEngine | None) -> AsyncIterator[AsyncEngine | None]:
+    """The SQL engine (``None`` for memory storage), its connections closed when the container stops."""
+    try:
+        yield engine
+    finally:
+        if engine is not None:
+            await engine.dispose()
+
+
+async def opened(repository: JobRepository, engine: AsyncEngine | None) -> AsyncIterator[JobRepository]:
+    """The repository, open (the database reached and migrated) until the container stops;
+    closed before the ``engine`` it uses is disposed of."""
+    await repository.open()
+    try:
+        yield repository
+    finally:
+        await repository.close()
+
+
+async def closing(resource: Closable | None) -> AsyncIterator[Closable | None]:
+    """An outbound client (or ``None`` where tests leave it out), closed when the container stops."""
+    try:
+        yield resource
+    finally:
+        if resource is not None:
+            await resource.close()
+
+
+async def started(executor: Executor, records: JobRecords, after: Sequence[Any]) -> AsyncIterator[Executor]:
+    """The executor, reporting its events to ``records``; stopped before what it names in
+    ``after`` (the store and the notifier its last events still reach)."""
+    await executor.start(records.record)
+    try:
+        yield executor
+    finally:
+        await executor.close()
+
+
 class Container(containers.DeclarativeContainer):
-    """Adapters chosen from the settings; ``override()`` any provider in tests."""
+    """Adapters chosen from the settings, the services built on them, and their lifetimes
+    (``Resource``s started and stopped by ``running``); ``override()`` any provider in tests."""
 
     settings = providers.Dependency(instance_of=Settings)
 
@@ -157,32 +238,111 @@ class Container(containers.DeclarativeContainer):
         scheduler=providers.Singleton(dask_executor, settings),
         gateway=providers.Singleton(dask_executor, settings),
     )
+    fetcher = providers.Singleton(
+        HttpReferenceFetcher,
+        allow_internal=settings.provided.security.allow_internal_urls,
+        max_bytes=settings.provided.security.max_reference_bytes,
+        timeout=settings.provided.security.reference_timeout,
+    )
+    notifier = providers.Singleton(
+        HttpNotifier,
+        allow_internal=settings.provided.security.allow_internal_urls,
+        attempts=settings.provided.security.callback_attempts,
+        backoff=settings.provided.security.callback_backoff,
+    )
+    limits = providers.Singleton(limits_of, settings)
 
-    job_service = providers.Singleton(
-        JobService,
+    records = providers.Singleton(
+        JobRecords,
+        repository,
+        log_store,
+        catalog,
+        notifier,
+        providers.Callable(lambda s: s.server.base_url or "", settings),
+    )
+    inputs = providers.Singleton(
+        Inputs,
+        catalog,
+        fetcher,
+        providers.Singleton(location_guard, settings),
+        response_default=providers.Callable(lambda s: ResponseMode(s.ogc.response_default), settings),
+    )
+
+    submission = providers.Singleton(
+        Submission,
         repository=repository,
         executor=executor,
         catalog=catalog,
         processors=processor_refs,
-        logs=log_store,
+        inputs=inputs,
+        records=records,
         clock=clock,
         ids=ids,
-        limits=providers.Callable(limits_of, settings),
-        fetcher=providers.Singleton(
-            HttpReferenceFetcher,
-            allow_internal=settings.provided.security.allow_internal_urls,
-            max_bytes=settings.provided.security.max_reference_bytes,
-            timeout=settings.provided.security.reference_timeout,
-        ),
-        notifier=providers.Singleton(
-            HttpNotifier,
-            allow_internal=settings.provided.security.allow_internal_urls,
-            attempts=settings.provided.security.callback_attempts,
-            backoff=settings.provided.security.callback_backoff,
-        ),
-        public_base=providers.Callable(lambda s: s.server.base_url or "", settings),
+        limits=limits,
+        notifier=notifier,
     )
+    queries = providers.Singleton(
+        JobQueries,
+        repository=repository,
+        logs=log_store,
+        catalog=catalog,
+        clock=clock,
+        waiters=records.provided.waiters,
+    )
+    dismissal = providers.Singleton(
+        Dismissal,
+        repository=repository,
+        logs=log_store,
+        catalog=catalog,
+        executor=executor,
+        records=records,
+        clock=clock,
+    )
+    recovery = providers.Singleton(Recovery, repository=repository, executor=executor, records=records, clock=clock)
+    upgrade_database = providers.Callable(upgrade_database, settings)
+
+    # Lifetimes: started by ``init_resources``, stopped by ``shutdown_resources`` (dependents first).
+    database = providers.Resource(
+        disposed,
+        providers.Selector(providers.Callable(storage_kind, settings), memory=providers.Object(None), sql=_engine),
+    )
+    storage = providers.Resource(opened, repository, database)
+    references = providers.Resource(closing, fetcher)
+    callbacks = providers.Resource(closing, notifier)
+    execution = providers.Resource(started, executor, records, providers.List(storage, callbacks))
 
 
 def build_container(settings: Settings) -> Container:
     return Container(settings=settings)
+
+
+@asynccontextmanager
+async def running(
+    container: Container, *, recover: bool = True, storage_only: bool = False
+) -> AsyncIterator[list[Job]]:
+    """The container's resources started (store open, executor connected, outbound clients
+    ready) and, unless ``recover`` is false, the jobs an earlier run left active settled; yields
+    those that were failed because the executor lost them. Everything started stops on exit.
+
+    ``storage_only`` opens the store alone (waiting for the database and migrating it), for
+    a process that prepares the database for others. The one lifespan of the server, the
+    CLI's administration commands and the tests.
+    """
+    try:
+        if storage_only:
+            await _settled(container.storage.init())
+            lost: list[Job] = []
+        else:
+            await _settled(container.init_resources())
+            lost = await container.recovery().recover() if recover else []
+        if lost:
+            log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
+        yield lost
+    finally:
+        await _settled(container.shutdown_resources())
+
+
+async def _settled(outcome: Awaitable[Any] | None) -> None:
+    """Wait for what dependency-injector returns when a resource is async (``None`` otherwise)."""
+    if outcome is not None:
+        await outcome

@@ -55,7 +55,7 @@ class JobRepository(ABC):
         return outcomes
 
     @abstractmethod
-    async def list(self, query: JobQuery) -> JobPage:
+    async def list_jobs(self, query: JobQuery) -> JobPage:
         """The jobs matching ``query``, newest first, at most ``query.limit`` of them.
 
         ``next`` is set when more jobs match after this page; walking the pages returns every

@@ -82,6 +82,13 @@ class GatewaySource(ClusterSource):
     def dashboard_link(self) -> str | None:
         return self._dashboard
 
+    async def verify(self, cluster_name: str | None) -> None:
+        """Ask the gateway, with this source's token, for the cluster this source names: it
+        must be ``cluster_name`` (a route opened earlier), else ``Unavailable``."""
+        report = await self._choose_cluster()
+        if report.name != cluster_name:
+            raise Unavailable(WHAT, f"the cluster these credentials reach is not {cluster_name}")
+
     async def _choose_cluster(self) -> Any:
         try:
             from dask_gateway import Gateway, JupyterHubAuth

@@ -2,13 +2,19 @@
 
 A route is a connected client with its scheduler calls and its job tracker. Orders whose
 ``placement`` names a cluster (rs-dpr-service's ``cluster_label`` / ``cluster_instance``) go to
-that cluster's route, opened on first use with the credentials the order carries.
+that cluster's route, opened on first use with the credentials the order carries. A route is
+reused only by orders with the same credentials (compared by a keyed digest: no copy is kept),
+and only once the cluster's guard (the gateway) has accepted this order's credentials again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dpr.adapters.dask.scheduler_calls import SchedulerCalls
@@ -59,8 +65,9 @@ class Routes:
         self, own: Route | None, placements: PlacementSources | None, handler: EventHandler, linger: float
     ) -> None:
         self.own, self._placements, self._handler, self._linger = own, placements, handler, linger
-        self._others: dict[tuple[str | None, str | None], Route] = {}
+        self._others: dict[tuple[str | None, str | None, str], Route] = {}
         self._lock = asyncio.Lock()
+        self._key = secrets.token_bytes(32)  # for credential digests that outlive no process
 
     def all(self) -> list[Route]:
         return [r for r in (self.own, *self._others.values()) if r is not None]
@@ -76,17 +83,29 @@ class Routes:
             if self.own is None:
                 raise Unavailable("dask cluster", "the request names no cluster and there is no default one")
             return self.own
-        wanted = (placement.cluster_label, placement.cluster_instance)
+        digest = self._digest(placement.credentials)
+        wanted = (placement.cluster_label, placement.cluster_instance, digest)
         async with self._lock:
-            route = self._others.get(wanted) or self._named(placement.cluster_instance)
+            route = self._others.get(wanted) or self._named(placement.cluster_instance, digest)
             if route is None or not route.calls.running:
                 route = await open_route(self._placements(placement), self._handler, self._linger)
                 self._others[wanted] = route
-            return route
+                return route
+        source = self._placements(placement)
+        try:
+            await source.verify(route.name)
+        finally:
+            await source.close()
+        return route
 
     async def close(self) -> None:
         routes, self._others = self.all(), {}
         await asyncio.gather(*(r.close() for r in routes))
 
-    def _named(self, name: str | None) -> Route | None:
-        return next((r for r in self._others.values() if name is not None and r.name == name), None)
+    def _named(self, name: str | None, digest: str) -> Route | None:
+        return next(
+            (r for (_, _, d), r in self._others.items() if name is not None and r.name == name and d == digest), None
+        )
+
+    def _digest(self, credentials: Mapping[str, str]) -> str:
+        return hmac.new(self._key, json.dumps(sorted(credentials.items())).encode(), hashlib.sha256).hexdigest()

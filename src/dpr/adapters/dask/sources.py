@@ -34,6 +34,10 @@ class ClusterSource(ABC):
     def dashboard_link(self) -> str | None:
         return None
 
+    async def verify(self, cluster_name: str | None) -> None:
+        """Raise ``Unavailable`` unless this source's credentials may reach the connected
+        cluster ``cluster_name`` (asked of whoever guards it). The default trusts the caller."""
+
 
 # What a worker process may inherit from the service's environment besides the variables the
 # configured processors declare: the basics of running Python and native EO libraries.

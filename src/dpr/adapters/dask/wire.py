@@ -24,10 +24,6 @@ def task_key(job_id: str) -> str:
     return f"{KEY_PREFIX}{job_id}"
 
 
-def job_id_of(key: str) -> str | None:
-    return key[len(KEY_PREFIX) :] if isinstance(key, str) and key.startswith(KEY_PREFIX) else None
-
-
 def cancel_flag(job_id: str) -> str:
     """The name of the ``distributed.Event`` that asks a running job to stop."""
     return f"dpr-cancel-{job_id}"

@@ -76,6 +76,10 @@ class EchoProcessor(Processor):
             outputs={
                 "echo": Out(title="The echoed text", schema={"type": "string"}),
                 "inputs": Out(title="Every input received", schema={"type": "object"}),
+                "mixed": Out(
+                    title="The mixed input, echoed (when given)",
+                    schema={"oneOf": [{"type": "string"}, {"type": "number"}]},
+                ),
             },
         )
 
@@ -86,4 +90,7 @@ class EchoProcessor(Processor):
             context.check_cancelled()
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         context.log(f"echoing {len(inputs)} input(s)")
-        return {"echo": inputs["echo"], "inputs": dict(inputs)}
+        outputs = {"echo": inputs["echo"], "inputs": dict(inputs)}
+        if "mixed" in inputs:
+            outputs["mixed"] = inputs["mixed"]
+        return outputs

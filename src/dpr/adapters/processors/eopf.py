@@ -12,8 +12,13 @@ Options (the process definition's ``options``): ``venv`` or ``python`` (the EOPF
 must have; by default those of the task table's units), ``dask`` (``job_cluster``: the cluster
 the job runs on, the default; ``local``, ``none`` or ``payload``), ``local_cluster`` (options of
 a LocalCluster), ``env`` (fixed variables for the ``eopf`` process), ``cancel_grace`` (seconds
-between SIGTERM and SIGKILL on dismissal), ``work_dir`` (parent of the per-job folders), and
-``id``, ``title``, ``description``, ``version``, ``keywords``.
+between SIGTERM and SIGKILL on dismissal), ``work_dir`` (parent of the per-job folders),
+``max_copy_bytes`` (the most the configuration folder may hold, 1 GiB by default), and ``id``,
+``title``, ``description``, ``version``, ``keywords``.
+
+Locations (``s3_config_dir``, ``s3_report_dir``) are checked at submission by the service's
+location policy. The configuration folder is copied without following links that leave it and
+without devices or FIFOs; reports never overwrite a file already in ``s3_report_dir``.
 """
 
 from __future__ import annotations
@@ -30,18 +35,19 @@ from dpr.adapters.processors.eopf_run import (
     EOPF_SPAN,
     EopfOutput,
     RunFolder,
-    payload_summary,
     written_products,
 )
 from dpr.adapters.processors.eopf_tasktables import load_task_table, unit_modules
 from dpr.adapters.subprocess_runner import run_command
 from dpr.domain.errors import ProcessorError
+from dpr.domain.locations import LOCATION_FORMAT
 from dpr.domain.process import InputDescription as In
 from dpr.domain.process import JobControl, ProcessDescription
 from dpr.domain.process import OutputDescription as Out
 from dpr.ports.processor import Processor, ProcessorContext
 
 TEXT = {"type": "string"}
+DEFAULT_MAX_COPY_BYTES = 2**30  # a configuration folder holds a payload and a few auxiliary files
 PRODUCTS = {
     "type": "array",
     "items": {
@@ -54,8 +60,8 @@ INPUTS = {
     "s3_config_dir": In(
         title="Configuration folder",
         description="Folder holding the payload and its configuration files: "
-        "s3://bucket/prefix, a local path or a file:// URL.",
-        schema={**TEXT, "minLength": 1},
+        "s3://bucket/prefix, a local path or a file:// URL, where this server allows it.",
+        schema={**TEXT, "minLength": 1, "format": LOCATION_FORMAT},
     ),
     "payload_subpath": In(
         title="Payload file",
@@ -64,14 +70,16 @@ INPUTS = {
     ),
     "s3_report_dir": In(
         title="Reports folder",
-        description="Where the run's reports/ folder is copied (s3://... or a local path).",
-        schema=TEXT,
+        description="Where the run's reports/ folder is copied (s3://... or a local path, where this "
+        "server allows it); files already there are never overwritten.",
+        schema={**TEXT, "format": LOCATION_FORMAT},
         minOccurs=0,
     ),
     "experimental_config": In(
         title="Experimental configuration",
-        description="Merged into the payload; local_cluster.enabled runs EOPF on a LocalCluster.",
-        schema={"type": "object"},
+        description="Merged into the payload: general_configuration settings (plain values) and "
+        "local_cluster (enabled runs EOPF on a LocalCluster); nothing else.",
+        schema=payloads.EXPERIMENTAL_SCHEMA,
         minOccurs=0,
     ),
 }
@@ -89,6 +97,7 @@ class EopfProcessor(Processor):
         self.local_cluster: dict[str, Any] = dict(options.get("local_cluster") or {})
         self.extra_env: dict[str, str] = {str(k): str(v) for k, v in (options.get("env") or {}).items()}
         self.cancel_grace: float | None = options.get("cancel_grace")
+        self.max_copy_bytes = int(options.get("max_copy_bytes", DEFAULT_MAX_COPY_BYTES))
         table = options.get("task_table")
         self.table_ref: str | None = None if table is None else str(table)
         modules = options.get("modules")
@@ -131,7 +140,9 @@ class EopfProcessor(Processor):
         env = dict(context.env)
         with RunFolder(context.job_id, self.options.get("work_dir")) as run:
             context.progress(1, f"fetching the configuration folder {folder}")
-            storage.fetch_folder(folder, run.config, env)
+            skipped = storage.fetch_folder(folder, run.config, env, self.max_copy_bytes)
+            if skipped:
+                context.log(f"not copied (links leaving the folder, devices, FIFOs): {', '.join(skipped)}", "WARNING")
             payload_file = run.payload_file(subpath)
             reports = payload_file.parent / "reports"
             reports.mkdir(exist_ok=True)
@@ -142,7 +153,7 @@ class EopfProcessor(Processor):
                 raise
             if reports_to:
                 context.log(f"uploading the reports to {reports_to}")
-                storage.upload_folder(reports, reports_to, env)
+                _log_kept(storage.upload_folder(reports, reports_to, env), reports_to, context)
         return {"products": products, **({"reports": reports_to} if reports_to else {})}
 
     def _trigger(
@@ -156,7 +167,8 @@ class EopfProcessor(Processor):
         )
         try:
             output.log(plan.describe())
-            output.log(f"payload {payload_file.name} as run:\n{payload_summary(payload)}")
+            shown = payload_file.relative_to(run.config.resolve())  # its content is never logged
+            output.log(f"running payload {shown} ({payload_file.stat().st_size} bytes)")
             context.progress(EOPF_SPAN[0], "running EOPF")
             child = self.environment.child_env(context.env, self.extra_env, str(run.home))
             argv = self.environment.command("trigger", "local", "--working-dir", str(workdir), str(payload_file))
@@ -194,9 +206,14 @@ def _upload_quietly(reports: Path, location: str | None, env: Mapping[str, str],
     """Upload the reports of a failed or dismissed run; a failure here is only logged."""
     if location:
         try:
-            storage.upload_folder(reports, location, env)
+            _log_kept(storage.upload_folder(reports, location, env), location, context)
         except ProcessorError as e:
             context.log(e.reason, level="ERROR")
+
+
+def _log_kept(kept: list[str], location: str, context: ProcessorContext) -> None:
+    if kept:
+        context.log(f"reports already in {location} were not overwritten: {', '.join(kept)}", "WARNING")
 
 
 def _text(inputs: Mapping[str, Any], name: str) -> str:

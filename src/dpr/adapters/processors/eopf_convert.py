@@ -1,6 +1,6 @@
 """``EopfConvertProcessor``: rs-dpr-service's ``conv_safe_zarr``, a legacy SAFE product
-converted to EOPF Zarr with ``eopf convert SOURCE TARGET --target-engine cpm_zarr
---naming-strategy product_name`` (the product is written as ``TARGET/<product name>.zarr``).
+converted to EOPF Zarr with ``eopf convert --target-engine cpm_zarr --naming-strategy
+product_name -- SOURCE TARGET`` (the product is written as ``TARGET/<product name>.zarr``).
 
 Inputs as in the original: ``input_safe_path`` and ``output_zarr_dir_path`` (``s3://`` URLs or
 local paths). Options: ``venv``/``python``, ``stage`` (download the SAFE and write the Zarr
@@ -19,6 +19,7 @@ from dpr.adapters.processors.eopf_env import EopfEnvironment
 from dpr.adapters.processors.eopf_run import ForwardingContext, RunFolder
 from dpr.adapters.subprocess_runner import run_command
 from dpr.domain.errors import ProcessorError
+from dpr.domain.locations import LOCATION_FORMAT
 from dpr.domain.process import InputDescription as In
 from dpr.domain.process import JobControl, ProcessDescription
 from dpr.domain.process import OutputDescription as Out
@@ -43,7 +44,8 @@ class EopfConvertProcessor(Processor):
         problem = self.environment.problem(["eopf.store.convert"])
         if problem is not None:
             text = f"{text} Not available on this server: {problem}."
-        path = {"type": "string", "minLength": 1}
+        # A location, never an option of ``eopf convert`` (they are passed after "--" as well).
+        path = {"type": "string", "minLength": 1, "pattern": r"^[^\s-]", "format": LOCATION_FORMAT}
         return ProcessDescription(
             id=str(self.options.get("id", "conv_safe_zarr")),
             title=self.options.get("title", "SAFE to Zarr conversion"),
@@ -68,11 +70,10 @@ class EopfConvertProcessor(Processor):
         names = _Names(context)
         with RunFolder(context.job_id, self.options.get("work_dir")) as run:
             child = self.environment.child_env(env, self.extra_env, str(run.home))
-            argv = self.environment.command(
-                "convert", source, target, "--target-engine", "cpm_zarr", "--naming-strategy", "product_name"
-            )
+            options = ["--target-engine", "cpm_zarr", "--naming-strategy", "product_name"]
             if self.stage:
-                argv += ["--stage-source", "--stage-output"]
+                options += ["--stage-source", "--stage-output"]
+            argv = self.environment.command("convert", *options, "--", source, target)
             context.progress(5, f"converting {source}")
             run_command(argv, names, cwd=str(run.home), env=child, cancel_grace=self.cancel_grace)
         if names.name is None:
@@ -101,4 +102,6 @@ def _path(inputs: Mapping[str, Any], name: str) -> str:
     value = inputs.get(name)
     if not isinstance(value, str) or not value.strip():
         raise ProcessorError(f"input {name!r} is required: a non-empty string")
+    if value.strip().startswith("-"):
+        raise ProcessorError(f"input {name!r} may not start with '-'")
     return value.strip()

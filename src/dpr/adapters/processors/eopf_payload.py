@@ -111,12 +111,51 @@ def dump_payload(payload: Mapping[str, Any]) -> str:
     return yaml.dump(dict(payload), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
 
+_PLAIN = {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}
+LOCAL_CLUSTER_KEYS = {"enabled": {"type": "boolean"}, "n_workers": {"type": "integer", "minimum": 1}}
+LOCAL_CLUSTER_KEYS |= {
+    "threads_per_worker": {"type": "integer", "minimum": 1},
+    "memory_limit": {"anyOf": [{"type": "string", "nullable": True}, {"type": "integer"}]},
+    "processes": {"type": "boolean"},
+}
+EXPERIMENTAL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "general_configuration": {"type": "object", "additionalProperties": _PLAIN},
+        "local_cluster": {"type": "object", "additionalProperties": False, "properties": LOCAL_CLUSTER_KEYS},
+        "local_files": {"description": "Accepted and ignored: downloading the inputs first is not supported."},
+    },
+}
+"""What a client may merge into a payload: plain general settings and the LocalCluster switch;
+never anything EOPF imports or instantiates (``context_managers``, workflow ``module``s,
+LocalCluster classes, Dask preloads) nor locations (``io``)."""
+
+
+def check_experimental(experimental: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` when ``experimental`` goes beyond ``EXPERIMENTAL_SCHEMA`` (checked
+    again on the worker: the schema is enforced at submission)."""
+    allowed = EXPERIMENTAL_SCHEMA["properties"]
+    for key, value in experimental.items():
+        if key not in allowed:
+            raise ValueError(f"experimental_config may not set {key!r} (allowed: {', '.join(allowed)})")
+        if key == "local_cluster" and isinstance(value, Mapping):
+            extra = sorted(set(value) - set(LOCAL_CLUSTER_KEYS))
+            if extra:
+                raise ValueError(f"experimental_config.local_cluster may not set {extra[0]!r}")
+        if key == "general_configuration" and isinstance(value, Mapping):
+            if any(isinstance(v, (Mapping, list)) for v in value.values()):
+                raise ValueError("experimental_config.general_configuration takes plain values only")
+
+
 def prepare(
     payload: Mapping[str, Any], plan: DaskPlan, experimental: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """A copy of ``payload`` ready for a dpr run: ``experimental`` merged in, the Dask context
     set by ``plan`` (``experimental.local_cluster.enabled`` turns it into a LocalCluster, as in
-    the original), progress logging on, and no wait before exit unless the payload asks."""
+    the original), progress logging on, and no wait before exit unless the payload asks.
+    Raises ``ValueError`` when ``experimental`` sets what it may not (``check_experimental``)."""
+    check_experimental(experimental or {})
     extra = {k: v for k, v in (experimental or {}).items() if k not in ("local_cluster", "local_files")}
     out = deep_merge(copy.deepcopy(dict(payload)), extra)  # local_files (download to disk first): not supported
     set_dask_context(out, effective_plan(plan, experimental))

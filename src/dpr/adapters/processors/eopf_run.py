@@ -7,7 +7,6 @@ TMPDIR of the ``eopf`` process). It is removed when the run ends, whatever the o
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import threading
@@ -148,7 +147,3 @@ def redacted(payload: Any) -> Any:
     if isinstance(payload, list):
         return [redacted(v) for v in payload]
     return payload
-
-
-def payload_summary(payload: Mapping[str, Any]) -> str:
-    return json.dumps(redacted(payload), indent=2, default=repr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,32 +58,69 @@ def _fs(location: str, env: Mapping[str, str]) -> tuple[Any, str]:
         raise ProcessorError(f"cannot reach {location}: {e}") from None
 
 
-def fetch_folder(location: str, dest: Path, env: Mapping[str, str]) -> None:
-    """Copy the folder at ``location`` (its content) into ``dest``; raises ``ProcessorError``."""
+def fetch_folder(location: str, dest: Path, env: Mapping[str, str], max_bytes: int | None = None) -> list[str]:
+    """Copy the folder at ``location`` (its content) into ``dest``; what was left out (see
+    ``copy_tree``). Raises ``ProcessorError``, also when the folder holds more than ``max_bytes``."""
     try:
         if not is_remote(location):
-            shutil.copytree(local_path(location), dest, dirs_exist_ok=True)
-            return
+            return copy_tree(local_path(location), dest, max_bytes)
         fs, path = _fs(location, env)
         if not fs.isdir(path):
             raise ProcessorError(f"the configuration folder {location} does not exist")
+        if max_bytes is not None and fs.du(path, total=True) > max_bytes:
+            raise ProcessorError(f"the configuration folder {location} holds more than {max_bytes} bytes")
         fs.get(path.rstrip("/") + "/", str(dest) + "/", recursive=True)
+        return []
     except ProcessorError:
         raise
     except (OSError, ValueError) as e:
         raise ProcessorError(f"cannot fetch the configuration folder {location}: {_reason(e)}") from None
 
 
-def upload_folder(src: Path, location: str, env: Mapping[str, str]) -> None:
-    """Copy the content of ``src`` into the folder at ``location``; raises ``ProcessorError``."""
+def copy_tree(src: Path, dest: Path, max_bytes: int | None = None) -> list[str]:
+    """Copy the regular files under ``src`` into ``dest``, never following a symbolic link
+    that leaves ``src`` nor one to a folder, skipping devices, FIFOs and sockets; the relative
+    paths of what was skipped. Raises ``ProcessorError`` past ``max_bytes``."""
+    root = src.resolve(strict=True)
+    if not root.is_dir():
+        raise ProcessorError(f"the configuration folder {src} is not a folder")
+    skipped, total = [], 0
+    for folder, dirs, files in os.walk(root):  # does not descend into linked folders
+        here = Path(folder)
+        for name in [d for d in dirs if (here / d).is_symlink()] + files:
+            entry = here / name
+            relative = entry.relative_to(root)
+            target = entry.resolve()
+            if not target.is_relative_to(root) or not target.exists() or not stat.S_ISREG(target.stat().st_mode):
+                skipped.append(str(relative))
+                continue
+            total += target.stat().st_size
+            if max_bytes is not None and total > max_bytes:
+                raise ProcessorError(f"the configuration folder {src} holds more than {max_bytes} bytes")
+            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(target, dest / relative)
+    return skipped
+
+
+def upload_folder(src: Path, location: str, env: Mapping[str, str]) -> list[str]:
+    """Copy the files under ``src`` into the folder at ``location``, never overwriting a file
+    already there; the relative paths left out because they existed. Raises ``ProcessorError``."""
+    kept: list[str] = []
     try:
-        if not is_remote(location):
-            shutil.copytree(src, local_path(location), dirs_exist_ok=True)
-            return
-        fs, path = _fs(location, env)
-        fs.put(str(src).rstrip("/") + "/", path.rstrip("/") + "/", recursive=True)
+        remote = is_remote(location)
+        fs, base = _fs(location, env) if remote else (fsspec.filesystem("file"), str(local_path(location)))
+        for file in sorted(p for p in src.rglob("*") if p.is_file() and not p.is_symlink()):
+            relative = file.relative_to(src).as_posix()
+            target = f"{base.rstrip('/')}/{relative}"
+            if fs.exists(target):
+                kept.append(relative)
+                continue
+            if not remote:
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            fs.put_file(str(file), target)
     except (OSError, ValueError) as e:
         raise ProcessorError(f"cannot upload the reports to {location}: {_reason(e)}") from None
+    return kept
 
 
 def exists(location: str, env: Mapping[str, str]) -> bool:

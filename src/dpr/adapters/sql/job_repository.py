@@ -15,6 +15,7 @@ from dpr.adapters.sql import statements as sql
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.filters import NEWEST_FIRST, after_cursor, query_filters
 from dpr.adapters.sql.mapping import job_to_row, row_to_job
+from dpr.adapters.sql.store import prepare
 from dpr.adapters.sql.tables import job_logs, jobs
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
 from dpr.domain.job import Job
@@ -27,7 +28,7 @@ class SqlJobRepository(JobRepository):
     """A ``JobRepository`` on a SQL database (PostgreSQL with psycopg 3, or SQLite).
 
     Every update is one compare-and-set statement, so concurrent writers in several processes
-    never lose a change. Build it with ``build_sql_store``, which prepares the engine
+    never lose a change. Build it through the container, which prepares the engine
     (idle-connection pings, JSON codec, SQLite pragmas) and the schema.
 
     Args:
@@ -110,7 +111,7 @@ class SqlJobRepository(JobRepository):
                         await transaction.rollback()
         return await super().update_many(changes)
 
-    async def list(self, query: JobQuery) -> JobPage:
+    async def list_jobs(self, query: JobQuery) -> JobPage:
         filters = query_filters(query)
         page = select(jobs).where(*filters, *after_cursor(query.after)).order_by(*NEWEST_FIRST)
         with self._boundary:
@@ -161,8 +162,6 @@ class SqlJobRepository(JobRepository):
                 return await leases.take_over(conn, instance, now)
 
     async def open(self) -> None:
-        from dpr.adapters.sql.store import prepare  # the store module builds on this one
-
         timeout, pause, migrate = self._connect
         await prepare(self._engine, timeout=timeout, pause=pause, migrate=migrate)
 

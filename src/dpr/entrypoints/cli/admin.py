@@ -5,12 +5,11 @@ These commands read the configuration and use the adapters directly; they never 
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
+import msgspec
 import yaml
 from rich.text import Text
 
@@ -30,7 +29,6 @@ config_option = click.option(
     metavar="FILE",
     help="YAML configuration file [default: built-in defaults].",
 )
-MIGRATORS = ("dpr.adapters.sql", "dpr.adapters.sql.migrate")  # where the SQL adapter's upgrade(url) may live
 
 
 def load(config_path: str | None) -> Settings:
@@ -101,14 +99,15 @@ def check(s: Session, config_path: str | None) -> None:
     """
     source = config_path or "<defaults>"
     settings = load(config_path)
-    report = {"source": source, "settings": redacted(settings), "connections": connections(settings, source)}
+    connections_of = connections(settings, source)
+    report = {"source": source, "settings": redacted(settings), "connections": connections_of}
     if s.json:
         s.out.print_json(report)
         return
     s.out.print(Text(f"# effective settings from {source} and the environment (passwords hidden)", style="dim"))
     s.out.print(Text(yaml.safe_dump(report["settings"], sort_keys=False).rstrip()))
     s.out.print(Text("\n# connections", style="dim"))
-    for name, target in report["connections"].items():
+    for name, target in connections_of.items():
         shown = ", ".join(f"{k} ({v})" for k, v in target.items()) if isinstance(target, dict) else target
         s.out.print(Text.assemble((f"{name}: ", "bold"), shown), soft_wrap=True)
     s.out.print(Text(f"\nconfiguration OK ({source})", style="green"))
@@ -129,30 +128,19 @@ def db() -> None:
 )
 def upgrade(config_path: str | None, db_url: str | None) -> None:
     """Apply the database migrations (idempotent: an up-to-date database is left as is)."""
-    url = db_url or load(config_path).storage.url
+    from dpr.entrypoints.container import build_container
+
+    settings = Settings() if db_url else load(config_path)  # --url needs no configuration
+    url = db_url or settings.storage.url
     if urlsplit(url).scheme.lower() == "memory":
         raise UsageError(
             f"storage is {url}: nothing to migrate. Give a database with --url or storage.url "
             "(postgresql+psycopg://..., sqlite+aiosqlite:///...)."
         )
-    migrate = migrator()
+    storage = msgspec.structs.replace(settings.storage, url=url)
     try:
-        migrate(url)
+        build_container(msgspec.structs.replace(settings, storage=storage)).upgrade_database()
     except Exception as e:
         reason = " ".join(str(e).split()) or e.__class__.__name__
         raise CliError(f"cannot migrate {redact_url(url)}: {redact_url(reason)}", Exit.UNAVAILABLE) from e
     click.echo(f"database {redact_url(url)} is up to date")
-
-
-def migrator() -> Callable[[str], Any]:
-    """The SQL adapter's ``upgrade(url)``, imported only when a migration is asked for."""
-    reason = "it offers no upgrade(url)"
-    for module_name in MIGRATORS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as e:
-            reason = f"{module_name} cannot be imported: {e}"
-            continue
-        if callable(getattr(module, "upgrade", None)):
-            return module.upgrade  # type: ignore[no-any-return]
-    raise CliError(f"this dpr has no usable SQL storage adapter ({reason}): nothing can be migrated", Exit.USAGE)

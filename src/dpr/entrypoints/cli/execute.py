@@ -6,15 +6,10 @@ import contextlib
 from collections.abc import Iterator
 
 import click
-import httpx
 
 from dpr.entrypoints.cli import complete, follow
 from dpr.entrypoints.cli.inputs import build_request, load_request, text_inputs
 from dpr.entrypoints.cli.session import Session, client_options
-
-
-def media_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip()
 
 
 def _check_assignments(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
@@ -94,7 +89,7 @@ def execute(
     with _busy(s, f"running {process_id}", not (asynchronous or wait)):
         reply = client.execute(process_id, body, asynchronous=asynchronous or wait)
     if reply.status_code != 201:  # the results themselves: a synchronous execution
-        s.out.body(reply.content, media_type(reply), output)
+        s.out.body(reply.content, reply.headers.get("content-type", ""), output)
         return
     job = client.decode(reply)
     if asynchronous and not wait:
@@ -104,6 +99,8 @@ def execute(
         s.out.note(
             f"the server runs it as job {job['jobID']} (asynchronous only, or past its sync timeout): watching it"
         )
+    else:
+        s.out.note(f"job {job['jobID']} {job['status']}: watching it (Ctrl-C stops watching; the job goes on)")
     _wait_for_results(s, job["jobID"], output)
 
 
@@ -126,9 +123,10 @@ def _accepted(s: Session, job: dict[str, object]) -> None:
 
 
 def _wait_for_results(s: Session, job_id: str, output: str | None) -> None:
+    s.watching = job_id
     client = s.client()
     final = follow.track(follow.poll(client, job_id), s.out.err)
     s.out.err.print(follow.outcome(final, s.out.err), soft_wrap=True)
     follow.end(final)
     reply = client.results(job_id)
-    s.out.body(reply.content, media_type(reply), output)
+    s.out.body(reply.content, reply.headers.get("content-type", ""), output)

@@ -123,6 +123,7 @@ def watch(s: Session, job_id: str, interval: float) -> None:
     \b
     --json: JSON Lines, the statusInfo document each time it changes; the last is final.
     """
+    s.watching = job_id
     updates = follow.poll(s.client(), job_id, interval)
     final = follow.json_lines(updates, s.out) if s.json else follow.track(updates, s.out.console)
     if not s.json:
@@ -163,14 +164,15 @@ def show_logs(s: Session, job_id: str, following: bool, interval: float) -> None
 def results(s: Session, job_id: str, output: str | None) -> None:
     """Fetch a job's results.
 
-    A results document (JSON) is pretty-printed; a raw result is written as is. Exits 1 when
+    A results document (JSON) is pretty-printed; several raw outputs are shown one by one
+    under their names; a single raw result is printed as text or written as is. Exits 1 when
     the job failed or was dismissed.
 
     \b
     --json: the body as the server sends it (the results document is JSON).
     """
     response = s.client().results(job_id)
-    s.out.body(response.content, response.headers.get("content-type", "").split(";")[0].strip(), output)
+    s.out.body(response.content, response.headers.get("content-type", ""), output)
 
 
 @jobs.command("dismiss")

@@ -47,9 +47,16 @@ class DprGroup(click.Group):
         except CliError as e:
             fail(ctx, e, e.message, e.exit_code)
         except KeyboardInterrupt as e:
-            fail(ctx, e, "interrupted; a job being watched goes on (dpr jobs watch JOB_ID)", Exit.INTERRUPTED)
+            fail(ctx, e, interrupted(session(ctx).watching), Exit.INTERRUPTED)
         except Exception as e:
             fail(ctx, e, f"unexpected {e.__class__.__name__}: {e} (rerun with --debug and report it)", Exit.BUG)
+
+
+def interrupted(job_id: str | None) -> str:
+    """What Ctrl-C did: stopping a watch leaves the job running, and says how to go back to it."""
+    if job_id is None:
+        return "interrupted"
+    return f"interrupted; job {job_id} goes on (dpr jobs watch {job_id})"
 
 
 def fail(ctx: click.Context, error: BaseException, message: str, code: int) -> None:

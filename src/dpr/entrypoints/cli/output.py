@@ -17,7 +17,7 @@ import click
 from rich.console import Console, RenderableType
 from rich.text import Text
 
-from dpr.entrypoints.cli.errors import UsageError
+from dpr.entrypoints.cli import results
 
 PIPE_WIDTH = 200  # tables piped to grep keep their rows whole
 Doc = dict[str, Any]
@@ -77,18 +77,22 @@ class Output:
     def trace(self, message: str) -> None:
         self.err.print(Text(message, style="dim cyan"), soft_wrap=True)
 
-    def body(self, content: bytes, media_type: str, output: str | None) -> None:
+    def body(self, content: bytes, content_type: str, output: str | None) -> None:
         """A response body: written as is to ``output``; else JSON pretty-printed, text as
-        text, and binary only when stdout is not a terminal."""
+        text, several outputs (multipart) one by one under their names (not with ``--json``:
+        then the body goes out as sent), and binary as its size on a terminal."""
+        media_type = content_type.split(";")[0].strip().lower()
         if output is not None:
             Path(output).write_bytes(content)
             self.note(f"wrote {len(content)} bytes ({media_type or 'no media type'}) to {output}")
+        elif media_type.startswith("multipart/") and not self.json:
+            results.show(self.console, results.parts(content, content_type))
         elif media_type.endswith("json"):
             self.print_json(json.loads(content))
         elif media_type.startswith("text/"):
             click.echo(content.decode(errors="replace"), nl=not content.endswith(b"\n"))
         elif sys.stdout.isatty():
-            raise UsageError(f"the results are binary ({media_type}): write them to a file with -o FILE")
+            self.print(Text(f"{len(content)} bytes ({media_type or 'no media type'}); {results.Hint}", style="dim"))
         else:
             sys.stdout.buffer.write(content)
             sys.stdout.flush()

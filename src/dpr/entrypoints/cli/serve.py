@@ -156,24 +156,11 @@ def prepare_storage(settings: Settings, *, recover: bool) -> None:
 
 
 async def _prepare(settings: Settings, recover: bool) -> None:
-    from dpr.entrypoints.container import build_container
+    from dpr.entrypoints.container import build_container, running
 
-    container = build_container(settings)
-    if not recover:
-        repository = container.repository()
-        try:
-            await repository.open()
-        finally:
-            await repository.close()
-        return
-    service = container.job_service()
-    try:
-        lost = await service.start()
-        if lost:
-            log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
-    finally:
-        await service.close()
-        await service.repository.close()
+    # Without recovery only the store is opened: the server's own executor starts with it.
+    async with running(build_container(settings), recover=recover, storage_only=not recover):
+        pass
 
 
 def worker_app() -> Litestar:

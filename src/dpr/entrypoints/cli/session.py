@@ -27,6 +27,7 @@ class Session:
     json: bool = False
     debug: bool = False
     timeout: float = 30.0
+    watching: str | None = None  # the job being watched, named when Ctrl-C stops the watch
     _client: DprClient | None = field(default=None, repr=False)
     _out: Output | None = field(default=None, repr=False)
 

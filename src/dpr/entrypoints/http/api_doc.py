@@ -12,8 +12,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Router
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]  # ships no py.typed
 
 from dpr.domain.ogc import OPENAPI_JSON
 from dpr.entrypoints.http.api_parts import (
@@ -66,11 +68,17 @@ EVENT_STREAM = {
 
 def api_document(app: Litestar) -> dict[str, Any]:
     """The OpenAPI 3.0 definition of ``app``, with its processes as path examples."""
-    return to_openapi30(complete(app.openapi_schema.to_schema(), app.state.jobs.catalog.ids()))
+    settings = app.state.settings
+    return to_openapi30(
+        complete(app.openapi_schema.to_schema(), app.state.queries.process_ids(), settings.ogc.response_default)
+    )
 
 
-def complete(generated: dict[str, Any], process_ids: list[str] | None = None) -> dict[str, Any]:
-    """``generated`` with every parameter, status code, response and header dpr really uses."""
+def complete(
+    generated: dict[str, Any], process_ids: list[str] | None = None, response_default: str = "raw"
+) -> dict[str, Any]:
+    """``generated`` with every parameter, status code, response and header dpr really uses;
+    ``response_default`` is the response mode of a request naming none (``ogc.response_default``)."""
     doc = copy.deepcopy(generated)
     examples = {pid: {"value": pid} for pid in (process_ids or [])[:5]}
     components = doc.setdefault("components", {})
@@ -81,6 +89,7 @@ def complete(generated: dict[str, Any], process_ids: list[str] | None = None) ->
         ("responses", RESPONSES),
     ):
         components.setdefault(kind, {}).update(copy.deepcopy(parts))
+    components["schemas"]["Execute"]["properties"]["response"]["default"] = response_default
     paths = doc.setdefault("paths", {})
     paths["/api"] = _api_path()
     for path, item in paths.items():
@@ -187,8 +196,31 @@ def _api_path() -> dict[str, Any]:
     }
 
 
+DOCS_ASSETS = "/api/docs/assets"
+
+
+def docs_assets() -> Router:
+    """Swagger UI's scripts, styles and icons, served by dpr so ``/api/docs`` works offline."""
+    return create_static_files_router(
+        path=DOCS_ASSETS, directories=[swagger_ui_path], name="docs-assets", include_in_schema=False
+    )
+
+
 class SwaggerUI30(SwaggerRenderPlugin):
-    """Litestar's Swagger UI (``/api/docs``), showing the same 3.0 definition ``/api`` serves."""
+    """Litestar's Swagger UI (``/api/docs``), showing the same 3.0 definition ``/api`` serves,
+    with its assets from ``DOCS_ASSETS`` rather than a CDN."""
+
+    def __init__(self, path: str = "/") -> None:
+        super().__init__(
+            path=path,
+            js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+            favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+        )
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, to_openapi30(complete(openapi_schema, request.app.state.jobs.catalog.ids())))
+        default = request.app.state.settings.ogc.response_default
+        return super().render(
+            request, to_openapi30(complete(openapi_schema, request.app.state.queries.process_ids(), default))
+        )

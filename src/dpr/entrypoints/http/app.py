@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -14,34 +16,50 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from dpr import __version__
 from dpr.adapters.settings import Settings
-from dpr.entrypoints.container import Container, build_container
+from dpr.entrypoints.container import Container, build_container, running
 from dpr.entrypoints.http import core, jobs, processes
 from dpr.entrypoints.http import dpr as dpr_api
-from dpr.entrypoints.http.api_doc import SwaggerUI30
-from dpr.entrypoints.http.common import Jobs
+from dpr.entrypoints.http.api_doc import SwaggerUI30, docs_assets
+from dpr.entrypoints.http.common import Config, Queries, Submit
 from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
 from dpr.entrypoints.http.templating import template_config
-from dpr.services.jobs import JobService
+from dpr.services.dismissal import Dismissal
+from dpr.services.queries import JobQueries
+from dpr.services.submission import Submission
 
 log = logging.getLogger("dpr")
 
 
-def _dependencies(service: JobService, settings: Settings) -> dict[str, Provide]:
-    """The handlers' ``jobs`` and ``settings``: fixed for the app's life, so cached.
+def _dependencies(container: Container) -> dict[str, Provide]:
+    """The handlers' ``settings`` and services, as the container built them: fixed for the
+    app's life, so cached.
 
-    ``settings`` is declared to need ``jobs`` only so Litestar resolves the two one after the
-    other: two independent dependencies cost a task group (two tasks) on every request.
+    Each is declared to need the one before it only so Litestar resolves them one after the
+    other: independent dependencies cost a task group (a task each) on every request.
     """
+    settings, queries = container.settings(), container.queries()
+    submission, dismissal = container.submission(), container.dismissal()
 
-    def provide_jobs() -> JobService:
-        return service
-
-    def provide_settings(jobs: Jobs) -> Settings:
+    def provide_settings() -> Settings:
         return settings
 
+    def provide_queries(settings: Config) -> JobQueries:
+        return queries
+
+    def provide_submission(queries: Queries) -> Submission:
+        return submission
+
+    def provide_dismissal(submission: Submit) -> Dismissal:
+        return dismissal
+
     return {
-        "jobs": Provide(provide_jobs, sync_to_thread=False, use_cache=True),
-        "settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
+        name: Provide(provide, sync_to_thread=False, use_cache=True)
+        for name, provide in (
+            ("settings", provide_settings),
+            ("queries", provide_queries),
+            ("submission", provide_submission),
+            ("dismissal", provide_dismissal),
+        )
     }
 
 
@@ -49,7 +67,7 @@ def create_app(
     settings: Settings | None = None, container: Container | None = None, *, recover: bool = True, serving: bool = False
 ) -> Litestar:
     """A ready-to-serve app. The container (built from ``settings`` when not given) supplies
-    every adapter; the job service starts with the app and stops with it.
+    every service; its resources start with the app and stop with it (``running``).
 
     ``recover=False`` skips settling the jobs an earlier run left active: for the worker
     processes of one server, where the parent did it once before starting them.
@@ -61,27 +79,22 @@ def create_app(
     """
     container = container or build_container(settings or Settings())
     settings = container.settings()
-    service = container.job_service()
+    queries = container.queries()
 
-    async def start(app: Litestar) -> None:
-        lost = await service.start(recover=recover)
-        if lost:
-            log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
-        if serving:
-            gc.collect()
-            gc.freeze()
-
-    async def stop(app: Litestar) -> None:
-        await service.close()
-        await service.repository.close()
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with running(container, recover=recover):
+            if serving:
+                gc.collect()
+                gc.freeze()
+            yield
 
     return Litestar(
-        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes()],
-        dependencies=_dependencies(service, settings),
-        state=State({"jobs": service, "settings": settings, "container": container}),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        on_startup=[start],
-        on_shutdown=[stop],
+        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes(), docs_assets()],
+        dependencies=_dependencies(container),
+        state=State({"queries": queries, "settings": settings}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
         cors_config=CORSConfig(
             allow_origins=settings.server.cors_origins,
             expose_headers=["Location", "Link", "Preference-Applied", "Retry-After"],

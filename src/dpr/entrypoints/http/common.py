@@ -1,4 +1,4 @@
-"""Small helpers the route modules share: base URL, JSON responses, the service provider."""
+"""Small helpers the route modules share: base URL, JSON responses, the handlers' parameter types."""
 
 from __future__ import annotations
 
@@ -6,22 +6,14 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from dpr.adapters.settings import Settings
-from dpr.services.jobs import JobService
+from dpr.services.dismissal import Dismissal
+from dpr.services.queries import JobQueries
+from dpr.services.submission import Submission
 
 JSON = "application/json"
-
-
-def provide_jobs(state: State) -> JobService:
-    """Litestar dependency: the job service the container built."""
-    return state.jobs
-
-
-def provide_settings(state: State) -> Settings:
-    return state.settings
 
 
 def base_url(request: Request, settings: Settings) -> str:
@@ -35,7 +27,11 @@ def json_response(
     return Response(content=msgspec.json.encode(doc), status_code=status, media_type=media_type, headers=headers or {})
 
 
-Jobs = NamedDependency[JobService]
-"""Handler parameter type for the job service (injected by name: ``jobs``)."""
+Queries = NamedDependency[JobQueries]
+"""Handler parameter type for the read-only service (injected by name: ``queries``)."""
+Submit = NamedDependency[Submission]
+"""Handler parameter type for the execute use case (injected by name: ``submission``)."""
+Dismiss = NamedDependency[Dismissal]
+"""Handler parameter type for the dismiss use case (injected by name: ``dismissal``)."""
 Config = NamedDependency[Settings]
 """Handler parameter type for the settings (injected by name: ``settings``)."""

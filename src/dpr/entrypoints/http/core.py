@@ -9,9 +9,9 @@ from litestar.response import Redirect
 
 from dpr.domain import ogc
 from dpr.domain.documents import ConfClasses, LandingPage
-from dpr.domain.negotiation import Format
 from dpr.entrypoints.http.api_doc import api_document
-from dpr.entrypoints.http.common import Config, Jobs, base_url, json_response
+from dpr.entrypoints.http.common import Config, Queries, base_url, json_response
+from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.respond import requested_format, respond
 
 
@@ -40,9 +40,9 @@ async def api(request: Request) -> Response[Any]:
 
 
 @get("/health", summary="Liveness and storage reachability", tags=["Operations"])
-async def health(jobs: Jobs) -> dict[str, Any]:
-    active = await jobs.repository.count_active()
-    return {"status": "ok", "active_jobs": active, "processes": len(jobs.catalog)}
+async def health(queries: Queries) -> dict[str, Any]:
+    active = await queries.active_count()
+    return {"status": "ok", "active_jobs": active, "processes": len(queries.process_ids())}
 
 
 ROUTES = [landing, conformance, api, health]

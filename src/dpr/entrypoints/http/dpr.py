@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import ServerSentEvent
 
@@ -16,11 +17,11 @@ from dpr.domain import ogc
 from dpr.domain.documents import JobList, Link, ProcessList, StatusInfo
 from dpr.domain.errors import DomainError
 from dpr.domain.job_filters import parse_job_query
-from dpr.domain.prefer import Preference
-from dpr.domain.problems import problem_for
+from dpr.domain.mode import Preference
 from dpr.domain.query import MAX_LIMIT
-from dpr.entrypoints.http.common import JSON, Config, Jobs, base_url, json_response
+from dpr.entrypoints.http.common import JSON, Config, Dismiss, Queries, Submit, base_url, json_response
 from dpr.entrypoints.http.dpr_wire import dpr_problem, dpr_status, parse_execution
+from dpr.entrypoints.http.errors import problem_for
 from dpr.entrypoints.http.sse import log_events, plain_text, resume_after
 
 log = logging.getLogger("dpr.http")
@@ -28,25 +29,38 @@ ASYNC = Preference(respond_async=True)  # the original always answered 201 with 
 
 
 @get("/processes", summary="The processes offered")
-async def list_processes(request: Request, jobs: Jobs, settings: Config) -> ProcessList:
+async def list_processes(request: Request, queries: Queries, settings: Config) -> ProcessList:
     base = base_url(request, settings)
-    summaries = [ogc.process_summary(p, base) for p in jobs.catalog.all()]
+    summaries = [ogc.process_summary(p, base) for p in queries.processes()]
     return ProcessList(processes=summaries, links=[_link(base, "/dpr/processes", {}, "self", "List of processes")])
 
 
 @get("/processes/{process_id:str}", summary="A process's EOPF task table, else its description")
-async def describe_process(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Response[Any]:
-    table = jobs.catalog.task_table(process_id)
+async def describe_process(
+    request: Request, queries: Queries, settings: Config, process_id: FromPath[str]
+) -> Response[Any]:
+    table = queries.task_table(process_id)
     if table is not None:
         return json_response(table)
-    return json_response(ogc.process_document(jobs.catalog.get(process_id), base_url(request, settings)))
+    return json_response(ogc.process_document(queries.describe(process_id), base_url(request, settings)))
 
 
-@post("/processes/{process_id:str}/execution", summary="Run a process as a job (original body)", status_code=201)
-async def execute(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Response[StatusInfo]:
-    jobs.catalog.get(process_id)  # an unknown process is a 404 before the body is looked at
+@post(
+    "/processes/{process_id:str}/execution",
+    summary="Run a process as a job (original body)",
+    status_code=201,
+    responses={
+        201: ResponseSpec(
+            data_container=StatusInfo, description="Document created, URL follows", generate_examples=False
+        )
+    },
+)
+async def execute(
+    request: Request, queries: Queries, submission: Submit, settings: Config, process_id: FromPath[str]
+) -> Response[bytes]:
+    queries.describe(process_id)  # an unknown process is a 404 before the body is looked at
     wire = parse_execution(await request.body(), require_cluster=settings.executor.kind == "gateway")
-    run = await jobs.execute(process_id, wire.request, ASYNC, placement=wire.placement)
+    run = await submission.execute(process_id, wire.request, ASYNC, placement=wire.placement)
     base = base_url(request, settings)
     return json_response(
         dpr_status(run.job, base), status=201, headers={"Location": f"{base}/dpr/jobs/{run.job.job_id}"}
@@ -54,10 +68,10 @@ async def execute(request: Request, jobs: Jobs, settings: Config, process_id: Fr
 
 
 @get("/jobs", summary="The jobs, newest first (up to 1000 a page)")
-async def list_jobs(request: Request, jobs: Jobs, settings: Config) -> JobList:
+async def list_jobs(request: Request, queries: Queries, settings: Config) -> JobList:
     params = request.query_params.dict()
     params.setdefault("limit", [str(MAX_LIMIT)])  # the original listed every job at once
-    page = await jobs.list(parse_job_query(params, jobs.clock.now()))
+    page = await queries.list_jobs(parse_job_query(params, queries.now()))
     base = base_url(request, settings)
     links = [_link(base, "/dpr/jobs", params, "self", "List of jobs")]
     if page.next is not None:
@@ -66,24 +80,24 @@ async def list_jobs(request: Request, jobs: Jobs, settings: Config) -> JobList:
 
 
 @get("/jobs/{job_id:str}", summary="A job's status; a successful job's message holds its outputs")
-async def job_status(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> StatusInfo:
-    return dpr_status(await jobs.status(job_id), base_url(request, settings))
+async def job_status(request: Request, queries: Queries, settings: Config, job_id: FromPath[str]) -> StatusInfo:
+    return dpr_status(await queries.status(job_id), base_url(request, settings))
 
 
 @get("/jobs/{job_id:str}/results", summary="A successful job's outputs")
-async def job_results(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> dict[str, Any]:
-    job, process = await jobs.results(job_id)
+async def job_results(request: Request, queries: Queries, settings: Config, job_id: FromPath[str]) -> dict[str, Any]:
+    job, process = await queries.results(job_id)
     return ogc.results_document(job, process, base_url(request, settings))
 
 
 @get("/jobs/{job_id:str}/logs", summary="A job's log lines as server-sent events, until it ends")
-async def job_logs(request: Request, jobs: Jobs, job_id: FromPath[str]) -> ServerSentEvent:
-    return await log_events(jobs, job_id, resume_after(request), plain_text)
+async def job_logs(request: Request, queries: Queries, job_id: FromPath[str]) -> ServerSentEvent:
+    return await log_events(queries, job_id, resume_after(request), plain_text)
 
 
 @delete("/jobs/{job_id:str}", summary="Dismiss a job: its work is cancelled", status_code=200)
-async def dismiss_job(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> StatusInfo:
-    return dpr_status(await jobs.dismiss(job_id), base_url(request, settings))
+async def dismiss_job(request: Request, dismissal: Dismiss, settings: Config, job_id: FromPath[str]) -> StatusInfo:
+    return dpr_status(await dismissal.dismiss(job_id), base_url(request, settings))
 
 
 @get("/_mgmt/ping", summary="Liveness probe", include_in_schema=False)
@@ -127,6 +141,6 @@ def routes() -> list[Any]:
             dismiss_job,
         ],
         tags=["rs-dpr-service compatibility"],
-        exception_handlers={DomainError: on_domain_error, HTTPException: on_http_error, Exception: on_unexpected},  # type: ignore[dict-item]
+        exception_handlers={DomainError: on_domain_error, HTTPException: on_http_error, Exception: on_unexpected},
     )
     return [router, ping]

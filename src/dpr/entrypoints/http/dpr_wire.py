@@ -11,6 +11,7 @@ from msgspec.structs import replace
 from dpr.domain import ogc
 from dpr.domain.documents import StatusInfo
 from dpr.domain.errors import InvalidInput
+from dpr.domain.execute import ExecuteBody, ResponseMode
 from dpr.domain.job import Job
 from dpr.domain.run import JUPYTER_TOKEN, Placement
 from dpr.domain.status import JobStatus
@@ -23,11 +24,11 @@ STATUS_TYPE = "https://developer.mozilla.org/en/docs/Web/HTTP/Reference/Status/"
 class DprExecution(msgspec.Struct, frozen=True, kw_only=True):
     """An original execution body split into dpr's execute request and the job's placement."""
 
-    request: dict[str, Any]
+    request: ExecuteBody
     placement: Placement | None = None
 
     def __repr__(self) -> str:  # the placement holds the token: never show it
-        return f"DprExecution(inputs={sorted(self.request['inputs'])!r})"
+        return f"DprExecution(inputs={sorted(self.request.inputs or {})!r})"
 
 
 class DprProblem(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,7 +57,9 @@ def parse_execution(body: bytes, require_cluster: bool) -> DprExecution:
     if require_cluster and not (cluster[TOKEN] and cluster["cluster_label"]):
         raise InvalidInput("missing required fields: jupyter_token or cluster_label")
     inputs = {name: value for name, value in data.items() if value is not None}
-    return DprExecution(request={"inputs": inputs, "response": "document"}, placement=_placement(cluster))
+    return DprExecution(
+        request=ExecuteBody(inputs=inputs, response=ResponseMode.DOCUMENT), placement=_placement(cluster)
+    )
 
 
 def _text(value: Any, name: str) -> str | None:

@@ -5,41 +5,45 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
+from litestar.response import ServerSentEvent
 
 from dpr.domain import ogc
 from dpr.domain.documents import JobList, JobLogs, Link, LogLine, StatusInfo
 from dpr.domain.job_filters import parse_job_query
-from dpr.domain.links import link_header
-from dpr.domain.negotiation import Format
 from dpr.entrypoints.http import pages
-from dpr.entrypoints.http.common import Config, Jobs, base_url, json_response
+from dpr.entrypoints.http.common import Config, Dismiss, Queries, base_url, json_response
+from dpr.entrypoints.http.links import link_header
+from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.outcome import output_response, results_response
 from dpr.entrypoints.http.respond import requested_format, respond
 from dpr.entrypoints.http.sse import json_lines, log_events, resume_after, wants_event_stream
 
 
 @get("/jobs", summary="The jobs, newest first", tags=["Jobs"])
-async def list_jobs(request: Request, jobs: Jobs, settings: Config) -> Response[JobList]:
+async def list_jobs(request: Request, queries: Queries, settings: Config) -> Response[JobList]:
     fmt, params, base = requested_format(request), request.query_params.dict(), base_url(request, settings)
-    query = parse_job_query(params, jobs.clock.now())
-    doc = ogc.job_list(await jobs.list(query), base, {k: v for k, v in params.items() if k != "f"})
-    extras = pages.jobs_page(jobs, query, params, base) if fmt is Format.HTML else None
+    query = parse_job_query(params, queries.now())
+    doc = ogc.job_list(await queries.list_jobs(query), base, {k: v for k, v in params.items() if k != "f"})
+    extras = pages.jobs_page(queries, query, params, base) if fmt is Format.HTML else None
     return respond(request, doc, "jobs.html", extras, fmt=fmt)
 
 
 @get("/jobs/{job_id:str}", summary="A job's status", tags=["Jobs"])
-async def job_status(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> Response[StatusInfo]:
+async def job_status(
+    request: Request, queries: Queries, settings: Config, job_id: FromPath[str]
+) -> Response[StatusInfo]:
     fmt, base = requested_format(request), base_url(request, settings)
-    job = await jobs.status(job_id)
-    extras = await pages.job_page(jobs, job, base) if fmt is Format.HTML else None
+    job = await queries.status(job_id)
+    extras = await pages.job_page(queries, job, base) if fmt is Format.HTML else None
     return respond(request, ogc.status_info(job, base), "job.html", extras, fmt=fmt)
 
 
 @get("/jobs/{job_id:str}/results", summary="A job's results", tags=["Jobs"])
-async def job_results(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> Response[Any]:
+async def job_results(request: Request, queries: Queries, settings: Config, job_id: FromPath[str]) -> Response[Any]:
     fmt, base = requested_format(request), base_url(request, settings)
-    job, process = await jobs.results(job_id)
+    job, process = await queries.results(job_id)
     if fmt is Format.HTML:
         doc = ogc.results_document(job, process, base)
         return respond(
@@ -49,23 +53,32 @@ async def job_results(request: Request, jobs: Jobs, settings: Config, job_id: Fr
 
 
 @get("/jobs/{job_id:str}/results/{output:str}", summary="One output of a job, by itself", tags=["Jobs"])
-async def job_output(jobs: Jobs, job_id: FromPath[str], output: FromPath[str]) -> Response[Any]:
-    job, process = await jobs.results(job_id)
+async def job_output(queries: Queries, job_id: FromPath[str], output: FromPath[str]) -> Response[Any]:
+    job, process = await queries.results(job_id)
     return output_response(job, process, output)
 
 
-@get("/jobs/{job_id:str}/logs", summary="A job's log lines, oldest first", tags=["Jobs"])
+@get(
+    "/jobs/{job_id:str}/logs",
+    summary="A job's log lines, oldest first",
+    tags=["Jobs"],
+    responses={
+        200: ResponseSpec(
+            data_container=JobLogs, description="Request fulfilled, document follows", generate_examples=False
+        )
+    },
+)
 async def job_logs(
     request: Request,
-    jobs: Jobs,
+    queries: Queries,
     settings: Config,
     job_id: FromPath[str],
     after: Annotated[int, QueryParameter(ge=-1, description="Only lines with a higher seq")] = -1,
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 1000,
-) -> Response[JobLogs]:
+) -> Response[bytes] | ServerSentEvent:
     if wants_event_stream(request):  # followed live, as server-sent events, until the job ends
-        return await log_events(jobs, job_id, resume_after(request, after), json_lines)
-    job, records = await jobs.logs(job_id, after, limit)
+        return await log_events(queries, job_id, resume_after(request, after), json_lines)
+    job, records = await queries.logs(job_id, after, limit)
     base = base_url(request, settings)
     links = [Link(href=f"{base}/jobs/{job_id}/logs?after={after}&limit={limit}", rel="self", type="application/json")]
     if len(records) == limit:
@@ -85,10 +98,11 @@ async def job_logs(
 @delete(
     "/jobs/{job_id:str}", summary="Dismiss a job (cancel it, or remove it once ended)", tags=["Jobs"], status_code=200
 )
-async def dismiss_job(request: Request, jobs: Jobs, settings: Config, job_id: FromPath[str]) -> Response[StatusInfo]:
-    return respond(
-        request, ogc.status_info(await jobs.dismiss(job_id), base_url(request, settings)), "job.html", fmt=Format.JSON
-    )
+async def dismiss_job(
+    request: Request, dismissal: Dismiss, settings: Config, job_id: FromPath[str]
+) -> Response[StatusInfo]:
+    job = await dismissal.dismiss(job_id)
+    return respond(request, ogc.status_info(job, base_url(request, settings)), "job.html", fmt=Format.JSON)
 
 
 ROUTES = [list_jobs, job_status, job_results, job_output, job_logs, dismiss_job]

@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar import Response
 
 from dpr.domain import ogc
+from dpr.domain.documents import Link
 from dpr.domain.errors import JobFailedError, NoSuchOutput
 from dpr.domain.execute import ResponseMode
 from dpr.domain.job import Job
-from dpr.domain.links import link_header, with_alternates
-from dpr.domain.prefer import Mode
+from dpr.domain.mode import Mode
 from dpr.domain.process import ProcessDescription
-from dpr.domain.raw import encode_output, raw_results
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.http.common import json_response
-from dpr.services.jobs import Execution
+from dpr.entrypoints.http.links import link_header, with_alternates
+from dpr.entrypoints.http.prefer import preference_applied
+from dpr.entrypoints.http.raw import encode_output, raw_results
+from dpr.services.submission import Execution
 
 
 def execution_response(run: Execution, base: str) -> Response[Any]:
     """201 with ``Location`` and statusInfo for async; the results (or the failure) for sync."""
     job, location = run.job, f"{base}/jobs/{run.job.job_id}"
-    headers = {"Location": location} if run.mode is Mode.ASYNC else {"Link": f'<{location}>; rel="monitor"'}
-    if run.preference_applied:
-        headers["Preference-Applied"] = ", ".join(run.preference_applied)
+    monitor = link_header([Link(href=location, rel="monitor", type=ogc.JSON)])
+    headers = {"Location": location} if run.mode is Mode.ASYNC else {"Link": monitor}
+    applied = preference_applied(run)
+    if applied:
+        headers["Preference-Applied"] = applied
     if run.mode is Mode.ASYNC:
         doc = with_alternates(ogc.status_info(job, base))
         return json_response(doc, status=201, headers={**headers, "Link": link_header(doc.links)})
@@ -48,7 +53,7 @@ def results_response(
         headers["Link"] = ", ".join([*extra, link_header(links)])
         return Response(content=b"", status_code=204, headers=headers)
     values = {name: value for name, value in outputs.items() if not ogc.by_reference(job.request, name)}
-    body = raw_results(values, process)
+    body = raw_results(values, process, boundary=f"dpr-{uuid.uuid4().hex}")
     return Response(content=body.content, media_type=body.media_type, headers=headers)
 
 

@@ -6,25 +6,29 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
+from msgspec.structs import replace
 
 from dpr.domain import ogc
-from dpr.domain.documents import Process, ProcessList
-from dpr.domain.prefer import parse_prefer
-from dpr.entrypoints.http.common import Config, Jobs, base_url
+from dpr.domain.documents import Link, Process, ProcessList
+from dpr.entrypoints.http.bodies import decode_execute_body
+from dpr.entrypoints.http.common import Config, Queries, Submit, base_url
 from dpr.entrypoints.http.forms import form_fields
 from dpr.entrypoints.http.outcome import execution_response
+from dpr.entrypoints.http.prefer import parse_prefer
 from dpr.entrypoints.http.respond import respond
+
+TASK_TABLE_REL = "task-table"  # what `dpr processes describe` follows to show the table
 
 
 @get("/processes", summary="The processes offered", tags=["Processes"])
 async def list_processes(
     request: Request,
-    jobs: Jobs,
+    queries: Queries,
     settings: Config,
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 100,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> Response[ProcessList]:
-    everything = jobs.catalog.all()
+    everything = queries.processes()
     page = everything[offset : offset + limit]
     return respond(
         request, ogc.process_list(page, base_url(request, settings), limit, offset, len(everything)), "processes.html"
@@ -33,23 +37,32 @@ async def list_processes(
 
 @get("/processes/{process_id:str}", summary="A process description", tags=["Processes"])
 async def describe_process(
-    request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]
+    request: Request, queries: Queries, settings: Config, process_id: FromPath[str]
 ) -> Response[Process]:
-    process = jobs.catalog.get(process_id)
+    process, base = queries.describe(process_id), base_url(request, settings)
     return respond(
         request,
-        ogc.process_document(process, base_url(request, settings)),
+        with_task_table_link(ogc.process_document(process, base), queries.task_table(process_id) is not None),
         "process.html",
         {"fields": form_fields(process)},
     )
 
 
+def with_task_table_link(doc: Process, has_table: bool) -> Process:
+    """A DPR process's description links its EOPF task table (served by the ``/dpr`` API)."""
+    if not has_table:
+        return doc
+    href = doc.links[0].href.replace("/processes/", "/dpr/processes/", 1)  # the self link
+    table = Link(href=href, rel=TASK_TABLE_REL, type=ogc.JSON, title="the EOPF task table")
+    return replace(doc, links=[*doc.links, table])
+
+
 @post("/processes/{process_id:str}/execution", summary="Execute a process", tags=["Processes"], status_code=200)
-async def execute(request: Request, jobs: Jobs, settings: Config, process_id: FromPath[str]) -> Response[Any]:
-    body = await request.body()
+async def execute(request: Request, submission: Submit, settings: Config, process_id: FromPath[str]) -> Response[Any]:
+    body = decode_execute_body(await request.body())
     preference = parse_prefer(request.headers.get("prefer"))
     base = base_url(request, settings)
-    run = await jobs.execute(process_id, body, preference, base_url=base)
+    run = await submission.execute(process_id, body, preference, base_url=base)
     return execution_response(run, base)
 
 

@@ -9,9 +9,9 @@ from litestar import Request, Response
 from litestar.response import Template
 
 from dpr.domain.documents import Link
-from dpr.domain.links import for_html_page, link_header, with_alternates, with_html_alternates
-from dpr.domain.negotiation import Format, choose_format
 from dpr.entrypoints.http.common import base_url, json_response
+from dpr.entrypoints.http.links import for_html_page, link_header, with_alternates, with_html_alternates
+from dpr.entrypoints.http.negotiation import Format, choose_format
 
 
 def requested_format(request: Request) -> Format:

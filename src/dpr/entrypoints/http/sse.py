@@ -15,8 +15,8 @@ from litestar.response.sse import ServerSentEventMessage
 
 from dpr.domain.documents import LogLine
 from dpr.ports.log_store import LogRecord
-from dpr.services.jobs import JobService
-from dpr.services.logs import KeepAlive, LogEnd, LogFollower, LogItem
+from dpr.services.logs import KeepAlive, LogEnd, LogItem
+from dpr.services.queries import JobQueries
 
 EVENT_STREAM = "text/event-stream"
 KEEP_ALIVE = "keep-alive"
@@ -61,8 +61,8 @@ async def _events(items: AsyncIterator[LogItem], fmt: Format) -> AsyncIterator[S
             yield message
 
 
-async def log_events(jobs: JobService, job_id: str, after: int, fmt: Format) -> ServerSentEvent:
+async def log_events(queries: JobQueries, job_id: str, after: int, fmt: Format) -> ServerSentEvent:
     """The job's log from ``seq > after`` as an event stream that closes when the job has ended.
     Raises ``NoSuchJob`` before anything is sent."""
-    items = await LogFollower(jobs.repository, jobs.log_store).open(job_id, after)
+    items = await queries.follow(job_id, after)
     return ServerSentEvent(_events(items, fmt))

@@ -11,8 +11,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from dpr.domain.documents import Link
-from dpr.domain.links import in_format
-from dpr.domain.negotiation import Format
+from dpr.entrypoints.http.links import in_format
+from dpr.entrypoints.http.negotiation import Format
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

@@ -14,11 +14,14 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from msgspec.structs import replace
 
 from dpr.domain.documents import JobList, Link, ProcessList
-from dpr.domain.negotiation import HTML_TYPE, JSON_TYPE, Format
+from dpr.entrypoints.http.negotiation import HTML_TYPE, JSON_TYPE, Format
 
 D = TypeVar("D")
 PAGING = frozenset({"next", "prev", "first", "last"})
 _URI_SAFE = ":/?#[]@!$&'()*+,;=%~"
+# RFC 7230 tchar: a relation type made only of these goes out bare (``rel=monitor``), as the OGC
+# test suite matches it; extension types (URIs) and anything else are quoted.
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def in_format(href: str, fmt: Format | None) -> str:
@@ -99,7 +102,9 @@ def link_header(links: Iterable[Link]) -> str:
 
 def _link_value(link: Link) -> str:
     parts = [f"<{quote(link.href, safe=_URI_SAFE)}>"]
-    for name in ("rel", "type", "hreflang"):
+    if link.rel:
+        parts.append(f"rel={relation_types(link.rel)}")
+    for name in ("type", "hreflang"):
         value = getattr(link, name)
         if value:
             parts.append(f'{name}="{_quoted(value)}"')
@@ -109,6 +114,11 @@ def _link_value(link: Link) -> str:
         else:
             parts.append(f"title*=UTF-8''{quote(link.title, safe='')}")
     return "; ".join(parts)
+
+
+def relation_types(rel: str) -> str:
+    """A ``rel`` parameter value: bare when it is a single token, else a quoted string."""
+    return rel if rel and set(rel) <= _TOKEN else f'"{_quoted(rel)}"'
 
 
 def _quoted(value: str) -> str:

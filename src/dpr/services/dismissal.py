@@ -1,0 +1,48 @@
+"""Dismissing a job: cancel it while active, remove it and its results and logs once ended."""
+
+from __future__ import annotations
+
+from msgspec.structs import replace
+
+from dpr.domain.errors import NotAllowed
+from dpr.domain.job import Job
+from dpr.domain.process import JobControl, ProcessCatalog
+from dpr.domain.status import JobStatus
+from dpr.ports.clock import Clock
+from dpr.ports.executor import Executor
+from dpr.ports.job_repository import JobRepository
+from dpr.ports.log_store import JobLogStore
+from dpr.services.records import JobRecords
+
+
+class Dismissal:
+    """The ``dismiss`` use case."""
+
+    def __init__(
+        self,
+        *,
+        repository: JobRepository,
+        logs: JobLogStore,
+        catalog: ProcessCatalog,
+        executor: Executor,
+        records: JobRecords,
+        clock: Clock,
+    ) -> None:
+        self.repository, self.log_store, self.catalog = repository, logs, catalog
+        self.executor, self.records, self.clock = executor, records, clock
+
+    async def dismiss(self, job_id: str) -> Job:
+        """Cancel an active job (it becomes ``dismissed``), or remove a finished one and its
+        results and logs. Returns the job as dismissed. Raises ``NoSuchJob``, ``NotAllowed``."""
+        job = await self.repository.get(job_id)
+        if job.is_terminal:
+            await self.repository.delete(job_id)
+            await self.log_store.delete(job_id)
+            self.records.forget(job_id)
+            note = f"Removed: the job had ended ({job.status}); its record and results are deleted."
+            return replace(job, status=JobStatus.DISMISSED, message=note, results=None)
+        if job.process_id in self.catalog and not self.catalog.get(job.process_id).allows(JobControl.DISMISS):
+            raise NotAllowed(f"process {job.process_id!r} does not allow dismissing its jobs")
+        dismissed = await self.records.mutate(job_id, lambda j: j if j.is_terminal else j.dismiss(self.clock.now()))
+        await self.executor.cancel(job_id)
+        return dismissed or job

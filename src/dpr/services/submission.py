@@ -1,0 +1,137 @@
+"""Executing a process: check the request, admit the job, hand it to the executor."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+from msgspec.structs import replace
+
+from dpr.domain.errors import DomainError, Overloaded
+from dpr.domain.execute import ExecuteBody
+from dpr.domain.job import Job
+from dpr.domain.mode import Mode, Preference, choose_mode
+from dpr.domain.process import ProcessCatalog, ProcessDescription
+from dpr.domain.run import Placement, ProcessorRef, WorkOrder
+from dpr.ports.clock import Clock, IdGenerator
+from dpr.ports.executor import Executor
+from dpr.ports.job_repository import JobRepository
+from dpr.ports.notifier import Notifier
+from dpr.services.callbacks import check_subscriber, with_callback_base
+from dpr.services.inputs import Inputs
+from dpr.services.records import JobRecords
+
+
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """Admission control: outstanding (accepted + running) jobs allowed before answering 429."""
+
+    max_active: int | None = None
+    max_active_per_process: int | None = None
+    retry_after: int = 5
+    sync_timeout: float = 300.0
+
+
+class Execution(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``execute`` did: the job as it stands and how the request was honoured: answered
+    at once as asked (``respond_async_applied``), or after waiting as asked (``wait_applied``,
+    the seconds, whether the job ended in time or not)."""
+
+    job: Job
+    mode: Mode
+    process: ProcessDescription
+    respond_async_applied: bool = False
+    wait_applied: float | None = None
+
+
+class Submission:
+    """Runs a process as a new job (the ``execute`` use case)."""
+
+    def __init__(
+        self,
+        *,
+        repository: JobRepository,
+        executor: Executor,
+        catalog: ProcessCatalog,
+        processors: Mapping[str, ProcessorRef],
+        inputs: Inputs,
+        records: JobRecords,
+        clock: Clock,
+        ids: IdGenerator,
+        limits: Limits | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.repository, self.executor, self.catalog, self.processors = repository, executor, catalog, processors
+        self.inputs, self.records, self.clock, self.ids = inputs, records, clock, ids
+        self.limits = limits or Limits()
+        self.notifier = notifier
+
+    async def execute(
+        self,
+        process_id: str,
+        body: ExecuteBody,
+        preference: Preference | None = None,
+        *,
+        secrets: Mapping[str, str] | None = None,
+        owner: str | None = None,
+        trace_context: Mapping[str, str] | None = None,
+        placement: Placement | None = None,
+        base_url: str | None = None,
+    ) -> Execution:
+        """Validate the request, create the job, hand it to the executor.
+
+        Synchronous executions wait for the outcome (up to ``Prefer: wait`` or the configured
+        timeout, then fall back to asynchronous). Raises ``NoSuchProcess``, ``InvalidInput``,
+        ``Overloaded``.
+        """
+        preference = preference or Preference()
+        process = self.catalog.get(process_id)
+        request = with_callback_base(self.inputs.check(process_id, body), base_url)
+        await check_subscriber(self.notifier, request.subscriber)
+        inputs = await self.inputs.resolve(process_id, request.inputs)
+        mode = choose_mode(process, preference)
+        await self._admit(process_id)
+        job = Job.accept(
+            job_id=self.ids.new_id(), process_id=process_id, request=request, now=self.clock.now(), owner=owner
+        )
+        order = WorkOrder(
+            job_id=job.job_id,
+            process_id=process_id,
+            processor=self.processors[process_id],
+            inputs=inputs,
+            secrets=dict(secrets or {}),
+            trace_context=dict(trace_context or {}),
+            placement=placement,
+        )
+        # Stored with its executor reference when the executor can tell it beforehand: one write.
+        job = replace(job, executor_ref=self.executor.reference(order))
+        await self.repository.add(job)
+        self.records.track(job, base_url)
+        job = await self._submit(job, order)
+        if mode is Mode.ASYNC:
+            return Execution(job=job, mode=mode, process=process, respond_async_applied=preference.respond_async)
+        timeout = self.limits.sync_timeout if preference.wait is None else preference.wait
+        job = await self.records.waiters.wait(job.job_id, timeout, self.repository.get)
+        mode = Mode.SYNC if job.is_terminal else Mode.ASYNC  # not ended in time: answered as async
+        return Execution(job=job, mode=mode, process=process, wait_applied=preference.wait)
+
+    async def _admit(self, process_id: str) -> None:
+        lim = self.limits
+        if lim.max_active_per_process is not None:
+            if await self.repository.count_active(process_id) >= lim.max_active_per_process:
+                raise Overloaded(
+                    f"process {process_id!r} already has {lim.max_active_per_process} outstanding jobs", lim.retry_after
+                )
+        if lim.max_active is not None and await self.repository.count_active() >= lim.max_active:
+            raise Overloaded(f"the server already has {lim.max_active} outstanding jobs", lim.retry_after)
+
+    async def _submit(self, job: Job, order: WorkOrder) -> Job:
+        try:
+            ref = await self.executor.submit(order)
+        except DomainError as e:
+            reason = f"could not be submitted: {e}"
+            await self.records.mutate(job.job_id, lambda j: j.fail(self.clock.now(), reason))
+            raise
+        if ref == job.executor_ref:
+            return job
+        updated = await self.records.mutate(job.job_id, lambda j: replace(j, executor_ref=ref, version=j.version + 1))
+        return updated or job
