@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from distributed import Client
 
@@ -27,7 +28,7 @@ from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
 from dpr.adapters.dask.wire import TOPIC, decode_events
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
-from dpr.adapters.settings import ProcessDefinition, ProcessSettings
+from dpr.adapters.settings import ProcessDefinition, ProcessSettings, ServerSettings, Settings, ephemeral
 from dpr.domain.events import AnyEvent, Logged, Started, Succeeded
 from dpr.domain.job import Job
 from dpr.domain.mode import Preference
@@ -137,11 +138,16 @@ async def client(cluster: Cluster) -> Client:
         yield plain
 
 
-def service_on(address: str, repository: InMemoryJobRepository, logs: InMemoryJobLogStore) -> Services:
+def service_on(
+    address: str, repository: InMemoryJobRepository, logs: InMemoryJobLogStore, lease: float | None = None
+) -> Services:
     """One API instance: its own executor connected to the shared scheduler, shared stores."""
     executor = DaskExecutor(SchedulerSource(address), tuning=TUNING)
+    settings = Settings(processes=ProcessSettings(definitions=DEFINITIONS))
+    if lease is not None:
+        settings = msgspec.structs.replace(settings, server=ServerSettings(lease=lease))
     return wire(
-        ProcessSettings(definitions=DEFINITIONS),
+        settings=ephemeral(settings),
         repository=repository,
         log_store=logs,
         executor=executor,
@@ -418,3 +424,22 @@ async def _has_lines(logs: InMemoryJobLogStore, job_id: str) -> bool:
 
 async def _more_sent(client: Client, job_id: str, count: int) -> bool:
     return len(await lines_sent(client, job_id)) >= count
+
+
+async def test_a_second_instance_leaves_a_live_ones_job_alone_and_takes_it_over_when_it_stops(cluster, client, stores):
+    first = service_on(cluster.address, *stores, lease=1.5)
+    second = service_on(cluster.address, *stores, lease=1.5)
+    await first.start()
+    try:
+        job = await running(first, "mockup", {"duration": 3})
+        assert await second.start() == [], "the first instance's lease is live: its job is not adopted"
+        assert not second.executor.tracks(job.job_id)
+        await first.close()  # a clean stop: its lease is released, its job goes on on the cluster
+        await until(lambda: second.executor.tracks(job.job_id), what="the second instance to take the job over")
+        done = await second.queries.wait(job.job_id, 30)
+        assert done.status is JobStatus.SUCCESSFUL and done.owner_instance == second.container.instance()
+        recorded = [r.line for r in await stores[1].read(job.job_id)]
+        assert recorded == await lines_sent(client, job.job_id), "every line once, in order"
+    finally:
+        await first.close()
+        await second.close()

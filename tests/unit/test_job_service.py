@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
 
+from dpr.adapters.clock import ManualClock
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
+from dpr.adapters.settings import ServerSettings
 from dpr.domain.errors import (
     InvalidInput,
     JobFailedError,
@@ -166,13 +169,14 @@ async def test_admission_limits_answer_overloaded():
         await service.close()
 
 
-async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start():
-    repository = InMemoryJobRepository()
-    first = build_service(repository=repository)
+async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start_once_its_lease_expired():
+    repository, clock = InMemoryJobRepository(), ManualClock(datetime.now(UTC))
+    first = build_service(repository=repository, clock=clock)
     await first.start()
     run = await first.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
     # the process dies: a new service starts on the same store with a fresh executor
-    second = build_service(repository=repository)
+    clock.advance(ServerSettings().lease + 1)
+    second = build_service(repository=repository, clock=clock)
     lost = await second.start()
     try:
         assert [j.job_id for j in lost] == [run.job.job_id]
@@ -181,6 +185,22 @@ async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start():
     finally:
         await first.close()
         await second.close()
+
+
+async def test_an_instance_starting_beside_a_live_one_leaves_its_jobs_alone():
+    repository = InMemoryJobRepository()
+    first = build_service(repository=repository)
+    await first.start()
+    second = build_service(repository=repository)
+    try:
+        run = await first.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
+        assert await second.start() == []
+        job = await second.queries.status(run.job.job_id)
+        assert not job.is_terminal and job.owner_instance == first.container.instance()
+    finally:
+        await first.dismissal.dismiss(run.job.job_id)
+        await second.close()
+        await first.close()
 
 
 async def test_a_chatty_processor_ends_with_every_report_applied_in_order(service):

@@ -20,6 +20,7 @@ class ServerSettings(_Section):
     title: str = "dpr"
     description: str = "Earth-observation data processors as OGC API - Processes jobs"
     cors_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    lease: float = 30.0  # seconds an instance's active jobs stay its own without a heartbeat
 
 
 EMBEDDED_STORAGE = "sqlite+aiosqlite:///data/dpr.sqlite"  # relative to the working directory

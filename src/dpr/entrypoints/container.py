@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
@@ -204,6 +207,11 @@ async def started(executor: Executor, records: JobRecords, after: Sequence[Any])
         await executor.close()
 
 
+def instance_id() -> str:
+    """A new id for this service instance: the host, the process, and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
 class Container(containers.DeclarativeContainer):
     """Adapters chosen from the settings, the services built on them, and their lifetimes
     (``Resource``s started and stopped by ``running``); ``override()`` any provider in tests."""
@@ -212,6 +220,7 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidIdGenerator)
+    instance = providers.Singleton(instance_id)  # this instance's lease on its jobs, new at every start
 
     _catalog = providers.Singleton(build_catalog, settings.provided.processes)
     catalog = providers.Callable(lambda built: built[0], _catalog)
@@ -280,6 +289,7 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         limits=limits,
         notifier=notifier,
+        instance=instance,
     )
     queries = providers.Singleton(
         JobQueries,
@@ -298,7 +308,15 @@ class Container(containers.DeclarativeContainer):
         records=records,
         clock=clock,
     )
-    recovery = providers.Singleton(Recovery, repository=repository, executor=executor, records=records, clock=clock)
+    recovery = providers.Singleton(
+        Recovery,
+        repository=repository,
+        executor=executor,
+        records=records,
+        clock=clock,
+        instance=instance,
+        lease=settings.provided.server.lease,
+    )
     upgrade_database = providers.Callable(upgrade_database, settings)
 
     # Lifetimes: started by ``init_resources``, stopped by ``shutdown_resources`` (dependents first).
@@ -328,6 +346,7 @@ async def running(
     a process that prepares the database for others. The one lifespan of the server, the
     CLI's administration commands and the tests.
     """
+    leasing: asyncio.Future[None] | None = None
     try:
         if storage_only:
             await _settled(container.storage.init())
@@ -335,11 +354,24 @@ async def running(
         else:
             await _settled(container.init_resources())
             lost = await container.recovery().recover() if recover else []
+            leasing = asyncio.ensure_future(container.recovery().keep_lease()) if recover else None
         if lost:
             log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
         yield lost
     finally:
+        if leasing is not None:
+            leasing.cancel()
+            await asyncio.gather(leasing, return_exceptions=True)
+            await _released(container)
         await _settled(container.shutdown_resources())
+
+
+async def _released(container: Container) -> None:
+    """Hand this instance's jobs on at once (a clean stop); a store that is down lets the lease expire."""
+    try:
+        await container.recovery().release()
+    except Exception:
+        log.warning("could not release this instance's lease: its jobs move when it expires", exc_info=True)
 
 
 async def _settled(outcome: Awaitable[Any] | None) -> None:

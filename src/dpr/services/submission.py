@@ -59,11 +59,13 @@ class Submission:
         ids: IdGenerator,
         limits: Limits | None = None,
         notifier: Notifier | None = None,
+        instance: str | None = None,
     ) -> None:
         self.repository, self.executor, self.catalog, self.processors = repository, executor, catalog, processors
         self.inputs, self.records, self.clock, self.ids = inputs, records, clock, ids
         self.limits = limits or Limits()
         self.notifier = notifier
+        self.instance = instance  # the service instance that owns (follows) the jobs it submits
 
     async def execute(
         self,
@@ -103,7 +105,7 @@ class Submission:
             placement=placement,
         )
         # Stored with its executor reference when the executor can tell it beforehand: one write.
-        job = replace(job, executor_ref=self.executor.reference(order))
+        job = replace(job, executor_ref=self.executor.reference(order), owner_instance=self.instance)
         await self.repository.add(job)
         self.records.track(job, base_url)
         job = await self._submit(job, order)

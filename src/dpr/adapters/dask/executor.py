@@ -128,6 +128,10 @@ class DaskExecutor(Executor):
         own = self._routes.own if self._routes is not None else None
         return own.calls.client if own is not None else None
 
+    def tracks(self, job_id: str) -> bool:
+        """Whether this executor follows the job (submitted or adopted here), for tests."""
+        return self._routes is not None and self._routes.watching(job_id) is not None
+
     async def drained(self) -> None:
         """Wait until every event received so far was handled (for tests)."""
         if self._routes is not None:
