@@ -279,10 +279,11 @@ def test_deleting_a_running_job_dismisses_it_and_its_work_stops(dpr):
     assert "mockup: step 10/10 done" not in lines
 
 
-def test_deleting_a_finished_job_removes_it(dpr):
+def test_deleting_a_finished_job_keeps_it_and_purging_it_removes_it(dpr):
     job_id = run(dpr)["jobID"]
     wait_for(dpr, f"/dpr/jobs/{job_id}", "successful")
-    assert dpr.delete(f"/dpr/jobs/{job_id}").json()["status"] == "dismissed"
+    assert dpr.delete(f"/dpr/jobs/{job_id}").json()["status"] == "successful"
+    assert dpr.delete(f"/dpr/jobs/{job_id}", params={"purge": "true"}).json()["status"] == "dismissed"
     assert_problem(dpr.get(f"/dpr/jobs/{job_id}"), 404)
 
 

@@ -154,12 +154,24 @@ def test_dismissing_a_running_job_answers_dismissed_and_it_stays_so(client):
     assert client.get(location).json()["status"] == "dismissed"
 
 
-def test_dismissing_a_finished_job_removes_it(client):
+def test_dismissing_a_finished_job_keeps_it_and_purging_it_removes_it(client):
     response = client.post("/processes/echo/execution", json={"inputs": {"echo": "x"}}, headers=ASYNC)
     location = response.headers["location"]
     wait_for(client, location, "successful")
-    assert client.delete(location).json()["status"] == "dismissed"
+    assert client.delete(location).json()["status"] == "successful", "DELETE alone never removes a record"
+    assert client.get(location).json()["status"] == "successful"
+    assert client.delete(location, params={"purge": "true"}).json()["status"] == "dismissed"
     assert_exception(client.get(location), 404, "/no-such-job")
+    assert_exception(client.delete(location), 404, "/no-such-job")
+
+
+def test_a_retried_dismissal_answers_the_same_and_keeps_the_record(client):
+    response = client.post("/processes/mockup/execution", json={"inputs": {"duration": 30}}, headers=ASYNC)
+    location = response.headers["location"]
+    first, again = client.delete(location), client.delete(location)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["status"] == again.json()["status"] == "dismissed"
+    assert client.get(location).json()["status"] == "dismissed"
 
 
 def test_job_list_filters_pages_and_validates(client):

@@ -138,9 +138,18 @@ async def test_dismissing_a_queued_job_means_it_never_starts():
         await service.close()
 
 
-async def test_dismissing_a_finished_job_removes_it_and_its_log(service):
+async def test_dismissing_an_ended_job_again_changes_nothing(service):
+    run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
+    dismissed = await service.dismissal.dismiss(run.job.job_id)
+    assert await service.dismissal.dismiss(run.job.job_id) == dismissed, "a retried DELETE keeps the record"
+    finished = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}))).job
+    assert await service.dismissal.dismiss(finished.job_id) == await service.queries.status(finished.job_id)
+    assert (await service.queries.status(finished.job_id)).status is JobStatus.SUCCESSFUL
+
+
+async def test_purging_a_finished_job_removes_it_and_its_log(service):
     job = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}))).job
-    gone = await service.dismissal.dismiss(job.job_id)
+    gone = await service.dismissal.dismiss(job.job_id, purge=True)
     assert gone.status is JobStatus.DISMISSED and gone.results is None
     with pytest.raises(NoSuchJob):
         await service.queries.status(job.job_id)

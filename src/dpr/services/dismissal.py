@@ -1,4 +1,4 @@
-"""Dismissing a job: cancel it while active, remove it and its results and logs once ended."""
+"""Dismissing a job: cancel it while active; remove it and its results and logs once ended, on request."""
 
 from __future__ import annotations
 
@@ -31,10 +31,13 @@ class Dismissal:
         self.repository, self.log_store, self.catalog = repository, logs, catalog
         self.executor, self.records, self.clock = executor, records, clock
 
-    async def dismiss(self, job_id: str) -> Job:
-        """Cancel an active job (it becomes ``dismissed``), or remove a finished one and its
-        results and logs. Returns the job as dismissed. Raises ``NoSuchJob``, ``NotAllowed``."""
+    async def dismiss(self, job_id: str, *, purge: bool = False) -> Job:
+        """Cancel an active job (it becomes ``dismissed``). An ended job is left as it is and
+        returned, so a retried request changes nothing; with ``purge`` its record, results and
+        logs are removed (and it is returned as dismissed). Raises ``NoSuchJob``, ``NotAllowed``."""
         job = await self.repository.get(job_id)
+        if job.is_terminal and not purge:
+            return job
         if job.is_terminal:
             await self.repository.delete(job_id)
             await self.log_store.delete(job_id)

@@ -4,7 +4,7 @@ unchanged against dpr. The same jobs as ``/jobs``, in the original's wire format
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, Router, delete, get, post
@@ -22,6 +22,7 @@ from dpr.domain.query import MAX_LIMIT
 from dpr.entrypoints.http.common import JSON, Config, Dismiss, Queries, Submit, base_url, json_response
 from dpr.entrypoints.http.dpr_wire import dpr_problem, dpr_status, parse_execution
 from dpr.entrypoints.http.errors import problem_for
+from dpr.entrypoints.http.jobs import PURGE
 from dpr.entrypoints.http.sse import log_events, plain_text, resume_after
 
 log = logging.getLogger("dpr.http")
@@ -96,8 +97,10 @@ async def job_logs(request: Request, queries: Queries, job_id: FromPath[str]) ->
 
 
 @delete("/jobs/{job_id:str}", summary="Dismiss a job: its work is cancelled", status_code=200)
-async def dismiss_job(request: Request, dismissal: Dismiss, settings: Config, job_id: FromPath[str]) -> StatusInfo:
-    return dpr_status(await dismissal.dismiss(job_id), base_url(request, settings))
+async def dismiss_job(
+    request: Request, dismissal: Dismiss, settings: Config, job_id: FromPath[str], purge: Annotated[bool, PURGE] = False
+) -> StatusInfo:
+    return dpr_status(await dismissal.dismiss(job_id, purge=purge), base_url(request, settings))
 
 
 @get("/_mgmt/ping", summary="Liveness probe", include_in_schema=False)

@@ -95,13 +95,26 @@ async def job_logs(
     )
 
 
+PURGE = QueryParameter(
+    description="Also remove an ended job's record, results and logs (without it, DELETE only cancels an "
+    "active job, and repeating it changes nothing)"
+)
+
+
 @delete(
-    "/jobs/{job_id:str}", summary="Dismiss a job (cancel it, or remove it once ended)", tags=["Jobs"], status_code=200
+    "/jobs/{job_id:str}",
+    summary="Dismiss a job (cancel it; with purge=true, remove it once ended)",
+    tags=["Jobs"],
+    status_code=200,
 )
 async def dismiss_job(
-    request: Request, dismissal: Dismiss, settings: Config, job_id: FromPath[str]
+    request: Request,
+    dismissal: Dismiss,
+    settings: Config,
+    job_id: FromPath[str],
+    purge: Annotated[bool, PURGE] = False,
 ) -> Response[StatusInfo]:
-    job = await dismissal.dismiss(job_id)
+    job = await dismissal.dismiss(job_id, purge=purge)
     return respond(request, ogc.status_info(job, base_url(request, settings)), "job.html", fmt=Format.JSON)
 
 
