@@ -183,6 +183,7 @@ async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start_once_its_l
     first = build_service(repository=repository, clock=clock)
     await first.start()
     run = await first.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
+    await until(first, run.job.job_id, lambda j: j.status is JobStatus.RUNNING)
     # the process dies: a new service starts on the same store with a fresh executor
     clock.advance(ServerSettings().lease + 1)
     second = build_service(repository=repository, clock=clock)
@@ -192,6 +193,28 @@ async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start_once_its_l
         job = await second.queries.status(run.job.job_id)
         assert job.status is JobStatus.FAILED and LOST in job.error
     finally:
+        await first.dismissal.dismiss(run.job.job_id)
+        await first.close()
+        await second.close()
+
+
+async def test_a_job_accepted_but_never_started_before_a_crash_is_queued_again_and_runs():
+    repository, clock = InMemoryJobRepository(), ManualClock(datetime.now(UTC))
+    first = build_service(repository=repository, executor=FakeExecutor(max_workers=1), clock=clock)
+    await first.start()
+    busy = await first.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
+    await until(first, busy.job.job_id, lambda j: j.status is JobStatus.RUNNING)
+    queued = await first.submission.execute("echo", execute_body({"inputs": {"echo": "again"}}), ASYNC)
+    assert queued.job.status is JobStatus.ACCEPTED, "the only worker is busy"
+    clock.advance(ServerSettings().lease + 1)  # the first instance dies
+    second = build_service(repository=repository, clock=clock)
+    try:
+        assert [j.job_id for j in await second.start()] == [busy.job.job_id], "only the started job is lost"
+        job = await finished(second, queued.job.job_id)
+        assert job.status is JobStatus.SUCCESSFUL and job.results is not None and job.results["echo"] == "again"
+        assert job.owner_instance == second.container.instance()
+    finally:
+        await first.dismissal.dismiss(busy.job.job_id)
         await first.close()
         await second.close()
 

@@ -316,6 +316,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         instance=instance,
         lease=settings.provided.server.lease,
+        requeue=submission.provided.requeue,
     )
     upgrade_database = providers.Callable(upgrade_database, settings)
 

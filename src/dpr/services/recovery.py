@@ -3,16 +3,19 @@ stopped renewing theirs (an earlier run of this server among them).
 
 Several instances may share one store. Each follows only the active jobs it owns; it renews
 its lease every ``lease / 3`` seconds, and takes over, with one compare-and-set per expired
-lease, the jobs of any instance whose lease ran out: it re-attaches the executor to them and
-fails those the executor lost. A clean stop releases the lease, so the jobs move at once.
+lease, the jobs of any instance whose lease ran out: it re-attaches the executor to them,
+re-queues those still ``accepted`` that the executor never saw (their request is stored), and
+fails the others the executor lost. A clean stop releases the lease, so the jobs move at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from dpr.domain.errors import DomainError
 from dpr.domain.job import Job
 from dpr.domain.status import JobStatus
 from dpr.ports.clock import Clock
@@ -31,6 +34,7 @@ class Recovery:
     Args:
         instance: this instance's id (new at every start).
         lease: seconds the instance's jobs stay its own without a heartbeat.
+        requeue: submits again an ``accepted`` job the executor never saw; False if it cannot.
     """
 
     def __init__(
@@ -42,9 +46,10 @@ class Recovery:
         clock: Clock,
         instance: str = "instance",
         lease: float = 30.0,
+        requeue: Callable[[Job], Awaitable[bool]] | None = None,
     ) -> None:
         self.repository, self.executor, self.records, self.clock = repository, executor, records, clock
-        self.instance, self.lease = instance, lease
+        self.instance, self.lease, self.requeue = instance, lease, requeue
 
     async def recover(self) -> list[Job]:
         """Hold this instance's lease and take over the active jobs whose owner's lease expired
@@ -55,13 +60,24 @@ class Recovery:
             return []
         lost = []
         for job in await self.repository.take_over(self.instance, self.clock.now()):
-            if not await self.executor.adopt(job):
-                # It may have ended meanwhile: a server shutting down still records outcomes.
-                failed = await self.records.mutate(
-                    job.job_id, lambda j: j if j.is_terminal else j.fail(self.clock.now(), LOST), known=job
-                )
-                lost.append(failed)
+            if await self.executor.adopt(job) or await self._requeued(job):
+                continue
+            # It may have ended meanwhile: a server shutting down still records outcomes.
+            failed = await self.records.mutate(
+                job.job_id, lambda j: j if j.is_terminal else j.fail(self.clock.now(), LOST), known=job
+            )
+            lost.append(failed)
         return [j for j in lost if j is not None and j.status is JobStatus.FAILED and j.error == LOST]
+
+    async def _requeued(self, job: Job) -> bool:
+        """Whether ``job``, accepted and never started, was submitted again."""
+        if job.status is not JobStatus.ACCEPTED or self.requeue is None:
+            return False
+        try:
+            return await self.requeue(job)
+        except DomainError as e:  # it was failed with the reason
+            log.warning("could not re-queue job %s: %s", job.job_id, e)
+            return True
 
     async def keep_lease(self) -> None:
         """Renew the lease and take over expired ones every ``lease / 3`` seconds, until cancelled."""

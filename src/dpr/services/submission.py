@@ -116,6 +116,26 @@ class Submission:
         mode = Mode.SYNC if job.is_terminal else Mode.ASYNC  # not ended in time: answered as async
         return Execution(job=job, mode=mode, process=process, wait_applied=preference.wait)
 
+    async def requeue(self, job: Job) -> bool:
+        """Submit again a job stored as ``accepted`` that the executor does not know (the
+        instance that accepted it stopped before it started), from its stored request. Only
+        what was stored goes with it: a job whose request named another cluster (whose
+        credentials were never stored) or whose process is gone is not re-queued (False).
+        Raises what the executor's ``submit`` raises, the job then being failed."""
+        if job.process_id not in self.processors or job.process_id not in self.catalog:
+            return False
+        order = WorkOrder(
+            job_id=job.job_id,
+            process_id=job.process_id,
+            processor=self.processors[job.process_id],
+            inputs=await self.inputs.resolve(job.process_id, job.request.inputs),
+        )
+        if self.executor.reference(order) not in (None, job.executor_ref):
+            return False  # it was sent elsewhere than an order without a placement goes
+        self.records.track(job)
+        await self._submit(job, order)
+        return True
+
     async def _admit(self, process_id: str) -> None:
         lim = self.limits
         if lim.max_active_per_process is not None:
