@@ -12,6 +12,7 @@ S3-compatible server (moto's) on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -44,6 +45,7 @@ from tests.integration.eopf_fixtures import (
     s3_env,
     start_cluster,
 )
+from tests.integration.test_cli import dpr
 
 pytestmark = [
     pytest.mark.integration,
@@ -282,3 +284,22 @@ def test_an_eopf_process_without_its_environment_is_listed_and_its_jobs_fail_at_
             time.sleep(0.05)
     assert status["status"] == "failed" and "EOPF is not available on this worker: its interpreter" in status["message"]
     assert "Traceback" not in status["message"]
+
+
+def test_eopf_check_says_which_processes_the_installed_environment_can_run(eopf_venv, tmp_path):
+    config = tmp_path / "dpr.yaml"
+    config.write_text(
+        "processes:\n  definitions:\n"
+        "    - {id: generator, processor: 'dpr.adapters.processors.eopf:EopfProcessor',"
+        " options: {venv: '${DPR_EOPF_VENV}', modules: [eopf.computing.utils]}}\n"
+        "    - {id: s1_l0, processor: 'dpr.adapters.processors.eopf:EopfProcessor',"
+        " options: {venv: '${DPR_EOPF_VENV}', task_table: s1_l0}}\n"
+    )
+    done = dpr("eopf", "check", "--json", "-c", str(config), "--venv", str(eopf_venv))
+    report = json.loads(done.stdout)
+    assert done.returncode == 1 and report["environment"]["ready"] is True and report["environment"]["eopf"] == "3.0.0"
+    rows = {row["id"]: row for row in report["processes"]}
+    assert rows["generator"] == {**rows["generator"], "available": True, "reason": None}
+    assert rows["s1_l0"]["available"] is False and rows["s1_l0"]["reason"].startswith("l0.s1")
+    again = dpr("eopf", "install", "--path", str(eopf_venv), "--json")
+    assert json.loads(again.stdout)["built"] is False, "a complete environment is reused, not built again"

@@ -94,8 +94,12 @@ class EopfProcessor(Processor):
         modules = options.get("modules")
         self.modules: list[str] = list(modules) if modules is not None else self._table_modules()
 
+    def unavailable(self) -> str | None:
+        """Why this process cannot run here (for the administrator), or None when it can."""
+        return self.environment.problem(self.modules)
+
     def describe(self) -> ProcessDescription:
-        problem = self.environment.problem(self.modules)
+        problem = self.unavailable()
         text = str(self.options.get("description", "Runs an EOPF triggering payload (eopf trigger local)."))
         if problem is not None:
             text = f"{text} Not available on this server: {problem}."
