@@ -159,6 +159,8 @@ async def test_a_payload_from_s3_runs_on_the_job_s_dask_cluster_and_writes_its_z
     assert f"EOPF computes on the job's Dask cluster {cluster}" in seen
     assert "Workflow progress: 100% - workflow completed" in text and done.progress == 100
     assert any("running unit 1/1: generator" in line for line in seen)
+    records = [r for r in await logs.read(job.job_id, limit=100_000) if r.line.startswith("eopf.triggering.workflow:")]
+    assert records and {r.level for r in records} == {"INFO"}, "EOPF's own level, no second timestamp"
     assert "payload.processor.log" in s3.listing("dpr/reports/run-1")
     assert not list((tmp_path / "work").iterdir()), "the run's private folder is removed"
 
