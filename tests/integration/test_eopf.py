@@ -276,7 +276,10 @@ def test_an_eopf_process_without_its_environment_is_listed_and_its_jobs_fail_at_
     container.executor.override(providers.Object(FakeExecutor()))
     with TestClient(create_app(container=container), base_url="http://dpr.test") as client:
         assert client.get("/dpr/processes/s1_l0").json()["tasktable"]["name"] == "s1-l0"
-        assert "Not available on this server" in client.get("/processes/s1_l0").json()["description"]
+        assert (
+            "Not available: EOPF is not installed on this server"
+            in client.get("/processes/s1_l0").json()["description"]
+        )
         job_id = client.post(
             "/dpr/processes/s1_l0/execution", json={"s3_config_dir": "s3://b/c", "payload_subpath": "p.yaml"}
         ).json()["jobID"]
@@ -284,7 +287,10 @@ def test_an_eopf_process_without_its_environment_is_listed_and_its_jobs_fail_at_
         while time.monotonic() < deadline and status.get("status") != "failed":
             status = client.get(f"/jobs/{job_id}").json()
             time.sleep(0.05)
-    assert status["status"] == "failed" and "EOPF is not available on this worker: its interpreter" in status["message"]
+    assert (
+        status["status"] == "failed"
+        and "EOPF is not available on this worker: EOPF is not installed" in status["message"]
+    )
     assert "Traceback" not in status["message"]
 
 

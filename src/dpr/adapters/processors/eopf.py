@@ -99,10 +99,8 @@ class EopfProcessor(Processor):
         return self.environment.problem(self.modules)
 
     def describe(self) -> ProcessDescription:
-        problem = self.unavailable()
         text = str(self.options.get("description", "Runs an EOPF triggering payload (eopf trigger local)."))
-        if problem is not None:
-            text = f"{text} Not available on this server: {problem}."
+        text = self.environment.describe(text, self.modules, self.options.get("requires"))
         return ProcessDescription(
             id=str(self.options.get("id", "eopf")),
             version=str(self.options.get("version", "1.0.0")),

@@ -43,10 +43,11 @@ class EopfConvertProcessor(Processor):
         return self.environment.problem(["eopf.store.convert"])
 
     def describe(self) -> ProcessDescription:
-        text = str(self.options.get("description", "Converts a legacy SAFE product to EOPF Zarr (eopf convert)."))
-        problem = self.unavailable()
-        if problem is not None:
-            text = f"{text} Not available on this server: {problem}."
+        text = self.environment.describe(
+            str(self.options.get("description", "Converts a legacy SAFE product to EOPF Zarr (eopf convert).")),
+            ["eopf.store.convert"],
+            self.options.get("requires"),
+        )
         path = {"type": "string", "minLength": 1}
         return ProcessDescription(
             id=str(self.options.get("id", "conv_safe_zarr")),
