@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from litestar.testing import TestClient
 
 from dpr.adapters.catalog import build_catalog
 from dpr.adapters.clock import SystemClock, UuidIdGenerator
+from dpr.adapters.config import load_settings
 from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
@@ -37,6 +39,7 @@ from dpr.entrypoints.http.app import create_app
 from dpr.services.jobs import JobService
 from tests.integration.eopf_fixtures import (
     KEY_ID,
+    ROOT,
     SECRET,
     S3Server,
     alive,
@@ -311,3 +314,67 @@ def test_eopf_check_says_which_processes_the_installed_environment_can_run(eopf_
     assert rows["s1_l0"]["available"] is False and rows["s1_l0"]["reason"].startswith("l0.s1")
     again = dpr("eopf", "install", "--path", str(eopf_venv), "--json")
     assert json.loads(again.stdout)["built"] is False, "a complete environment is reused, not built again"
+
+
+def shipped_eopf_process(eopf_venv: Path, work_dir: Path) -> ProcessDefinition:
+    """The catalogue's generic ``eopf`` process, as config/dpr-processors.yaml defines it."""
+    settings = load_settings(str(ROOT / "config" / "dpr-processors.yaml"), env={"DPR_EOPF_VENV": str(eopf_venv)})
+    (generic,) = [d for d in settings.processes.definitions if d.id == "eopf"]
+    return msgspec.structs.replace(generic, options={**generic.options, "work_dir": str(work_dir)})
+
+
+async def test_the_catalogue_s_eopf_process_runs_the_shipped_example_payload(eopf_venv, tmp_path):
+    example = tmp_path / "synthetic"
+    shutil.copytree(ROOT / "examples" / "eopf" / "synthetic", example)
+    text = (example / "payload.yaml").read_text()
+    assert "/tmp/dpr-eopf-example/generated.zarr" in text
+    (example / "payload.yaml").write_text(text.replace("/tmp/dpr-eopf-example", str(tmp_path / "out")))
+    jobs, _, logs = service(FakeExecutor(), shipped_eopf_process(eopf_venv, tmp_path / "work"))
+    await jobs.start()
+    try:
+        inputs = {
+            "s3_config_dir": str(example),
+            "payload_subpath": "payload.yaml",
+            "s3_report_dir": str(tmp_path / "r"),
+        }
+        job = (await jobs.execute("eopf", {"inputs": inputs}, ASYNC)).job
+        done = await jobs.wait(job.job_id, 240)
+        seen = await lines(logs, job.job_id)
+    finally:
+        await jobs.close()
+    assert done.status is JobStatus.SUCCESSFUL, (done.error, seen[-40:])
+    assert done.results == {
+        "products": [
+            {
+                "id": "generated",
+                "path": str(tmp_path / "out" / "generated.zarr"),
+                "engine": "cpm_zarr",
+                "unit": "generator",
+            }
+        ],
+        "reports": str(tmp_path / "r"),
+    }
+    assert done.progress == 100 and (tmp_path / "r" / "payload.processor.log").is_file()
+
+
+async def test_a_payload_whose_units_are_not_installed_fails_before_eopf_starts_naming_their_package(
+    eopf_venv, tmp_path
+):
+    payload = generator_payload(tmp_path / "never.zarr").replace("eopf.computing.utils", "dpr_absent_units.l1")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "payload.yaml").write_text(payload)
+    jobs, _, logs = service(FakeExecutor(), shipped_eopf_process(eopf_venv, tmp_path / "work"))
+    await jobs.start()
+    try:
+        inputs = {"s3_config_dir": str(tmp_path / "config"), "payload_subpath": "payload.yaml"}
+        job = (await jobs.execute("eopf", {"inputs": inputs}, ASYNC)).job
+        done = await jobs.wait(job.job_id, 120)
+        seen = await lines(logs, job.job_id)
+    finally:
+        await jobs.close()
+    assert done.status is JobStatus.FAILED
+    assert done.error == (
+        "EOPF is not available on this worker: its EOPF processing units (dpr_absent_units) are not installed "
+        "on this server"
+    ), done.error
+    assert not any(line.startswith("started eopf") for line in seen)

@@ -379,10 +379,11 @@ def test_s3fs_options_come_from_the_run_s_environment_only(monkeypatch):
 def test_the_processor_catalogue_lists_the_original_processes_with_their_task_tables(tmp_path):
     settings = load_settings("config/dpr-processors.yaml", env={"DPR_EOPF_VENV": str(tmp_path / "absent")})
     catalog, refs = build_catalog(settings.processes)
-    assert catalog.ids() == ["mockup", "s1_l0", "s3_l0", "s1_ard", "s3_l1olci", "s3_l2olci", "conv_safe_zarr"]
+    assert catalog.ids() == ["mockup", "eopf", "s1_l0", "s3_l0", "s1_ard", "s3_l1olci", "s3_l2olci", "conv_safe_zarr"]
     names = {pid: (catalog.task_table(pid) or {}).get("tasktable", {}).get("name") for pid in catalog.ids()}
     assert names == {
         "mockup": "mockup-processor",
+        "eopf": None,
         "s1_l0": "s1-l0",
         "s3_l0": "s3-l0",
         "s1_ard": "s1-ard",

@@ -130,6 +130,9 @@ class EopfProcessor(Processor):
         self.environment.require(self.modules)
         folder, subpath = _text(inputs, "s3_config_dir"), _text(inputs, "payload_subpath")
         reports_to = str(inputs.get("s3_report_dir") or "") or None
+        self.check_location(folder, "s3_config_dir")
+        if reports_to:
+            self.check_location(reports_to, "s3_report_dir")
         env = dict(context.env)
         with RunFolder(context.job_id, self.options.get("work_dir")) as run:
             context.progress(1, f"fetching the configuration folder {folder}")
@@ -147,11 +150,17 @@ class EopfProcessor(Processor):
                 storage.upload_folder(reports, reports_to, env)
         return {"products": products, **({"reports": reports_to} if reports_to else {})}
 
+    def check_location(self, location: str, name: str) -> None:
+        """Raise ``ProcessorError`` when input ``name`` gives a ``location`` this server does
+        not allow. The location policy (schemes, local roots) plugs in here; without one, every
+        location the storage functions reach is accepted."""
+
     def _trigger(
         self, payload_file: Path, experimental: Any, run: RunFolder, context: ProcessorContext
     ) -> list[dict[str, Any]]:
         """Run ``eopf trigger local`` on the prepared payload; the products it wrote."""
         payload, plan = self._prepare(payload_file, experimental or {}, run)
+        self.environment.require(_unit_packages(payload))
         workdir = payload_file.parent
         output = EopfOutput(
             context, payloads.secret_values(payload), workdir / "reports" / f"{payload_file.stem}.processor.log"
@@ -199,6 +208,14 @@ def _upload_quietly(reports: Path, location: str | None, env: Mapping[str, str],
             storage.upload_folder(reports, location, env)
         except ProcessorError as e:
             context.log(e.reason, level="ERROR")
+
+
+def _unit_packages(payload: Mapping[str, Any]) -> list[str]:
+    """The top-level packages of the payload's processing units other than EOPF's own: found
+    without importing anything (a unit's module would import its package, seconds for EOPF)."""
+    workflow = payload.get("workflow") or []
+    modules = [str(unit.get("module") or "") for unit in workflow if isinstance(unit, Mapping)]
+    return sorted({m.split(".")[0] for m in modules if m} - {"eopf"})
 
 
 def _text(inputs: Mapping[str, Any], name: str) -> str:
