@@ -124,13 +124,14 @@ async def until_line(logs: InMemoryJobLogStore, job_id: str, pattern: str, timeo
     raise TimeoutError(f"no log line matched {pattern!r} within {timeout} s")
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["new-eopf", "warm-eopf"])
 async def test_a_payload_from_s3_runs_on_the_job_s_dask_cluster_and_writes_its_zarr_product(
-    cluster, eopf_venv, s3, tmp_path
+    cluster, eopf_venv, s3, tmp_path, warm
 ):
     products = tmp_path / "products"
     s3.put_folder("dpr/config/run-1", {"payload.yaml": generator_payload(products / "generated.zarr")})
     jobs, _, logs = service(
-        DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work")
+        DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work", warm=warm)
     )
     await jobs.start()
     try:
@@ -168,16 +169,17 @@ async def test_a_payload_from_s3_runs_on_the_job_s_dask_cluster_and_writes_its_z
     assert not list((tmp_path / "work").iterdir()), "the run's private folder is removed"
 
 
-async def test_a_dismissed_run_stops_and_its_eopf_process_is_gone(cluster, eopf_venv, s3, tmp_path):
+@pytest.mark.parametrize("warm", [False, True], ids=["new-eopf", "warm-eopf"])
+async def test_a_dismissed_run_stops_and_its_eopf_process_is_gone(cluster, eopf_venv, s3, tmp_path, warm):
     s3.put_folder("dpr/config/long", {"payload.yaml": generator_payload(tmp_path / "long.zarr", wait_before_exit=600)})
     jobs, _, logs = service(
-        DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work")
+        DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work", warm=warm)
     )
     await jobs.start()
     try:
         inputs = {"s3_config_dir": "s3://dpr/config/long", "payload_subpath": "payload.yaml"}
         job = (await jobs.execute("eopf_generator", {"inputs": inputs}, ASYNC)).job
-        pid = int((await until_line(logs, job.job_id, r"started eopf \(pid (\d+)\)")).group(1))
+        pid = int((await until_line(logs, job.job_id, r"started eopf.* \(pid (\d+)\)")).group(1))
         await until_line(logs, job.job_id, r"Sleeping for 600")
         assert alive(pid)
         assert (await jobs.dismiss(job.job_id)).status is JobStatus.DISMISSED

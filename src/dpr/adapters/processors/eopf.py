@@ -12,7 +12,8 @@ Options (the process definition's ``options``): ``venv`` or ``python`` (the EOPF
 must have; by default those of the task table's units), ``dask`` (``job_cluster``: the cluster
 the job runs on, the default; ``local``, ``none`` or ``payload``), ``local_cluster`` (options of
 a LocalCluster), ``env`` (fixed variables for the ``eopf`` process), ``cancel_grace`` (seconds
-between SIGTERM and SIGKILL on dismissal), ``work_dir`` (parent of the per-job folders), and
+between SIGTERM and SIGKILL on dismissal), ``work_dir`` (parent of the per-job folders),
+``warm`` (fork each run from a process that keeps EOPF imported: ``eopf_warm``), and
 ``id``, ``title``, ``description``, ``version``, ``keywords``.
 """
 
@@ -34,7 +35,8 @@ from dpr.adapters.processors.eopf_run import (
     written_products,
 )
 from dpr.adapters.processors.eopf_tasktables import load_task_table, unit_modules
-from dpr.adapters.subprocess_runner import run_command
+from dpr.adapters.processors.eopf_warm import run_warm
+from dpr.adapters.subprocess_runner import default_grace, run_command
 from dpr.domain.errors import ProcessorError
 from dpr.domain.process import InputDescription as In
 from dpr.domain.process import JobControl, ProcessDescription
@@ -89,6 +91,7 @@ class EopfProcessor(Processor):
         self.local_cluster: dict[str, Any] = dict(options.get("local_cluster") or {})
         self.extra_env: dict[str, str] = {str(k): str(v) for k, v in (options.get("env") or {}).items()}
         self.cancel_grace: float | None = options.get("cancel_grace")
+        self.warm = bool(options.get("warm", False))
         table = options.get("task_table")
         self.table_ref: str | None = None if table is None else str(table)
         modules = options.get("modules")
@@ -170,8 +173,23 @@ class EopfProcessor(Processor):
             output.log(f"payload {payload_file.name} as run:\n{payload_summary(payload)}")
             context.progress(EOPF_SPAN[0], "running EOPF")
             child = self.environment.child_env(context.env, self.extra_env, str(run.home))
-            argv = self.environment.command("trigger", "local", "--working-dir", str(workdir), str(payload_file))
-            run_command(argv, output, cwd=str(workdir), env=child, cancel_grace=self.cancel_grace)
+            args = ("trigger", "local", "--working-dir", str(workdir), str(payload_file))
+            if self.warm:
+                grace = default_grace.get() if self.cancel_grace is None else self.cancel_grace
+                assert self.environment.python is not None  # require() checked it
+                run_warm(
+                    self.environment.python,
+                    args,
+                    output,
+                    folder=run.root,
+                    cwd=str(workdir),
+                    env=child,
+                    cancel_grace=grace,
+                )
+            else:
+                run_command(
+                    self.environment.command(*args), output, cwd=str(workdir), env=child, cancel_grace=self.cancel_grace
+                )
             context.progress(EOPF_SPAN[1], "checking the written products")
             return written_products(payload, output.report, workdir, child)
         finally:
