@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench clean browser
+.PHONY: run test test-fast lint bench clean browser eopf
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ test: $(STAMP) browser
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not integration"
+
+# The EOPF environment of the EOPF processes (Python >= 3.13, ~1.3 GB, a few minutes once); the
+# EOPF tests build and reuse the same folder. Prints the DPR_EOPF_VENV to export.
+EOPF_VENV ?= $(CURDIR)/.cache/eopf-venv-3.0.0
+eopf: $(STAMP)
+	$(BIN)/dpr eopf install --path $(EOPF_VENV)
 
 browser:  # headless Chromium for tests/integration/test_browser.py (installed once)
 	scripts/ensure-chromium

@@ -13,8 +13,8 @@ import pytest
 from rich.console import Console
 
 from dpr.domain.process import OutputDescription, ProcessDescription
-from dpr.entrypoints.http.raw import raw_results
 from dpr.entrypoints.cli import results
+from dpr.entrypoints.http.raw import raw_results
 from tests.integration.server import running_server
 from tests.integration.test_cli import UUID, dpr, ok, start_server, stop_server
 
