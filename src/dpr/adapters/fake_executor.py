@@ -10,6 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from dpr.adapters.event_pump import EventPump
 from dpr.adapters.runner import run_order
+from dpr.domain.events import AnyEvent
 from dpr.domain.job import Job
 from dpr.domain.run import WorkOrder
 from dpr.ports.executor import EventHandler, Executor
@@ -26,7 +27,7 @@ class FakeExecutor(Executor):
         # than a threading.Event each.
         self._cancelled: set[str] = set()
         self._closing = False
-        self._futures: dict[str, Future[object]] = {}
+        self._futures: dict[str, Future[AnyEvent]] = {}
 
     async def start(self, handler: EventHandler) -> None:
         self._pump = EventPump(handler)

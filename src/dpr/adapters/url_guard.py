@@ -29,7 +29,7 @@ async def check_url(url: str, *, allow_internal: bool, what: str = "URL") -> Non
         infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
     except OSError as e:
         raise InvalidInput(f"{what} {url!r}: cannot resolve {parts.hostname!r} ({e.strerror or e})") from None
-    if any(_internal(info[4][0]) for info in infos):
+    if any(_internal(str(info[4][0])) for info in infos):
         raise InvalidInput(
             f"{what} {url!r} points to an internal address; this server refuses those "
             "(set security.allow_internal_urls to allow them)"

@@ -101,14 +101,14 @@ def check(s: Session, config_path: str | None) -> None:
     """
     source = config_path or "<defaults>"
     settings = load(config_path)
-    report = {"source": source, "settings": redacted(settings), "connections": connections(settings, source)}
+    shown_settings, targets = redacted(settings), connections(settings, source)
     if s.json:
-        s.out.print_json(report)
+        s.out.print_json({"source": source, "settings": shown_settings, "connections": targets})
         return
     s.out.print(Text(f"# effective settings from {source} and the environment (passwords hidden)", style="dim"))
-    s.out.print(Text(yaml.safe_dump(report["settings"], sort_keys=False).rstrip()))
+    s.out.print(Text(yaml.safe_dump(shown_settings, sort_keys=False).rstrip()))
     s.out.print(Text("\n# connections", style="dim"))
-    for name, target in report["connections"].items():
+    for name, target in targets.items():
         shown = ", ".join(f"{k} ({v})" for k, v in target.items()) if isinstance(target, dict) else target
         s.out.print(Text.assemble((f"{name}: ", "bold"), shown), soft_wrap=True)
     s.out.print(Text(f"\nconfiguration OK ({source})", style="green"))
@@ -154,5 +154,5 @@ def migrator() -> Callable[[str], Any]:
             reason = f"{module_name} cannot be imported: {e}"
             continue
         if callable(getattr(module, "upgrade", None)):
-            return module.upgrade  # type: ignore[no-any-return]
+            return module.upgrade
     raise CliError(f"this dpr has no usable SQL storage adapter ({reason}): nothing can be migrated", Exit.USAGE)
