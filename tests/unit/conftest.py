@@ -1,4 +1,9 @@
-"""A JobService on in-memory adapters and the in-process executor."""
+"""A JobService on in-memory adapters and the in-process executor, in the time of a manual clock.
+
+The executor runs jobs inline on the test's event loop: a processor's ``context.sleep`` lasts
+until the test moves the clock (``service.executor.advance(seconds)``), so no test waits for
+real time and every run goes the same way.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from dpr.adapters.catalog import build_catalog
-from dpr.adapters.clock import SystemClock
+from dpr.adapters.clock import ManualClock
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
@@ -34,17 +39,21 @@ class SequentialIds(IdGenerator):
         return f"job-{next(self._n)}"
 
 
-def build_service(repository=None, executor=None, limits: Limits | None = None, **outbound) -> JobService:
-    """A service on the test processes and in-memory stores; ``outbound`` may name a
-    ``fetcher``, a ``notifier`` and a ``public_base``."""
+def build_service(
+    repository=None, executor=None, limits: Limits | None = None, workers: int = 2, **outbound
+) -> JobService:
+    """A service on the test processes and in-memory stores, running at most ``workers`` jobs at
+    once on the inline executor (unless given another); ``outbound`` may name a ``fetcher``, a
+    ``notifier`` and a ``public_base``."""
     catalog, refs = build_catalog(ProcessSettings(definitions=DEFINITIONS))
+    clock = ManualClock()
     return JobService(
         repository=repository or InMemoryJobRepository(),
-        executor=executor or FakeExecutor(max_workers=2),
+        executor=executor or FakeExecutor(max_workers=workers, clock=clock),
         catalog=catalog,
         processors=refs,
         logs=InMemoryJobLogStore(),
-        clock=SystemClock(),
+        clock=clock,
         ids=SequentialIds(),
         limits=limits,
         **outbound,
