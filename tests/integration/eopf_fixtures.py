@@ -7,7 +7,6 @@ import glob
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 import yaml
 
 from tests.integration.server import free_port, wait_for_port
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EOPF_SPEC = ["eopf[parallel]==3.0.0", "scipy"]
@@ -190,11 +190,16 @@ def start_cluster(venv: Path, folder: Path, env: Mapping[str, str]) -> Iterator[
                 {**base, **env},
             )
         )
-        deadline = time.monotonic() + 60
-        while "Registered to" not in worker_log.read_text():
-            if time.monotonic() > deadline or processes[-1].poll() is not None:
-                raise RuntimeError(f"the Dask worker did not start:\n{worker_log.read_text()[-3000:]}")
-            time.sleep(0.2)
+
+        def registered() -> bool:
+            if processes[-1].poll() is not None:
+                raise RuntimeError(f"the Dask worker exited:\n{worker_log.read_text()[-3000:]}")
+            return "Registered to" in worker_log.read_text()
+
+        try:
+            wait_for(registered, 120, "the Dask worker to register", interval=0.2)
+        except TimeoutError as e:
+            raise RuntimeError(f"{e}:\n{worker_log.read_text()[-3000:]}") from None
         yield address
     finally:
         for process in reversed(processes):
