@@ -34,15 +34,21 @@ def wait_for_port(port: int, timeout: float = 60) -> None:
     wait_for(listening, timeout, f"something to listen on port {port}")
 
 
+def python_path() -> str:
+    """PYTHONPATH for a dpr process the tests start: this checkout (for ``tests.processors``)
+    before what the tests were given (tests/conftest.py adds ``tests/site``)."""
+    return os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+
+
 @contextmanager
-def running_server(*args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> Iterator[str]:
+def running_server(*args: str, env: Mapping[str, str] | None = None, timeout: float = 300) -> Iterator[str]:
     """A ``dpr serve`` subprocess; yields its base URL once ``/health`` answers, stops it after.
 
     The server's output goes to a log file that is printed if it does not come up.
     """
     port = free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"dpr-server-{port}.log"
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": python_path(), **(env or {})}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "dpr", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
@@ -59,7 +65,7 @@ def running_server(*args: str, env: Mapping[str, str] | None = None, timeout: fl
         stop(proc)
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 120) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 300) -> None:
     """Return once the server at ``url`` answers ``/health``; raise with its log if it exits
     or does not answer within the (scaled) bound."""
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.integration.server import ROOT, running_server
+from tests.integration.server import ROOT, python_path, running_server
 from tests.pg_server import PASSWORD, PrivateServer, private_postgres
 from tests.waiting import scaled, wait_for
 
@@ -106,7 +106,7 @@ def test_start_up_waits_for_an_absent_database_then_gives_up_with_one_clear_line
         "DPR_STORAGE_URL": absent,
         "DPR_EXECUTOR_KIND": "fake",
         "DPR_STORAGE_CONNECT_TIMEOUT": "2",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": python_path(),
     }
     began = time.monotonic()
     done = subprocess.run(
