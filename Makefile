@@ -2,21 +2,31 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
+# Everything `make test` needs (dpr and its test tools).
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench clean browser eopf
+.PHONY: run test test-fast lint bench clean browser venv eopf
+
+venv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools
+
+# Serving needs dpr and its dependencies only.
+$(RUN_STAMP): pyproject.toml
+	$(MAKE) venv
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(MAKE) venv
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/dpr serve --config config/dpr.yaml
 
-test: $(STAMP) browser
-	$(BIN)/lint-imports
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
@@ -33,6 +43,9 @@ browser:  # headless Chromium for tests/integration/test_browser.py (installed o
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -6,7 +6,7 @@ Interleaved run by run, so every side sees the same machine load:
 
 - **by hand**: ``eopf trigger local --working-dir DIR payload.yaml`` in the EOPF environment,
   the prepared payload already in DIR (wall time of the command);
-- **dpr, in-process**: the ``eopf`` process through ``JobService`` with the in-process executor
+- **dpr, in-process**: the ``eopf`` process through the submission service with the in-process executor
   (as ``dpr serve --ephemeral``), the payload folder local: execute, then wait until recorded;
 - **dpr, Dask**: the same through an embedded LocalCluster (one worker process).
 
@@ -27,21 +27,28 @@ import statistics
 import subprocess
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dpr.adapters.catalog import build_catalog
-from dpr.adapters.clock import SystemClock, UuidIdGenerator
+from dependency_injector import providers
+
 from dpr.adapters.dask import DaskExecutor, LocalClusterSource
 from dpr.adapters.fake_executor import FakeExecutor
-from dpr.adapters.memory_job_repository import InMemoryJobRepository
-from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.processors import eopf_payload as payloads
 from dpr.adapters.processors.eopf_env import EopfEnvironment
-from dpr.adapters.settings import ProcessDefinition, ProcessSettings
-from dpr.domain.prefer import Preference
+from dpr.adapters.settings import (
+    ExecutorSettings,
+    LocationSettings,
+    ProcessDefinition,
+    ProcessSettings,
+    Settings,
+    StorageSettings,
+)
+from dpr.domain.execute import ExecuteBody
+from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
-from dpr.services.jobs import JobService
+from dpr.entrypoints.container import Container, build_container, running
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "eopf" / "synthetic" / "payload.yaml"
@@ -70,32 +77,42 @@ def by_hand(venv: Path, scratch: Path, i: int) -> float:
     return time.perf_counter() - t0
 
 
-def service_on(executor: object, venv: Path, scratch: Path, warm: bool = False) -> JobService:
-    definition = ProcessDefinition(
-        id="eopf",
-        processor="dpr.adapters.processors.eopf:EopfProcessor",
-        options={"venv": str(venv), "work_dir": str(scratch / "work"), "dask": "job_cluster", "warm": warm},
-    )
-    catalog, refs = build_catalog(ProcessSettings(definitions=[definition]))
-    return JobService(
-        repository=InMemoryJobRepository(),
-        executor=executor,  # type: ignore[arg-type]
-        catalog=catalog,
-        processors=refs,
-        logs=InMemoryJobLogStore(),
-        clock=SystemClock(),
-        ids=UuidIdGenerator(),
-    )
+class Service:
+    """The services the container builds for one ``eopf`` process, started and stopped as
+    ``dpr serve`` does, on in-memory stores and the given executor."""
+
+    def __init__(self, executor: object, venv: Path, scratch: Path, warm: bool = False) -> None:
+        definition = ProcessDefinition(
+            id="eopf",
+            processor="dpr.adapters.processors.eopf:EopfProcessor",
+            options={"venv": str(venv), "work_dir": str(scratch / "work"), "dask": "job_cluster", "warm": warm},
+        )
+        settings = Settings(
+            storage=StorageSettings(url="memory://"),
+            executor=ExecutorSettings(kind="fake"),
+            processes=ProcessSettings(definitions=[definition]),
+            locations=LocationSettings(allow=[f"file://{scratch}"]),
+        )
+        self.container: Container = build_container(settings)
+        self.container.executor.override(providers.Object(executor))
+        self.submission, self.queries = self.container.submission(), self.container.queries()
+        self._stack = AsyncExitStack()
+
+    async def start(self) -> None:
+        await self._stack.enter_async_context(running(self.container))
+
+    async def close(self) -> None:
+        await self._stack.aclose()
 
 
-async def through_dpr(service: JobService, scratch: Path, name: str) -> float:
+async def through_dpr(service: Service, scratch: Path, name: str) -> float:
     folder = scratch / name
     folder.mkdir()
     (folder / "payload.yaml").write_text(payload_for(scratch / f"{name}.zarr", prepared=False))
     inputs = {"s3_config_dir": str(folder), "payload_subpath": "payload.yaml"}
     t0 = time.perf_counter()
-    job = (await service.execute("eopf", {"inputs": inputs}, ASYNC)).job
-    job = await service.wait(job.job_id, 600)
+    job = (await service.submission.execute("eopf", ExecuteBody(inputs=inputs), ASYNC)).job
+    job = await service.queries.wait(job.job_id, 600)
     elapsed = time.perf_counter() - t0
     assert job.status is JobStatus.SUCCESSFUL, job.error
     return elapsed
@@ -109,9 +126,9 @@ def import_eopf(venv: Path) -> float:
 
 async def main(venv: Path, n: int) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="dpr-bench-eopf-"))
-    inproc = service_on(FakeExecutor(), venv, scratch)
-    dask = service_on(DaskExecutor(LocalClusterSource(workers=1, threads_per_worker=2)), venv, scratch)
-    warm = service_on(FakeExecutor(), venv, scratch, warm=True)
+    inproc = Service(FakeExecutor(), venv, scratch)
+    dask = Service(DaskExecutor(LocalClusterSource(workers=1, threads_per_worker=2)), venv, scratch)
+    warm = Service(FakeExecutor(), venv, scratch, warm=True)
     for service in (inproc, dask, warm):
         await service.start()
     try:

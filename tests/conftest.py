@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
 TIERS = ("unit", "contract", "api", "integration", "security")
+
+# jsonschema checks the "iri" formats with rfc3987_syntax when it is installed, and importing
+# that builds a grammar (2 s of CPU). Only the test tools bring it (jupyterhub's
+# jupyter-events); dpr as `make run` installs it has it not, so tests check as production does,
+# here and (through tests/site/sitecustomize.py) in every Python process they start.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+SITE = Path(__file__).parent / "site"
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SITE), os.environ.get("PYTHONPATH")]))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 
 from dpr.adapters.processors.eopf_install import EOPF_VERSION, InstallError, find_python
 from tests.integration.server import free_port, wait_for_port
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".cache" / f"eopf-venv-{EOPF_VERSION}"
@@ -142,11 +142,16 @@ def start_cluster(venv: Path, folder: Path, env: Mapping[str, str]) -> Iterator[
                 {**base, **env},
             )
         )
-        deadline = time.monotonic() + 60
-        while "Registered to" not in worker_log.read_text():
-            if time.monotonic() > deadline or processes[-1].poll() is not None:
-                raise RuntimeError(f"the Dask worker did not start:\n{worker_log.read_text()[-3000:]}")
-            time.sleep(0.2)
+
+        def registered() -> bool:
+            if processes[-1].poll() is not None:
+                raise RuntimeError(f"the Dask worker exited:\n{worker_log.read_text()[-3000:]}")
+            return "Registered to" in worker_log.read_text()
+
+        try:
+            wait_for(registered, 120, "the Dask worker to register", interval=0.2)
+        except TimeoutError as e:
+            raise RuntimeError(f"{e}:\n{worker_log.read_text()[-3000:]}") from None
         yield address
     finally:
         for process in reversed(processes):

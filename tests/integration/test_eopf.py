@@ -50,7 +50,9 @@ from tests.integration.eopf_fixtures import (
 )
 from tests.integration.test_cli import dpr
 from tests.services import Services, ephemeral, wire
+from tests.waiting import async_wait_for, wait_for
 
+TERMINAL = ("successful", "failed", "dismissed")
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.slow,
@@ -115,13 +117,11 @@ async def lines(logs: InMemoryJobLogStore, job_id: str) -> list[str]:
 
 
 async def until_line(logs: InMemoryJobLogStore, job_id: str, pattern: str, timeout: float = 120) -> re.Match[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in await lines(logs, job_id):
-            if found := re.search(pattern, line):
-                return found
-        await asyncio.sleep(0.2)
-    raise TimeoutError(f"no log line matched {pattern!r} within {timeout} s")
+
+    async def found() -> re.Match[str] | None:
+        return next((m for line in await lines(logs, job_id) if (m := re.search(pattern, line))), None)
+
+    return await async_wait_for(found, timeout, f"a log line matching {pattern!r}", interval=0.2)
 
 
 @pytest.mark.parametrize("warm", [False, True], ids=["new-eopf", "warm-eopf"])
@@ -251,12 +251,12 @@ def test_the_dpr_route_runs_an_eopf_payload_with_configured_s3_keys_and_answers_
         created = client.post("/dpr/processes/eopf_generator/execution", json=body)
         assert created.status_code == 201, created.text
         job_id = created.json()["jobID"]
-        deadline, status = time.monotonic() + 240, {}
-        while time.monotonic() < deadline:
-            status = client.get(f"/dpr/jobs/{job_id}").json()
-            if status["status"] in ("successful", "failed", "dismissed"):
-                break
-            time.sleep(0.5)
+        status = wait_for(
+            lambda: (doc := client.get(f"/dpr/jobs/{job_id}").json())["status"] in TERMINAL and doc,
+            240,
+            "the EOPF job to end",
+            interval=0.5,
+        )
         answers = [
             created.text,
             client.get(f"/dpr/jobs/{job_id}").text,
@@ -289,14 +289,11 @@ def test_an_eopf_process_without_its_environment_is_listed_and_its_jobs_fail_at_
         job_id = client.post(
             "/dpr/processes/s1_l0/execution", json={"s3_config_dir": "s3://b/c", "payload_subpath": "p.yaml"}
         ).json()["jobID"]
-        deadline, status = time.monotonic() + 10, {}
-        while time.monotonic() < deadline and status.get("status") != "failed":
-            status = client.get(f"/jobs/{job_id}").json()
-            time.sleep(0.05)
-    assert (
-        status["status"] == "failed"
-        and "EOPF is not available on this worker: EOPF is not installed" in status["message"]
-    )
+        status = wait_for(
+            lambda: (doc := client.get(f"/jobs/{job_id}").json())["status"] == "failed" and doc, 30, "the job to fail"
+        )
+    assert status["status"] == "failed"
+    assert "EOPF is not available on this worker: EOPF is not installed" in status["message"]
     assert "Traceback" not in status["message"]
 
 

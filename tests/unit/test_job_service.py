@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
 import pytest
 
-from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.domain.errors import (
     InvalidInput,
@@ -31,19 +28,22 @@ from tests.unit.conftest import build_service
 ASYNC = Preference(respond_async=True)
 
 
-async def finished(service: Services, job_id: str, timeout: float = 10) -> Job:
-    job = await service.queries.wait(job_id, timeout)
-    assert job.is_terminal, f"job still {job.status} after {timeout}s"
-    return job
+TICK = 0.1  # seconds the executor's manual clock moves per look at the job
 
 
-async def until(service: Services, job_id: str, predicate, timeout: float = 10) -> Job:
-    for _ in range(int(timeout / 0.02)):
+async def finished(service: Services, job_id: str, timeout: float = 60) -> Job:
+    """The job once it has ended, within ``timeout`` seconds of the executor's clock."""
+    return await until(service, job_id, lambda j: j.is_terminal, timeout)
+
+
+async def until(service: Services, job_id: str, predicate, timeout: float = 60) -> Job:
+    """The job once ``predicate`` holds, moving the executor's clock on a tick at a time."""
+    for _ in range(round(timeout / TICK)):
         job = await service.queries.status(job_id)
         if predicate(job):
             return job
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"condition never met; job is {job.status} {job.progress}%")
+        await service.executor.advance(TICK)
+    raise AssertionError(f"condition never met in {timeout} s; job is {job.status} {job.progress}%")
 
 
 async def test_sync_execution_of_echo_returns_the_successful_job(service):
@@ -115,20 +115,20 @@ async def test_dismissing_a_running_job_stops_it_and_it_stays_dismissed(service)
     await until(service, run.job.job_id, lambda j: j.status is JobStatus.RUNNING)
     dismissed = await service.dismissal.dismiss(run.job.job_id)
     assert dismissed.status is JobStatus.DISMISSED and dismissed.finished is not None
-    await asyncio.sleep(0.3)  # the processor notices its flag; its "failed" event is ignored
+    await service.executor.advance()  # the processor notices its flag; its "failed" event is ignored
     job = await service.queries.status(run.job.job_id)
     assert job.status is JobStatus.DISMISSED and not await service.executor.adopt(job)
 
 
 async def test_dismissing_a_queued_job_means_it_never_starts():
-    service = build_service(executor=FakeExecutor(max_workers=1))
+    service = build_service(workers=1)
     await service.start()
     try:
         first = (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.5}}), ASYNC)).job
         queued = (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.5}}), ASYNC)).job
         await service.dismissal.dismiss(queued.job_id)
         await finished(service, first.job_id)
-        await asyncio.sleep(0.2)
+        await service.executor.advance()
         job = await service.queries.status(queued.job_id)
         assert job.status is JobStatus.DISMISSED and job.started is None
     finally:
