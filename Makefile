@@ -27,7 +27,7 @@ run: $(RUN_STAMP)
 	$(BIN)/dpr serve --config config/dpr.yaml
 
 test: $(STAMP) browser lint
-	$(BIN)/python -m pytest
+	DPR_HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not integration"
