@@ -74,9 +74,7 @@ class StubbornProcessor(Processor):
         )
 
     def run(self, inputs: Mapping[str, Any], context: ProcessorContext) -> dict[str, Any]:
-        deadline = time.monotonic() + float(inputs.get("seconds", 5))
-        while time.monotonic() < deadline and not context.cancelled:
-            time.sleep(0.02)
+        context.sleep(float(inputs.get("seconds", 5)))
         return {}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +11,7 @@ from litestar.testing import TestClient
 from dpr.adapters.settings import ProcessSettings, Settings, ephemeral
 from dpr.entrypoints.container import Container, build_container
 from dpr.entrypoints.http.app import create_app
+from tests import waiting
 from tests.unit.conftest import DEFINITIONS
 
 
@@ -28,11 +28,11 @@ def client(container: Container) -> Iterator[TestClient]:
         yield c
 
 
-def wait_for(client: TestClient, url: str, *statuses: str, timeout: float = 10) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_for(client: TestClient, url: str, *statuses: str, timeout: float = 30) -> dict:
+    """The job document at ``url`` once its status is one of ``statuses``."""
+
+    def reached() -> dict | None:
         doc = client.get(url).json()
-        if doc["status"] in statuses:
-            return doc
-        time.sleep(0.02)
-    raise AssertionError(f"{url} never reached {statuses}; last {doc['status']}")
+        return doc if doc["status"] in statuses else None
+
+    return waiting.wait_for(reached, timeout, f"{url} to be {' or '.join(statuses)}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import logging
-import time
 from collections.abc import Iterator
 
 import msgspec
@@ -23,6 +22,7 @@ from dpr.adapters.settings import (
 from dpr.domain.run import WorkOrder
 from dpr.entrypoints.container import Container, build_container
 from dpr.entrypoints.http.app import create_app
+from tests import waiting
 from tests.api.conftest import wait_for
 from tests.eopf_standin import TASK_TABLE
 from tests.ogc_schemas import check
@@ -273,8 +273,8 @@ def test_deleting_a_running_job_dismisses_it_and_its_work_stops(dpr):
     response = dpr.delete(f"/dpr/jobs/{job_id}")
     assert response.status_code == 200 and response.json()["status"] == "dismissed"
     check(response.json(), "statusInfo.yaml")
-    time.sleep(2.5)  # long enough for the whole run, had it gone on
-    assert dpr.get(f"/dpr/jobs/{job_id}").json()["status"] == "dismissed"
+    # for longer than the whole run would have taken, had it gone on
+    waiting.holds_for(lambda: dpr.get(f"/dpr/jobs/{job_id}").json()["status"] == "dismissed", 2.5, "the dismissal")
     lines = [entry["line"] for entry in dpr.get(f"/jobs/{job_id}/logs").json()["logs"]]
     assert "mockup: step 10/10 done" not in lines
 
@@ -289,9 +289,7 @@ def test_deleting_a_finished_job_keeps_it_and_purging_it_removes_it(dpr):
 
 def test_a_late_log_subscriber_gets_every_line_from_the_first_and_the_stream_ends_with_the_job(dpr):
     job_id = run(dpr, "mockup", {"duration": 1})["jobID"]
-    deadline = time.monotonic() + 10
-    while len(dpr.get(f"/jobs/{job_id}/logs").json()["logs"]) < 3 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    waiting.wait_for(lambda: len(dpr.get(f"/jobs/{job_id}/logs").json()["logs"]) >= 3, 30, "three log lines")
     assert dpr.get(f"/dpr/jobs/{job_id}").json()["status"] == "running"  # subscribing late, mid-run
     received = events(dpr, f"/dpr/jobs/{job_id}/logs")
     assert [e["id"] for e in received] == [str(seq) for seq in range(11)]

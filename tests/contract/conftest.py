@@ -1,8 +1,10 @@
 """Adapter fixtures for the contract suites: every port's suite runs against every adapter.
 
 PostgreSQL tests use the server at ``DPR_TEST_POSTGRES_URL`` (default: the local trust-auth
-server) and give the test run its own database, dropped at the end. Without a server they
-skip, except under ``CI=true`` where they fail: CI must never pass by skipping them.
+server on 5432) and give the test run its own database, dropped at the end. When the variable is
+unset and nothing answers on 5432, they start a private server from the installed PostgreSQL
+binaries (``tests/pg_server.py``). Without either they skip, except under ``CI=true`` where they
+fail: CI must never pass by skipping them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.sql import upgrade_url
 from dpr.ports.job_repository import JobRepository
 from dpr.ports.log_store import JobLogStore
+from tests.pg_server import postgres_bin, private_postgres
 from tests.sql_stores import open_sql_store
+from tests.waiting import scaled
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -50,18 +54,23 @@ def run_in_thread(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> URL:
+def postgres_server() -> Iterator[URL]:
     """The URL of a reachable PostgreSQL server's admin database, or skip (fail under CI)."""
-    url = make_url(os.environ.get("DPR_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    given = os.environ.get("DPR_TEST_POSTGRES_URL")
+    url = make_url(given or DEFAULT_POSTGRES_URL)
     try:
-        psycopg_connect(url, connect_timeout=3).close()
+        psycopg_connect(url, connect_timeout=round(scaled(5))).close()
     except psycopg.OperationalError as error:
         where = url.render_as_string(hide_password=True)
         message = f"PostgreSQL at {where} is unreachable ({' '.join(str(error).split())})"
+        if not given and postgres_bin() is not None:
+            with private_postgres() as private:  # a server of our own, removed at the end
+                yield make_url(private.url())
+            return
         if in_ci():
             pytest.fail(f"CI=true and {message}: the postgres tests must run in CI")
-        pytest.skip(f"{message}; set DPR_TEST_POSTGRES_URL or start the server")
-    return url
+        pytest.skip(f"{message}; set DPR_TEST_POSTGRES_URL, start the server or install PostgreSQL")
+    yield url
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 The Dask executor connects to one in-process cluster per test module (one worker, one thread,
 so a second job waits in Dask's queue like a second job waits for the fake executor's thread).
+The inline fake executor keeps a manual clock: while the recorder waits for an event, it moves
+that clock on a tenth of a second at a time, as real time would pass for the others.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from typing import Any
 
 from distributed import LocalCluster
 
+from dpr.adapters.clock import ManualClock
 from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.domain.events import AnyEvent, Failed, Started, Succeeded
 from dpr.domain.run import ProcessorRef, WorkOrder
 from dpr.ports.executor import Executor
+from tests.waiting import scaled
 
 ECHO = ProcessorRef(target="dpr.adapters.processors.echo:EchoProcessor")
 MOCKUP = ProcessorRef(target="dpr.adapters.processors.mockup:MockupProcessor")
 SECRET_ECHO = ProcessorRef(target="tests.processors:SecretEchoProcessor", env=["TOKEN"])
 TUNING = WorkerTuning(flush_interval=0.05, cancel_poll=0.05, cancel_grace=2.0)
+TICK = 0.1  # seconds of the inline executor's clock per look at the events
+KINDS = ["fake", "inline", "dask"]
 _ids = itertools.count(1)
 
 
@@ -52,15 +58,19 @@ async def in_process_cluster() -> AsyncIterator[LocalCluster]:
 def build_executor(kind: str, scheduler_address: str) -> Executor:
     if kind == "fake":
         return FakeExecutor(max_workers=1)
+    if kind == "inline":
+        return FakeExecutor(max_workers=1, clock=ManualClock())
     return DaskExecutor(SchedulerSource(scheduler_address), tuning=TUNING)
 
 
 class Recorder:
     """The handler given to ``start``: keeps every event and lets a test wait for one."""
 
-    def __init__(self) -> None:
+    def __init__(self, executor: Executor | None = None) -> None:
         self.events: list[AnyEvent] = []
         self._changed = asyncio.Condition()
+        # The inline executor's time passes only when moved: waiting moves it.
+        self._tick = executor.advance if isinstance(executor, FakeExecutor) and executor.clock else None
 
     async def __call__(self, events: Sequence[AnyEvent]) -> None:
         async with self._changed:
@@ -70,17 +80,24 @@ class Recorder:
     def of(self, job_id: str) -> list[AnyEvent]:
         return [e for e in self.events if e.job_id == job_id]
 
-    async def wait_for(self, job_id: str, kind: type | tuple[type, ...], timeout: float = 20) -> AnyEvent:
-        """The first event of ``kind`` for the job, waiting up to ``timeout`` seconds."""
+    async def wait_for(self, job_id: str, kind: type | tuple[type, ...], timeout: float = 60) -> AnyEvent:
+        """The first event of ``kind`` for the job, waiting up to ``timeout`` (scaled) seconds."""
+
+        def first() -> AnyEvent | None:
+            return next((e for e in self.of(job_id) if isinstance(e, kind)), None)
 
         async def seen() -> AnyEvent:
-            async with self._changed:
-                await self._changed.wait_for(lambda: any(isinstance(e, kind) for e in self.of(job_id)))
-                return next(e for e in self.of(job_id) if isinstance(e, kind))
+            while (event := first()) is None:
+                if self._tick is not None:
+                    await self._tick(TICK)
+                    continue
+                async with self._changed:
+                    await self._changed.wait_for(lambda: first() is not None)
+            return event
 
-        return await asyncio.wait_for(seen(), timeout)
+        return await asyncio.wait_for(seen(), scaled(timeout))
 
-    async def outcome(self, job_id: str, timeout: float = 20) -> Succeeded | Failed:
+    async def outcome(self, job_id: str, timeout: float = 60) -> Succeeded | Failed:
         event = await self.wait_for(job_id, (Succeeded, Failed), timeout)
         assert isinstance(event, Succeeded | Failed)
         return event

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import warnings
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from distributed import LocalCluster
-from executors import ECHO, MOCKUP, SECRET_ECHO, Recorder, build_executor, in_process_cluster, order
+from executors import ECHO, KINDS, MOCKUP, SECRET_ECHO, Recorder, build_executor, in_process_cluster, order
 from msgspec.structs import replace
 
 from dpr.domain.events import Failed, Logged, Progressed, Started, Succeeded
@@ -26,10 +25,11 @@ async def cluster() -> AsyncIterator[LocalCluster]:
         yield running
 
 
-@pytest_asyncio.fixture(params=["fake", "dask"], loop_scope="module")
+@pytest_asyncio.fixture(params=KINDS, loop_scope="module")
 async def running(request: pytest.FixtureRequest, cluster: LocalCluster) -> AsyncIterator[tuple[Executor, Recorder]]:
     """A started executor of each kind and the recorder of its events; closed afterwards."""
-    executor, recorder = build_executor(request.param, cluster.scheduler_address), Recorder()
+    executor = build_executor(request.param, cluster.scheduler_address)
+    recorder = Recorder(executor)
     await executor.start(recorder)
     yield executor, recorder
     await executor.close()
@@ -88,7 +88,9 @@ async def test_a_job_cancelled_while_queued_never_starts(running):
     await executor.cancel(queued.job_id)
     await executor.cancel(busy.job_id)
     await recorder.outcome(busy.job_id)
-    await asyncio.sleep(0.3)
+    after = order(ECHO, echo="after")  # one worker, first come first served: had the queued
+    await executor.submit(after)  # job been kept, it would have started before this one ended
+    await recorder.outcome(after.job_id)
     assert not recorder.started(queued.job_id)
 
 
@@ -98,7 +100,7 @@ async def test_a_job_cancelled_while_running_sees_the_flag_and_stops(running):
     await executor.submit(work)
     await recorder.wait_for(work.job_id, Started)
     await executor.cancel(work.job_id)
-    outcome = await recorder.outcome(work.job_id, timeout=10)
+    outcome = await recorder.outcome(work.job_id)
     assert isinstance(outcome, Failed) and outcome.error == "cancelled on request"
 
 

@@ -3,11 +3,10 @@ the EOPF environment, and payloads that need no satellite data."""
 
 from __future__ import annotations
 
-import glob
+import json
 import os
-import shutil
 import subprocess
-import time
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,87 +16,40 @@ import fsspec
 import pytest
 import yaml
 
+from dpr.adapters.processors.eopf_install import EOPF_VERSION, InstallError, find_python
 from tests.integration.server import free_port, wait_for_port
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-EOPF_SPEC = ["eopf[parallel]==3.0.0", "scipy"]
-VENV = ROOT / ".cache" / "eopf-venv-3.0.0"
-READY = VENV / ".dpr-ready"  # written last: a half-built environment is built again
+VENV = ROOT / ".cache" / f"eopf-venv-{EOPF_VERSION}"
 KEY_ID, SECRET, REGION = "AKIADPRTEST7Q2M4X9", "dpr-test-secret-4f9a1c7e2b", "eu-west-1"
-_CHECK = (
-    "import importlib.metadata as m, importlib.util as u, sys, dpr; "
-    "assert m.version('eopf') == '3.0.0' and u.find_spec('scipy') and u.find_spec('distributed'); print(dpr.__file__)"
-)
-
-
-def python313() -> str | None:
-    """A working Python 3.13 interpreter: ``DPR_PYTHON313``, pyenv's, or ``python3.13`` on PATH
-    (which may be a pyenv shim that refuses to run, hence the check)."""
-    candidates = [
-        os.environ.get("DPR_PYTHON313"),
-        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")), reverse=True),
-        shutil.which("python3.13"),
-    ]
-    return next((c for c in candidates if c and _runs_313(c)), None)
-
-
-def _runs_313(python: str) -> bool:
-    try:
-        done = subprocess.run(
-            [python, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-    except OSError:
-        return False
-    return done.returncode == 0
 
 
 def eopf_environment() -> Path:
-    """The EOPF virtualenv (built once, about 1.3 GB and a few minutes); dpr is installed in it
-    (editable) for the Dask workers. Skips outside CI when there is no Python 3.13."""
-    if _ready():
-        return VENV
-    python = python313()
-    if python is None:
-        reason = "Python 3.13 is not available (EOPF 3 needs it): set DPR_PYTHON313 or install python3.13"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    shutil.rmtree(VENV, ignore_errors=True)
-    log = ROOT / ".cache" / "eopf-venv.log"
-    log.parent.mkdir(exist_ok=True)
-    steps = [
-        [python, "-m", "venv", str(VENV)],
-        [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", *EOPF_SPEC],
-        [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "-e", str(ROOT)],
-    ]
-    with log.open("w") as out:
-        for step in steps:
-            if subprocess.run(
-                step, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False
-            ).returncode:
-                pytest.fail(
-                    f"building the EOPF environment failed at {' '.join(step[-3:])}: "
-                    f"see {log}\n{log.read_text()[-3000:]}"
-                )
-    if not _ready(check_marker=False):
-        pytest.fail(f"the EOPF environment {VENV} was built but does not import eopf 3.0.0 and dpr")
-    READY.write_text(" ".join(EOPF_SPEC) + "\n")
-    return VENV
-
-
-def _ready(check_marker: bool = True) -> bool:
-    if check_marker and not (READY.is_file() and READY.read_text().split() == EOPF_SPEC):
-        return False
+    """The EOPF virtualenv, built (once, about 1.3 GB and a few minutes) and reused by the
+    command users run, ``dpr eopf install``; dpr is installed in it (editable) for the Dask
+    workers. Skips outside CI when there is no Python >= 3.13 (``DPR_PYTHON313`` names one)."""
+    explicit = os.environ.get("DPR_PYTHON313")
     try:
-        done = subprocess.run(
-            [str(VENV / "bin" / "python"), "-c", _CHECK], capture_output=True, text=True, timeout=120, check=False
-        )
-    except OSError:
-        return False
-    return done.returncode == 0 and Path(done.stdout.strip()).resolve().is_relative_to(ROOT / "src")
+        find_python(explicit)
+    except InstallError as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(e))
+        pytest.skip(str(e))
+    argv = [sys.executable, "-m", "dpr", "eopf", "install", "--path", str(VENV), "--json"]
+    done = subprocess.run(
+        [*argv, *(["--python", explicit] if explicit else [])],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=1500,
+        check=False,
+    )
+    if done.returncode:
+        pytest.fail(f"dpr eopf install failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    report = json.loads(done.stdout)
+    assert report["env"] == {"DPR_EOPF_VENV": str(VENV)} and Path(report["dpr"]).is_relative_to(ROOT / "src")
+    return VENV
 
 
 class S3Server:
@@ -189,11 +141,16 @@ def start_cluster(venv: Path, folder: Path, env: Mapping[str, str]) -> Iterator[
                 {**base, **env},
             )
         )
-        deadline = time.monotonic() + 60
-        while "Registered to" not in worker_log.read_text():
-            if time.monotonic() > deadline or processes[-1].poll() is not None:
-                raise RuntimeError(f"the Dask worker did not start:\n{worker_log.read_text()[-3000:]}")
-            time.sleep(0.2)
+
+        def registered() -> bool:
+            if processes[-1].poll() is not None:
+                raise RuntimeError(f"the Dask worker exited:\n{worker_log.read_text()[-3000:]}")
+            return "Registered to" in worker_log.read_text()
+
+        try:
+            wait_for(registered, 120, "the Dask worker to register", interval=0.2)
+        except TimeoutError as e:
+            raise RuntimeError(f"{e}:\n{worker_log.read_text()[-3000:]}") from None
         yield address
     finally:
         for process in reversed(processes):

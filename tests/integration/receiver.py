@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.waiting import scaled
+
 
 class Receiver:
     def __init__(self) -> None:
@@ -16,9 +18,11 @@ class Receiver:
         self.got_post = threading.Condition()
         self.url = ""
 
-    def wait_posts(self, path: str, count: int, timeout: float = 20) -> list[bytes]:
+    def wait_posts(self, path: str, count: int, timeout: float = 30) -> list[bytes]:
+        """The bodies posted to ``path`` once there are ``count`` (or as many as came in the
+        scaled ``timeout``: the caller's assertion says what was missing)."""
         with self.got_post:
-            self.got_post.wait_for(lambda: len(self.bodies(path)) >= count, timeout)
+            self.got_post.wait_for(lambda: len(self.bodies(path)) >= count, scaled(timeout))
         return self.bodies(path)
 
     def bodies(self, path: str) -> list[bytes]:

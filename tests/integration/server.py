@@ -6,12 +6,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.waiting import scaled, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,26 +24,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 30) -> None:
+def wait_for_port(port: int, timeout: float = 60) -> None:
     """Return once something accepts connections on 127.0.0.1:``port``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def listening() -> bool:
         with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on port {port}")
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_for(listening, timeout, f"something to listen on port {port}")
+
+
+def python_path() -> str:
+    """PYTHONPATH for a dpr process the tests start: this checkout (for ``tests.processors``)
+    before what the tests were given (tests/conftest.py adds ``tests/site``)."""
+    return os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
 @contextmanager
-def running_server(*args: str, env: Mapping[str, str] | None = None, timeout: float = 30) -> Iterator[str]:
+def running_server(*args: str, env: Mapping[str, str] | None = None, timeout: float = 300) -> Iterator[str]:
     """A ``dpr serve`` subprocess; yields its base URL once ``/health`` answers, stops it after.
 
     The server's output goes to a log file that is printed if it does not come up.
     """
     port = free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"dpr-server-{port}.log"
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": python_path(), **(env or {})}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "dpr", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
@@ -53,26 +59,32 @@ def running_server(*args: str, env: Mapping[str, str] | None = None, timeout: fl
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc, timeout, log_path)
+        wait_healthy(url, proc, log_path, timeout)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float, log_path: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 300) -> None:
+    """Return once the server at ``url`` answers ``/health``; raise with its log if it exits
+    or does not answer within the (scaled) bound."""
+
+    def healthy() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"dpr serve exited with {proc.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"dpr serve did not become healthy in {timeout}s:\n{log_path.read_text()}")
+        return httpx.get(f"{url}/health", timeout=scaled(5)).status_code == 200
+
+    try:
+        wait_for(healthy, timeout, f"dpr serve to answer {url}/health", ignoring=(httpx.TransportError,))
+    except TimeoutError as e:
+        raise RuntimeError(f"{e}:\n{log_path.read_text()}") from None
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Stop a server the way Ctrl-C would (SIGTERM), and kill it if it does not end in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=scaled(timeout))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

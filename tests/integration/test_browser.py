@@ -12,7 +12,6 @@ import os
 import shutil
 import struct
 import subprocess
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from tests.integration.server import free_port, running_server
+from tests.waiting import scaled, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -48,22 +48,20 @@ def server() -> Iterator[str]:
 
 @pytest.fixture
 def running_job(server: str) -> Iterator[str]:
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=scaled(30)) as client:
         location = client.post(
             f"{server}/processes/mockup/execution",
             json={"inputs": {"duration": 60}},
             headers={"Prefer": "respond-async"},
         ).headers["location"]
-        deadline = time.monotonic() + 20
-        while client.get(location).json()["progress"] < 10 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(lambda: client.get(location).json()["progress"] >= 10, 60, "the job to reach 10%")
         yield location
         client.delete(location)
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [tool("chromium"), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, cwd=tmp_path)
+    return subprocess.run(command, capture_output=True, text=True, timeout=scaled(90), cwd=tmp_path)
 
 
 def png_rows(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -102,7 +100,7 @@ class WebDriver:
     """Just enough of the W3C WebDriver protocol, spoken to chromedriver with httpx."""
 
     def __init__(self, url: str, profile: Path, *extra: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=60)
+        self.http = httpx.Client(base_url=url, timeout=scaled(60))
         options = {"binary": tool("chromium"), "args": [*CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra]}
         answer = self.http.post("/session", json={"capabilities": {"alwaysMatch": {"goog:chromeOptions": options}}})
         self.session = f"/session/{answer.json()['value']['sessionId']}"
@@ -132,11 +130,8 @@ class WebDriver:
     def script(self, source: str):
         return self.http.post(f"{self.session}/execute/sync", json={"script": source, "args": []}).json()["value"]
 
-    def wait(self, condition, timeout: float = 20):
-        deadline = time.monotonic() + timeout
-        while not (value := condition()) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return value
+    def wait(self, condition, timeout: float = 30):
+        return wait_for(condition, timeout, "the page to show it", interval=0.1)
 
     def quit(self) -> None:
         self.http.delete(self.session)
@@ -161,19 +156,18 @@ def webdriver(tmp_path: Path, *extra: str) -> Iterator[WebDriver]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/status").json()["value"]["ready"]:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_for(
+            lambda: httpx.get(f"{url}/status").json()["value"]["ready"],
+            30,
+            "chromedriver to be ready",
+            ignoring=(httpx.TransportError,),
+        )
         web = WebDriver(url, tmp_path / "profile", *extra)
         yield web
         web.quit()
     finally:
         driver.terminate()
-        driver.wait(timeout=10)
+        driver.wait(timeout=scaled(30))
 
 
 def test_a_user_runs_a_process_from_its_form_and_dismisses_the_job(server, browser):
@@ -187,7 +181,7 @@ def test_a_user_runs_a_process_from_its_form_and_dismisses_the_job(server, brows
     assert browser.wait(lambda: "processing S2MSI1C" in browser.text("#log"))
     browser.click("#dismiss")
     assert browser.wait(lambda: browser.text("#status") == "dismissed")
-    job = httpx.get(browser.url().replace("?f=html", ""), timeout=10).json()
+    job = httpx.get(browser.url().replace("?f=html", ""), timeout=scaled(30)).json()
     assert job["status"] == "dismissed" and job["processID"] == "mockup"
 
 

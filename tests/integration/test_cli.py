@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,8 @@ from click.testing import CliRunner
 
 from dpr.entrypoints.cli import cli
 from dpr.entrypoints.cli.client import DprClient
-from tests.integration.server import free_port
+from tests.integration.server import free_port, stop, wait_healthy
+from tests.waiting import scaled
 
 pytestmark = pytest.mark.integration
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -35,27 +35,16 @@ def start_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "dpr", "serve", "--ephemeral", "--port", str(port)], stdout=sink, stderr=sink
         )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"dpr serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    proc.wait()
-    raise RuntimeError(f"dpr serve did not answer /health in 30 s:\n{log.read_text()}")
+    try:
+        wait_healthy(url, proc, log)
+    except BaseException:
+        stop_server(proc)
+        raise
+    return proc, url
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +70,7 @@ def dpr(
         text=True,
         cwd=cwd,
         env=environ,
-        timeout=120,
+        timeout=scaled(120),
     )
 
 
@@ -154,7 +143,7 @@ def test_dpr_help_documents_exit_codes_and_completion() -> None:
 def test_python_dash_m_dpr_and_the_cli_package_both_run() -> None:
     assert "dpr, version" in ok(dpr("--version"))
     result = subprocess.run(
-        [sys.executable, "-m", "dpr.entrypoints.cli", "--version"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "dpr.entrypoints.cli", "--version"], capture_output=True, text=True, timeout=scaled(60)
     )
     assert "dpr, version" in ok(result)
 
@@ -411,11 +400,12 @@ def test_jobs_watch_ends_1_when_the_job_is_dismissed_from_elsewhere(server: str)
         text=True,
         env=environ,
     )
-    time.sleep(1.5)
+    assert watcher.stdout is not None
+    first = json.loads(watcher.stdout.readline())  # it watches: a first update is out
     assert json.loads(ok(dpr("jobs", "dismiss", job_id, "--json", url=server)))["status"] == "dismissed"
-    out, err = watcher.communicate(timeout=30)
+    out, err = watcher.communicate(timeout=scaled(60))
     assert watcher.returncode == 1, err
-    updates = [json.loads(line) for line in out.splitlines()]
+    updates = [first, *(json.loads(line) for line in out.splitlines())]
     assert updates[-1]["status"] == "dismissed" and updates[0]["jobID"] == job_id
 
 

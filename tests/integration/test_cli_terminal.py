@@ -11,6 +11,7 @@ import pexpect
 import pytest
 
 from tests.integration.test_cli import start_job, start_server, stop_server
+from tests.waiting import scaled
 
 pytestmark = pytest.mark.integration
 COLOUR = re.compile(r"\x1b\[[0-9;]*3[0-9](;[0-9]+)*m|\x1b\[38;")
@@ -29,7 +30,7 @@ def terminal(*args: str, url: str, **env: str) -> pexpect.spawn:
     environ = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     environ.update(DPR_URL=url, TERM="xterm-256color", COLUMNS="120", LINES="30", **env)
     return pexpect.spawn(
-        sys.executable, ["-m", "dpr", *args], env=environ, dimensions=(30, 120), encoding="utf-8", timeout=30
+        sys.executable, ["-m", "dpr", *args], env=environ, dimensions=(30, 120), encoding="utf-8", timeout=scaled(60)
     )
 
 
@@ -44,7 +45,7 @@ def finish(screen: pexpect.spawn) -> tuple[list[str], int]:
 def test_watch_draws_a_progress_bar_with_the_message_then_the_outcome(server: str) -> None:
     job_id = start_job(server, duration=5)
     frames, status = finish(terminal("jobs", "watch", job_id, url=server))
-    bars = [re.search(r"running ━*[╸╺]?━* +(\d+)% step (\d+) of 10 0:00:0\d", f) for f in frames]
+    bars = [re.search(r"running ━*[╸╺]?━* +(\d+)% step (\d+) of 10 \d+:\d\d:\d\d", f) for f in frames]
     seen = [(int(m.group(1)), int(m.group(2))) for m in bars if m]
     assert len(seen) >= 3 and all(percent == step * 10 for percent, step in seen)
     assert [p for p, _ in seen] == sorted(p for p, _ in seen)

@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from dpr.services.recovery import LOST
 from tests.builders import execute_body, make_job
 from tests.integration.server import free_port, wait_for_port
 from tests.services import Services, wire
+from tests.waiting import async_wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -160,16 +160,8 @@ def stores() -> tuple[InMemoryJobRepository, InMemoryJobLogStore]:
     return InMemoryJobRepository(), InMemoryJobLogStore()
 
 
-async def until(check: Callable[[], object], timeout: float = 20, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not await _truthy(check()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout} s for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def _truthy(value: object) -> bool:
-    return bool(await value) if asyncio.iscoroutine(value) else bool(value)
+async def until(check: Callable[[], object], timeout: float = 30, what: str = "condition") -> None:
+    await async_wait_for(check, timeout, what)
 
 
 async def running(service: Services, process_id: str, inputs: dict[str, object]) -> Job:

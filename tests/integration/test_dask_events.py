@@ -3,7 +3,6 @@ cannot flood the service; and what a dead subprocess or a flood looks like in th
 
 from __future__ import annotations
 
-import asyncio
 import pickle
 from collections.abc import AsyncIterator
 
@@ -23,6 +22,7 @@ from dpr.domain.errors import Unavailable
 from dpr.domain.events import Logged, Progressed, Started, Succeeded
 from dpr.domain.run import Placement, ProcessorRef, WorkOrder
 from tests.contract.executors import Recorder, in_process_cluster
+from tests.waiting import async_wait_for
 
 pytestmark = pytest.mark.integration
 ON_MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")  # the cluster lives on the module's loop
@@ -129,11 +129,10 @@ async def test_the_run_on_the_worker_is_a_span_in_the_trace_of_the_request_that_
     with trace.get_tracer("test").start_as_current_span("POST /processes/chatty/execution") as request:
         await executor.submit(work)
     await recorder.outcome(work.job_id)
-    for _ in range(100):  # the span ends just after the outcome was sent
-        finished = [s for s in spans.get_finished_spans() if s.name == "dpr.run chatty"]
-        if finished:
-            break
-        await asyncio.sleep(0.02)
+    # the span ends just after the outcome was sent
+    finished = await async_wait_for(
+        lambda: [s for s in spans.get_finished_spans() if s.name == "dpr.run chatty"], 30, "the run's span"
+    )
     run = finished[0]
     assert run.context.trace_id == request.get_span_context().trace_id
     assert run.parent is not None and run.parent.span_id == request.get_span_context().span_id

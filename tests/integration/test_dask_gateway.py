@@ -34,6 +34,7 @@ from dpr.domain.status import JobStatus
 from tests.builders import execute_body
 from tests.integration.server import free_port, wait_for_port
 from tests.services import Services, wire
+from tests.waiting import scaled, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -136,16 +137,12 @@ class Stack:
 
 def wait_for_health(url: str, timeout: float = 60) -> None:
     """Until the gateway's proxy routes its API (it serves 404 before it has its routing table)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.2)
+
+    def routed() -> bool:
+        with urllib.request.urlopen(url, timeout=scaled(5)) as answer:
+            return bool(answer.status == 200)
+
+    wait_for(routed, timeout, f"{url} to answer", ignoring=(OSError,), interval=0.2)
 
 
 @pytest.fixture(scope="module")

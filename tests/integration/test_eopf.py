@@ -12,7 +12,10 @@ S3-compatible server (moto's) on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,11 +26,12 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 
 from dpr.adapters.clock import UuidIdGenerator
+from dpr.adapters.config import load_settings
 from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
-from dpr.adapters.settings import ProcessDefinition, ProcessSettings, Settings
+from dpr.adapters.settings import LocationSettings, ProcessDefinition, ProcessSettings, Settings
 from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.container import build_container
@@ -35,6 +39,7 @@ from dpr.entrypoints.http.app import create_app
 from tests.builders import execute_body
 from tests.integration.eopf_fixtures import (
     KEY_ID,
+    ROOT,
     SECRET,
     S3Server,
     alive,
@@ -43,8 +48,11 @@ from tests.integration.eopf_fixtures import (
     s3_env,
     start_cluster,
 )
-from tests.services import Services, wire
+from tests.integration.test_cli import dpr
+from tests.services import Services, ephemeral, wire
+from tests.waiting import async_wait_for, wait_for
 
+TERMINAL = ("successful", "failed", "dismissed")
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.slow,
@@ -92,8 +100,10 @@ def service(
     executor: object, *definitions: ProcessDefinition
 ) -> tuple[Services, InMemoryJobRepository, InMemoryJobLogStore]:
     repository, logs = InMemoryJobRepository(), InMemoryJobLogStore()
+    # The tests' own folders (pytest's tmp_path) are a local root the location policy allows.
+    allowed = LocationSettings(allow=["s3://", f"file://{tempfile.gettempdir()}"])
     jobs = wire(
-        ProcessSettings(definitions=list(definitions)),
+        settings=ephemeral(Settings(processes=ProcessSettings(definitions=list(definitions)), locations=allowed)),
         repository=repository,
         log_store=logs,
         executor=executor,
@@ -107,22 +117,21 @@ async def lines(logs: InMemoryJobLogStore, job_id: str) -> list[str]:
 
 
 async def until_line(logs: InMemoryJobLogStore, job_id: str, pattern: str, timeout: float = 120) -> re.Match[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in await lines(logs, job_id):
-            if found := re.search(pattern, line):
-                return found
-        await asyncio.sleep(0.2)
-    raise TimeoutError(f"no log line matched {pattern!r} within {timeout} s")
+
+    async def found() -> re.Match[str] | None:
+        return next((m for line in await lines(logs, job_id) if (m := re.search(pattern, line))), None)
+
+    return await async_wait_for(found, timeout, f"a log line matching {pattern!r}", interval=0.2)
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["new-eopf", "warm-eopf"])
 async def test_a_payload_from_s3_runs_on_the_job_s_dask_cluster_and_writes_its_zarr_product(
-    cluster, eopf_venv, s3, tmp_path
+    cluster, eopf_venv, s3, tmp_path, warm
 ):
     products = tmp_path / "products"
     s3.put_folder("dpr/config/run-1", {"payload.yaml": generator_payload(products / "generated.zarr")})
     jobs, _, logs = service(
-        DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work")
+        DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work", warm=warm)
     )
     await jobs.start()
     try:
@@ -153,20 +162,23 @@ async def test_a_payload_from_s3_runs_on_the_job_s_dask_cluster_and_writes_its_z
     assert f"EOPF computes on the job's Dask cluster {cluster}" in seen
     assert "Workflow progress: 100% - workflow completed" in text and done.progress == 100
     assert any("running unit 1/1: generator" in line for line in seen)
+    records = [r for r in await logs.read(job.job_id, limit=100_000) if r.line.startswith("eopf.triggering.workflow:")]
+    assert records and {r.level for r in records} == {"INFO"}, "EOPF's own level, no second timestamp"
     assert "payload.processor.log" in s3.listing("dpr/reports/run-1")
     assert not list((tmp_path / "work").iterdir()), "the run's private folder is removed"
 
 
-async def test_a_dismissed_run_stops_and_its_eopf_process_is_gone(cluster, eopf_venv, s3, tmp_path):
+@pytest.mark.parametrize("warm", [False, True], ids=["new-eopf", "warm-eopf"])
+async def test_a_dismissed_run_stops_and_its_eopf_process_is_gone(cluster, eopf_venv, s3, tmp_path, warm):
     s3.put_folder("dpr/config/long", {"payload.yaml": generator_payload(tmp_path / "long.zarr", wait_before_exit=600)})
     jobs, _, logs = service(
-        DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work")
+        DaskExecutor(SchedulerSource(cluster), tuning=TUNING), definition(eopf_venv, tmp_path / "work", warm=warm)
     )
     await jobs.start()
     try:
         inputs = {"s3_config_dir": "s3://dpr/config/long", "payload_subpath": "payload.yaml"}
         job = (await jobs.submission.execute("eopf_generator", execute_body({"inputs": inputs}), ASYNC)).job
-        pid = int((await until_line(logs, job.job_id, r"started eopf \(pid (\d+)\)")).group(1))
+        pid = int((await until_line(logs, job.job_id, r"started eopf.* \(pid (\d+)\)")).group(1))
         await until_line(logs, job.job_id, r"Sleeping for 600")
         assert alive(pid)
         assert (await jobs.dismissal.dismiss(job.job_id)).status is JobStatus.DISMISSED
@@ -239,12 +251,12 @@ def test_the_dpr_route_runs_an_eopf_payload_with_configured_s3_keys_and_answers_
         created = client.post("/dpr/processes/eopf_generator/execution", json=body)
         assert created.status_code == 201, created.text
         job_id = created.json()["jobID"]
-        deadline, status = time.monotonic() + 240, {}
-        while time.monotonic() < deadline:
-            status = client.get(f"/dpr/jobs/{job_id}").json()
-            if status["status"] in ("successful", "failed", "dismissed"):
-                break
-            time.sleep(0.5)
+        status = wait_for(
+            lambda: (doc := client.get(f"/dpr/jobs/{job_id}").json())["status"] in TERMINAL and doc,
+            240,
+            "the EOPF job to end",
+            interval=0.5,
+        )
         answers = [
             created.text,
             client.get(f"/dpr/jobs/{job_id}").text,
@@ -270,13 +282,99 @@ def test_an_eopf_process_without_its_environment_is_listed_and_its_jobs_fail_at_
     container.executor.override(providers.Object(FakeExecutor()))
     with TestClient(create_app(container=container), base_url="http://dpr.test") as client:
         assert client.get("/dpr/processes/s1_l0").json()["tasktable"]["name"] == "s1-l0"
-        assert "Not available on this server" in client.get("/processes/s1_l0").json()["description"]
+        assert (
+            "Not available: EOPF is not installed on this server"
+            in client.get("/processes/s1_l0").json()["description"]
+        )
         job_id = client.post(
             "/dpr/processes/s1_l0/execution", json={"s3_config_dir": "s3://b/c", "payload_subpath": "p.yaml"}
         ).json()["jobID"]
-        deadline, status = time.monotonic() + 10, {}
-        while time.monotonic() < deadline and status.get("status") != "failed":
-            status = client.get(f"/jobs/{job_id}").json()
-            time.sleep(0.05)
-    assert status["status"] == "failed" and "EOPF is not available on this worker: its interpreter" in status["message"]
+        status = wait_for(
+            lambda: (doc := client.get(f"/jobs/{job_id}").json())["status"] == "failed" and doc, 30, "the job to fail"
+        )
+    assert status["status"] == "failed"
+    assert "EOPF is not available on this worker: EOPF is not installed" in status["message"]
     assert "Traceback" not in status["message"]
+
+
+def test_eopf_check_says_which_processes_the_installed_environment_can_run(eopf_venv, tmp_path):
+    config = tmp_path / "dpr.yaml"
+    config.write_text(
+        "processes:\n  definitions:\n"
+        "    - {id: generator, processor: 'dpr.adapters.processors.eopf:EopfProcessor',"
+        " options: {venv: '${DPR_EOPF_VENV}', modules: [eopf.computing.utils]}}\n"
+        "    - {id: s1_l0, processor: 'dpr.adapters.processors.eopf:EopfProcessor',"
+        " options: {venv: '${DPR_EOPF_VENV}', task_table: s1_l0}}\n"
+    )
+    done = dpr("eopf", "check", "--json", "-c", str(config), "--venv", str(eopf_venv))
+    report = json.loads(done.stdout)
+    assert done.returncode == 1 and report["environment"]["ready"] is True and report["environment"]["eopf"] == "3.0.0"
+    rows = {row["id"]: row for row in report["processes"]}
+    assert rows["generator"] == {**rows["generator"], "available": True, "reason": None}
+    assert rows["s1_l0"]["available"] is False and rows["s1_l0"]["reason"].startswith("l0.s1")
+    again = dpr("eopf", "install", "--path", str(eopf_venv), "--json")
+    assert json.loads(again.stdout)["built"] is False, "a complete environment is reused, not built again"
+
+
+def shipped_eopf_process(eopf_venv: Path, work_dir: Path) -> ProcessDefinition:
+    """The catalogue's generic ``eopf`` process, as config/dpr-processors.yaml defines it."""
+    settings = load_settings(str(ROOT / "config" / "dpr-processors.yaml"), env={"DPR_EOPF_VENV": str(eopf_venv)})
+    (generic,) = [d for d in settings.processes.definitions if d.id == "eopf"]
+    return msgspec.structs.replace(generic, options={**generic.options, "work_dir": str(work_dir)})
+
+
+async def test_the_catalogue_s_eopf_process_runs_the_shipped_example_payload(eopf_venv, tmp_path):
+    example = tmp_path / "synthetic"
+    shutil.copytree(ROOT / "examples" / "eopf" / "synthetic", example)
+    text = (example / "payload.yaml").read_text()
+    assert "/tmp/dpr-eopf-example/generated.zarr" in text
+    (example / "payload.yaml").write_text(text.replace("/tmp/dpr-eopf-example", str(tmp_path / "out")))
+    jobs, _, logs = service(FakeExecutor(), shipped_eopf_process(eopf_venv, tmp_path / "work"))
+    await jobs.start()
+    try:
+        inputs = {
+            "s3_config_dir": str(example),
+            "payload_subpath": "payload.yaml",
+            "s3_report_dir": str(tmp_path / "r"),
+        }
+        job = (await jobs.submission.execute("eopf", execute_body({"inputs": inputs}), ASYNC)).job
+        done = await jobs.queries.wait(job.job_id, 240)
+        seen = await lines(logs, job.job_id)
+    finally:
+        await jobs.close()
+    assert done.status is JobStatus.SUCCESSFUL, (done.error, seen[-40:])
+    assert done.results == {
+        "products": [
+            {
+                "id": "generated",
+                "path": str(tmp_path / "out" / "generated.zarr"),
+                "engine": "cpm_zarr",
+                "unit": "generator",
+            }
+        ],
+        "reports": str(tmp_path / "r"),
+    }
+    assert done.progress == 100 and (tmp_path / "r" / "payload.processor.log").is_file()
+
+
+async def test_a_payload_whose_units_are_not_installed_fails_before_eopf_starts_naming_their_package(
+    eopf_venv, tmp_path
+):
+    payload = generator_payload(tmp_path / "never.zarr").replace("eopf.computing.utils", "dpr_absent_units.l1")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "payload.yaml").write_text(payload)
+    jobs, _, logs = service(FakeExecutor(), shipped_eopf_process(eopf_venv, tmp_path / "work"))
+    await jobs.start()
+    try:
+        inputs = {"s3_config_dir": str(tmp_path / "config"), "payload_subpath": "payload.yaml"}
+        job = (await jobs.submission.execute("eopf", execute_body({"inputs": inputs}), ASYNC)).job
+        done = await jobs.queries.wait(job.job_id, 120)
+        seen = await lines(logs, job.job_id)
+    finally:
+        await jobs.close()
+    assert done.status is JobStatus.FAILED
+    assert done.error == (
+        "EOPF is not available on this worker: its EOPF processing units (dpr_absent_units) are not installed "
+        "on this server"
+    ), done.error
+    assert not any(line.startswith("started eopf") for line in seen)

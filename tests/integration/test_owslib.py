@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from owslib.ogcapi.processes import Processes
 
 from tests.integration.server import running_server
 from tests.ogc_schemas import check
+from tests.waiting import scaled, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +38,8 @@ def test_owslib_executes_asynchronously_and_httpx_follows_the_job(server):
     check(status, "statusInfo.yaml")
     location = api.response_headers["Location"]
     assert location == f"{server}/jobs/{status['jobID']}"
-    with httpx.Client(timeout=10) as client:
-        for _ in range(200):
-            job = client.get(location).json()
-            if job["status"] == "successful":
-                break
-            time.sleep(0.05)
-        assert job["status"] == "successful"
+    with httpx.Client(timeout=scaled(30)) as client:
+        wait_for(lambda: client.get(location).json()["status"] == "successful", 60, f"{location} to succeed")
         results = client.get(location + "/results").json()
         assert results["products"][0]["type"] == "S1SEWRAW"
 

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from tests.integration.server import running_server
+from tests.waiting import scaled, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,9 @@ def start_mockup(client: httpx.Client, seconds: float) -> str:
 def read_events(client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> list[dict[str, str]]:
     """Every event of the stream, read as it arrives, until the server closes it."""
     out, current = [], {}
-    with client.stream("GET", url, headers=headers or {}, timeout=httpx.Timeout(10, read=30)) as response:
+    with client.stream(
+        "GET", url, headers=headers or {}, timeout=httpx.Timeout(scaled(10), read=scaled(30))
+    ) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["cache-control"] == "no-cache"
         for line in response.iter_lines():
@@ -42,22 +45,20 @@ def read_events(client: httpx.Client, url: str, headers: dict[str, str] | None =
 
 
 def test_a_late_subscriber_over_http_gets_every_line_then_the_stream_closes_with_the_job(server):
-    with httpx.Client(base_url=server, timeout=10) as client:
+    with httpx.Client(base_url=server, timeout=scaled(30)) as client:
         job_id = start_mockup(client, 1.5)
-        deadline = time.monotonic() + 10
-        while len(client.get(f"/jobs/{job_id}/logs").json()["logs"]) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: len(client.get(f"/jobs/{job_id}/logs").json()["logs"]) >= 3, 30, "three log lines")
         assert client.get(f"/dpr/jobs/{job_id}").json()["status"] == "running"
         started = time.monotonic()
         received = read_events(client, f"/dpr/jobs/{job_id}/logs")
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < scaled(10)  # it ends with the job, not at a read timeout
         assert [e["id"] for e in received] == [str(seq) for seq in range(11)]
         assert [e["data"] for e in received][-1] == "mockup: step 10/10 done"
         assert client.get(f"/dpr/jobs/{job_id}").json()["status"] == "successful"
 
 
 def test_the_ogc_stream_sends_json_lines_and_an_end_event_and_resumes_from_last_event_id(server):
-    with httpx.Client(base_url=server, timeout=10) as client:
+    with httpx.Client(base_url=server, timeout=scaled(30)) as client:
         job_id = start_mockup(client, 0.5)
         received = read_events(client, f"/jobs/{job_id}/logs", {"Accept": "text/event-stream", "Last-Event-ID": "6"})
         lines = [msgspec.json.decode(e["data"]) for e in received if "id" in e]
@@ -66,8 +67,8 @@ def test_the_ogc_stream_sends_json_lines_and_an_end_event_and_resumes_from_last_
 
 
 def test_streaming_a_log_blocks_no_other_request(server):
-    with httpx.Client(base_url=server, timeout=10) as client:
-        job_id = start_mockup(client, 2)
+    with httpx.Client(base_url=server, timeout=scaled(30)) as client:
+        job_id = start_mockup(client, 3)
         streamed: list[list[dict[str, str]]] = []
 
         def subscribe() -> None:
@@ -76,11 +77,12 @@ def test_streaming_a_log_blocks_no_other_request(server):
 
         reader = threading.Thread(target=subscribe)
         reader.start()
-        slowest = 0.0
+        # A blocked server would answer /health only once the stream ended: count the answers
+        # that came while it was still open (no bound on how fast, so load cannot fail it).
+        answered_while_streaming = 0
         while reader.is_alive():
-            started = time.monotonic()
             assert client.get("/health").status_code == 200
-            slowest = max(slowest, time.monotonic() - started)
+            answered_while_streaming += reader.is_alive()
             time.sleep(0.05)
         reader.join()
-        assert slowest < 0.5 and len(streamed[0]) == 11
+        assert answered_while_streaming >= 2 and len(streamed[0]) == 11

@@ -1,4 +1,9 @@
-"""The job services on in-memory adapters and the in-process executor."""
+"""The job services on in-memory adapters and the in-process executor, in the time of a manual clock.
+
+The executor runs jobs inline on the test's event loop: a processor's ``context.sleep`` lasts
+until the test moves the clock (``service.executor.advance(seconds)``), so no test waits for
+real time and every run goes the same way.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from dpr.adapters.clock import ManualClock
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.settings import ProcessDefinition, ProcessSettings
 from dpr.ports.clock import IdGenerator
@@ -31,13 +37,18 @@ class SequentialIds(IdGenerator):
         return f"job-{next(self._n)}"
 
 
-def build_service(repository=None, executor=None, limits: Limits | None = None, **outbound) -> Services:
-    """The services on the test processes and in-memory stores; ``outbound`` may name a
-    ``fetcher``, a ``notifier`` and a ``public_base``."""
+def build_service(
+    repository=None, executor=None, limits: Limits | None = None, workers: int = 2, **outbound
+) -> Services:
+    """The services on the test processes and in-memory stores, running at most ``workers`` jobs
+    at once on the inline executor (unless given another); ``outbound`` may name a ``fetcher``,
+    a ``notifier`` and a ``public_base``."""
+    clock = ManualClock()
     return wire(
         ProcessSettings(definitions=DEFINITIONS),
         repository=repository,
-        executor=executor or FakeExecutor(max_workers=2),
+        executor=executor or FakeExecutor(max_workers=workers, clock=clock),
+        clock=clock,
         ids=SequentialIds(),
         limits=limits,
         **outbound,

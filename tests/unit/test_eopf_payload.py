@@ -15,7 +15,7 @@ from dpr.adapters.processors import eopf_payload as payloads
 from dpr.adapters.processors.eopf import EopfProcessor
 from dpr.adapters.processors.eopf_cluster import plan_for, tls_config
 from dpr.adapters.processors.eopf_convert import EopfConvertProcessor
-from dpr.adapters.processors.eopf_env import EopfEnvironment
+from dpr.adapters.processors.eopf_env import EopfEnvironment, Missing
 from dpr.adapters.processors.eopf_run import (
     EopfOutput,
     RunFolder,
@@ -309,13 +309,33 @@ def test_a_payload_path_may_not_leave_the_configuration_folder():
 
 
 def test_without_eopf_the_description_says_so_and_a_run_fails_fast_without_traceback(tmp_path):
-    processor = EopfProcessor(id="s1_l0", venv=str(tmp_path / "no-venv"), task_table="s1_l0")
-    assert "Not available on this server: its interpreter" in processor.describe().description
+    processor = EopfProcessor(
+        id="s1_l0", venv=str(tmp_path / "no-venv"), task_table="s1_l0", requires="the S1 L0 package (module l0.s1)"
+    )
+    assert processor.describe().description.endswith(
+        " Not available: EOPF is not installed on this server (an administrator installs it with `dpr eopf install`)."
+        " To enable it, install the S1 L0 package (module l0.s1) into the EOPF environment."
+    )
+    assert str(tmp_path) not in processor.describe().description, "no path of the server"
+    assert processor.unavailable() == f"its interpreter {tmp_path}/no-venv/bin/python does not exist", "for admins"
     with pytest.raises(
         ProcessorError,
-        match=r"^EOPF is not available on this worker: its interpreter .*no-venv/bin/python does not exist$",
+        match=r"^EOPF is not available on this worker: EOPF is not installed on this server \(an administrator",
     ):
         processor.run({"s3_config_dir": str(tmp_path), "payload_subpath": "p.yaml"}, context()[0])
+
+
+def test_a_description_says_whether_eopf_or_only_the_processing_units_are_missing():
+    assert (
+        EopfEnvironment(python=sys.executable)
+        .describe("Runs L0.", [], "the L0 package")
+        .startswith("Runs L0. Not available: EOPF is not installed on this server")
+    ), "dpr's own Python has no EOPF"
+    units = Missing(reason="l0.s1 not installed for /opt/eopf/bin/python (Python 3.13.0)", modules=["l0.s1"])
+    assert units.public("the S1 L0 package") == (
+        "its EOPF processing units (l0.s1) are not installed on this server."
+        " To enable it, install the S1 L0 package into the EOPF environment"
+    )
 
 
 def test_an_environment_without_the_units_modules_names_them():
@@ -332,7 +352,7 @@ def test_the_conversion_without_eopf_is_listed_as_unavailable_and_fails_fast(tmp
     processor = EopfConvertProcessor(venv=str(tmp_path / "no-venv"))
     description = processor.describe()
     assert description.id == "conv_safe_zarr" and set(description.inputs) == {"input_safe_path", "output_zarr_dir_path"}
-    assert "Not available on this server" in (description.description or "")
+    assert "Not available: EOPF is not installed on this server" in (description.description or "")
     with pytest.raises(ProcessorError, match="^EOPF is not available on this worker"):
         processor.run({"input_safe_path": "s3://b/S1A.SAFE", "output_zarr_dir_path": "s3://b/zarr"}, context()[0])
 
@@ -372,10 +392,11 @@ def test_s3fs_options_come_from_the_run_s_environment_only(monkeypatch):
 def test_the_processor_catalogue_lists_the_original_processes_with_their_task_tables(tmp_path):
     settings = load_settings("config/dpr-processors.yaml", env={"DPR_EOPF_VENV": str(tmp_path / "absent")})
     catalog, refs = build_catalog(settings.processes)
-    assert catalog.ids() == ["mockup", "s1_l0", "s3_l0", "s1_ard", "s3_l1olci", "s3_l2olci", "conv_safe_zarr"]
+    assert catalog.ids() == ["mockup", "eopf", "s1_l0", "s3_l0", "s1_ard", "s3_l1olci", "s3_l2olci", "conv_safe_zarr"]
     names = {pid: (catalog.task_table(pid) or {}).get("tasktable", {}).get("name") for pid in catalog.ids()}
     assert names == {
         "mockup": "mockup-processor",
+        "eopf": None,
         "s1_l0": "s1-l0",
         "s3_l0": "s3-l0",
         "s1_ard": "s1-ard",
@@ -384,7 +405,8 @@ def test_the_processor_catalogue_lists_the_original_processes_with_their_task_ta
         "conv_safe_zarr": None,
     }
     for pid in catalog.ids()[1:]:
-        assert "Not available on this server" in (catalog.get(pid).description or ""), pid
+        assert "Not available: EOPF is not installed on this server" in (catalog.get(pid).description or ""), pid
+        assert str(tmp_path) not in (catalog.get(pid).description or "")
         assert "AWS_SECRET_ACCESS_KEY" in refs[pid].env
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from dpr.domain import errors
@@ -137,7 +137,6 @@ def _step(job: Job, kind: str, dt: int, value: int) -> Job:
     return job.apply(event)
 
 
-@settings(max_examples=300, deadline=None)
 @given(steps)
 def test_no_sequence_of_events_leaves_a_terminal_state_or_turns_back_time(sequence):
     job = make_job()

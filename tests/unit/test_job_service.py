@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
-
 import msgspec
 import pytest
 
-from dpr.adapters.clock import ManualClock
-from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.settings import ServerSettings
 from dpr.domain.errors import (
@@ -34,19 +29,22 @@ from tests.unit.conftest import build_service
 ASYNC = Preference(respond_async=True)
 
 
-async def finished(service: Services, job_id: str, timeout: float = 10) -> Job:
-    job = await service.queries.wait(job_id, timeout)
-    assert job.is_terminal, f"job still {job.status} after {timeout}s"
-    return job
+TICK = 0.1  # seconds the executor's manual clock moves per look at the job
 
 
-async def until(service: Services, job_id: str, predicate, timeout: float = 10) -> Job:
-    for _ in range(int(timeout / 0.02)):
+async def finished(service: Services, job_id: str, timeout: float = 60) -> Job:
+    """The job once it has ended, within ``timeout`` seconds of the executor's clock."""
+    return await until(service, job_id, lambda j: j.is_terminal, timeout)
+
+
+async def until(service: Services, job_id: str, predicate, timeout: float = 60) -> Job:
+    """The job once ``predicate`` holds, moving the executor's clock on a tick at a time."""
+    for _ in range(round(timeout / TICK)):
         job = await service.queries.status(job_id)
         if predicate(job):
             return job
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"condition never met; job is {job.status} {job.progress}%")
+        await service.executor.advance(TICK)
+    raise AssertionError(f"condition never met in {timeout} s; job is {job.status} {job.progress}%")
 
 
 async def test_sync_execution_of_echo_returns_the_successful_job(service):
@@ -118,20 +116,20 @@ async def test_dismissing_a_running_job_stops_it_and_it_stays_dismissed(service)
     await until(service, run.job.job_id, lambda j: j.status is JobStatus.RUNNING)
     dismissed = await service.dismissal.dismiss(run.job.job_id)
     assert dismissed.status is JobStatus.DISMISSED and dismissed.finished is not None
-    await asyncio.sleep(0.3)  # the processor notices its flag; its "failed" event is ignored
+    await service.executor.advance()  # the processor notices its flag; its "failed" event is ignored
     job = await service.queries.status(run.job.job_id)
     assert job.status is JobStatus.DISMISSED and not await service.executor.adopt(job)
 
 
 async def test_dismissing_a_queued_job_means_it_never_starts():
-    service = build_service(executor=FakeExecutor(max_workers=1))
+    service = build_service(workers=1)
     await service.start()
     try:
         first = (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.5}}), ASYNC)).job
         queued = (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 0.5}}), ASYNC)).job
         await service.dismissal.dismiss(queued.job_id)
         await finished(service, first.job_id)
-        await asyncio.sleep(0.2)
+        await service.executor.advance()
         job = await service.queries.status(queued.job_id)
         assert job.status is JobStatus.DISMISSED and job.started is None
     finally:
@@ -179,14 +177,14 @@ async def test_admission_limits_answer_overloaded():
 
 
 async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start_once_its_lease_expired():
-    repository, clock = InMemoryJobRepository(), ManualClock(datetime.now(UTC))
-    first = build_service(repository=repository, clock=clock)
+    repository = InMemoryJobRepository()
+    first = build_service(repository=repository)
     await first.start()
     run = await first.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
     await until(first, run.job.job_id, lambda j: j.status is JobStatus.RUNNING)
-    # the process dies: a new service starts on the same store with a fresh executor
-    clock.advance(ServerSettings().lease + 1)
-    second = build_service(repository=repository, clock=clock)
+    # the process dies: a new service starts on the same store with a fresh executor, once its lease ran out
+    second = build_service(repository=repository)
+    second.clock.advance(ServerSettings().lease + 1)
     lost = await second.start()
     try:
         assert [j.job_id for j in lost] == [run.job.job_id]
@@ -199,15 +197,15 @@ async def test_jobs_left_active_by_an_earlier_run_are_failed_at_start_once_its_l
 
 
 async def test_a_job_accepted_but_never_started_before_a_crash_is_queued_again_and_runs():
-    repository, clock = InMemoryJobRepository(), ManualClock(datetime.now(UTC))
-    first = build_service(repository=repository, executor=FakeExecutor(max_workers=1), clock=clock)
+    repository = InMemoryJobRepository()
+    first = build_service(repository=repository, workers=1)
     await first.start()
     busy = await first.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
     await until(first, busy.job.job_id, lambda j: j.status is JobStatus.RUNNING)
     queued = await first.submission.execute("echo", execute_body({"inputs": {"echo": "again"}}), ASYNC)
     assert queued.job.status is JobStatus.ACCEPTED, "the only worker is busy"
-    clock.advance(ServerSettings().lease + 1)  # the first instance dies
-    second = build_service(repository=repository, clock=clock)
+    second = build_service(repository=repository)
+    second.clock.advance(ServerSettings().lease + 1)  # the first instance died that long ago
     try:
         assert [j.job_id for j in await second.start()] == [busy.job.job_id], "only the started job is lost"
         job = await finished(second, queued.job.job_id)

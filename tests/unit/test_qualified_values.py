@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from dpr.domain.process import InputDescription, OutputDescription, ProcessDescription
@@ -54,7 +54,6 @@ def validator_for(schema: dict[str, Any]) -> RequestValidator:
     return RequestValidator(ProcessDescription(id="p", inputs={"x": InputDescription(schema=schema)}))
 
 
-@settings(max_examples=300, deadline=None)
 @given(valid_pairs())
 def test_a_value_valid_as_given_is_never_rejected_and_reaches_the_processor_unchanged(pair):
     schema, value = pair
@@ -64,7 +63,6 @@ def test_a_value_valid_as_given_is_never_rejected_and_reaches_the_processor_unch
         assert validator.plain_inputs(request.inputs) == {"x": value}
 
 
-@settings(max_examples=300, deadline=None)
 @given(valid_pairs(), st.sampled_from([{}, {"mediaType": "application/json"}, {"mediaType": "text/plain"}]))
 def test_a_qualified_wrapper_of_a_valid_value_is_accepted(pair, qualifiers):
     schema, value = pair

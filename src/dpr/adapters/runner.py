@@ -22,6 +22,8 @@ from dpr.domain.secrets import mask
 from dpr.ports.processor import ProcessorContext
 
 Emit = Callable[[AnyEvent], None]
+Now = Callable[[], datetime]
+Sleep = Callable[[float], None]
 
 
 def utcnow() -> datetime:
@@ -31,22 +33,37 @@ def utcnow() -> datetime:
 class RunContext(ProcessorContext):
     """The processor's view of its job: progress, log, cancellation flag and environment.
 
-    Every text it sends out has the run's secrets masked.
+    Every text it sends out has the run's secrets masked. ``now`` stamps its events and
+    ``sleep`` does its waits when the executor keeps time its own way (a manual clock).
     """
 
-    def __init__(self, order: WorkOrder, emit: Emit, cancelled: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        order: WorkOrder,
+        emit: Emit,
+        cancelled: Callable[[], bool],
+        now: Now = utcnow,
+        sleep: Sleep | None = None,
+    ) -> None:
         self.job_id = order.job_id
-        self._emit, self._cancelled = emit, cancelled
+        self._emit, self._cancelled, self._now, self._sleep = emit, cancelled, now, sleep
         allowed = {k: os.environ[k] for k in order.processor.env if k in os.environ}
         self._env = {**allowed, **order.secrets}
         self._secrets = list(self._env.values())
 
     def progress(self, percent: int | None = None, message: str | None = None) -> None:
         text = None if message is None else mask(message, self._secrets)
-        self._emit(Progressed(job_id=self.job_id, at=utcnow(), progress=percent, message=text))
+        self._emit(Progressed(job_id=self.job_id, at=self._now(), progress=percent, message=text))
 
     def log(self, line: str, level: str = "INFO") -> None:
-        self._emit(Logged(job_id=self.job_id, at=utcnow(), line=mask(line, self._secrets), level=level))
+        self._emit(Logged(job_id=self.job_id, at=self._now(), line=mask(line, self._secrets), level=level))
+
+    def sleep(self, seconds: float) -> None:
+        if self._sleep is None:
+            return super().sleep(seconds)
+        self.check_cancelled()
+        self._sleep(seconds)
+        self.check_cancelled()
 
     @property
     def cancelled(self) -> bool:
@@ -69,24 +86,26 @@ def worker_name() -> str:
     return f"{_host()}:{os.getpid()}:{threading.current_thread().name}"
 
 
-def run_order(order: WorkOrder, emit: Emit, cancelled: Callable[[], bool]) -> AnyEvent:
+def run_order(
+    order: WorkOrder, emit: Emit, cancelled: Callable[[], bool], now: Now = utcnow, sleep: Sleep | None = None
+) -> AnyEvent:
     """Run the order's processor; emit ``Started``, its progress and logs, and the outcome.
 
-    Returns the final event (also emitted).
+    Returns the final event (also emitted). ``now`` and ``sleep``: see ``RunContext``.
     """
-    emit(Started(job_id=order.job_id, at=utcnow(), worker=worker_name()))
-    context = RunContext(order, emit, cancelled)
+    emit(Started(job_id=order.job_id, at=now(), worker=worker_name()))
+    context = RunContext(order, emit, cancelled, now, sleep)
     final: AnyEvent
     try:
         processor = load_processor(order.processor)
         outputs = processor.run(order.inputs, context)
-        final = Succeeded(job_id=order.job_id, at=utcnow(), outputs=dict(outputs or {}))
+        final = Succeeded(job_id=order.job_id, at=now(), outputs=dict(outputs or {}))
     except Cancelled:
-        final = Failed(job_id=order.job_id, at=utcnow(), error="cancelled on request")
+        final = Failed(job_id=order.job_id, at=now(), error="cancelled on request")
     except ProcessorError as e:
-        final = Failed(job_id=order.job_id, at=utcnow(), error=context.masked(e.reason))
+        final = Failed(job_id=order.job_id, at=now(), error=context.masked(e.reason))
     except Exception as e:  # the processor's own bug: report it, keep the worker alive
         context.log(traceback.format_exc(), level="ERROR")
-        final = Failed(job_id=order.job_id, at=utcnow(), error=context.masked(f"{type(e).__name__}: {e}"))
+        final = Failed(job_id=order.job_id, at=now(), error=context.masked(f"{type(e).__name__}: {e}"))
     emit(final)
     return final

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +33,18 @@ class ProcessorContext(ABC):
         """Raise ``Cancelled`` if the job was dismissed."""
         if self.cancelled:
             raise Cancelled(self.job_id)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``; raise ``Cancelled`` as soon as the job is dismissed (checked before
+        waiting, too). Processors wait with this rather than ``time.sleep``, so an executor may
+        keep time its own way (the unit tests' manual clock); this default waits for real."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.check_cancelled()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.05))
 
     @property
     @abstractmethod

@@ -52,8 +52,11 @@ class SchedulerCalls:
         """The scheduler's state of the job's task (``queued``, ``processing``, ``memory``...),
         ``None`` when it does not know the task."""
         key = task_key(job_id)
+        scheduler = self.client.scheduler
+        if scheduler is None:
+            raise Unavailable("dask scheduler", "the client is not connected")
         try:
-            states = await self.client.scheduler.get_task_status(keys=[key])
+            states = await scheduler.get_task_status(keys=[key])
         except OSError as e:
             raise Unavailable("dask scheduler", str(e)) from e
         return states.get(key)

@@ -15,13 +15,15 @@ from dpr.domain.run import WorkOrder
 
 try:  # an optional dependency: the worker image may not have it
     from opentelemetry import propagate, trace
+
+    TRACING = True
 except ImportError:  # pragma: no cover - exercised only without opentelemetry-api
-    propagate = trace = None  # type: ignore[assignment]
+    TRACING = False
 
 
 def with_current_context(order: WorkOrder) -> WorkOrder:
     """The order carrying the caller's trace context, unless it already has one."""
-    if order.trace_context or propagate is None:
+    if order.trace_context or not TRACING:
         return order
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
@@ -31,7 +33,7 @@ def with_current_context(order: WorkOrder) -> WorkOrder:
 @contextmanager
 def job_span(order: WorkOrder, worker: str | None) -> Iterator[None]:
     """A span named after the process, child of the context the order carries."""
-    if trace is None or propagate is None:
+    if not TRACING:
         yield
         return
     parent = propagate.extract(dict(order.trace_context))

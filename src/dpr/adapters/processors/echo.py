@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,11 +83,7 @@ class EchoProcessor(Processor):
         )
 
     def run(self, inputs: Mapping[str, Any], context: ProcessorContext) -> dict[str, Any]:
-        pause = float(inputs.get("pause") or 0)
-        deadline = time.monotonic() + pause
-        while time.monotonic() < deadline:
-            context.check_cancelled()
-            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        context.sleep(float(inputs.get("pause") or 0))
         context.log(f"echoing {len(inputs)} input(s)")
         outputs = {"echo": inputs["echo"], "inputs": dict(inputs)}
         if "mixed" in inputs:

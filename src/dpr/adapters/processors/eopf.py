@@ -13,8 +13,9 @@ must have; by default those of the task table's units), ``dask`` (``job_cluster`
 the job runs on, the default; ``local``, ``none`` or ``payload``), ``local_cluster`` (options of
 a LocalCluster), ``env`` (fixed variables for the ``eopf`` process), ``cancel_grace`` (seconds
 between SIGTERM and SIGKILL on dismissal), ``work_dir`` (parent of the per-job folders),
-``max_copy_bytes`` (the most the configuration folder may hold, 1 GiB by default), and ``id``,
-``title``, ``description``, ``version``, ``keywords``.
+``max_copy_bytes`` (the most the configuration folder may hold, 1 GiB by default), ``warm``
+(fork each run from a process that keeps EOPF imported: ``eopf_warm``), and ``id``, ``title``,
+``description``, ``version``, ``keywords``.
 
 Locations (``s3_config_dir``, ``s3_report_dir``) are checked at submission by the service's
 location policy. The configuration folder is copied without following links that leave it and
@@ -38,7 +39,8 @@ from dpr.adapters.processors.eopf_run import (
     written_products,
 )
 from dpr.adapters.processors.eopf_tasktables import load_task_table, unit_modules
-from dpr.adapters.subprocess_runner import run_command
+from dpr.adapters.processors.eopf_warm import run_warm
+from dpr.adapters.subprocess_runner import default_grace, run_command
 from dpr.domain.errors import ProcessorError
 from dpr.domain.locations import LOCATION_FORMAT
 from dpr.domain.process import InputDescription as In
@@ -98,16 +100,19 @@ class EopfProcessor(Processor):
         self.extra_env: dict[str, str] = {str(k): str(v) for k, v in (options.get("env") or {}).items()}
         self.cancel_grace: float | None = options.get("cancel_grace")
         self.max_copy_bytes = int(options.get("max_copy_bytes", DEFAULT_MAX_COPY_BYTES))
+        self.warm = bool(options.get("warm", False))
         table = options.get("task_table")
         self.table_ref: str | None = None if table is None else str(table)
         modules = options.get("modules")
         self.modules: list[str] = list(modules) if modules is not None else self._table_modules()
 
+    def unavailable(self) -> str | None:
+        """Why this process cannot run here (for the administrator), or None when it can."""
+        return self.environment.problem(self.modules)
+
     def describe(self) -> ProcessDescription:
-        problem = self.environment.problem(self.modules)
         text = str(self.options.get("description", "Runs an EOPF triggering payload (eopf trigger local)."))
-        if problem is not None:
-            text = f"{text} Not available on this server: {problem}."
+        text = self.environment.describe(text, self.modules, self.options.get("requires"))
         return ProcessDescription(
             id=str(self.options.get("id", "eopf")),
             version=str(self.options.get("version", "1.0.0")),
@@ -161,6 +166,7 @@ class EopfProcessor(Processor):
     ) -> list[dict[str, Any]]:
         """Run ``eopf trigger local`` on the prepared payload; the products it wrote."""
         payload, plan = self._prepare(payload_file, experimental or {}, run)
+        self.environment.require(_unit_packages(payload))
         workdir = payload_file.parent
         output = EopfOutput(
             context, payloads.secret_values(payload), workdir / "reports" / f"{payload_file.stem}.processor.log"
@@ -171,8 +177,23 @@ class EopfProcessor(Processor):
             output.log(f"running payload {shown} ({payload_file.stat().st_size} bytes)")
             context.progress(EOPF_SPAN[0], "running EOPF")
             child = self.environment.child_env(context.env, self.extra_env, str(run.home))
-            argv = self.environment.command("trigger", "local", "--working-dir", str(workdir), str(payload_file))
-            run_command(argv, output, cwd=str(workdir), env=child, cancel_grace=self.cancel_grace)
+            args = ("trigger", "local", "--working-dir", str(workdir), str(payload_file))
+            if self.warm:
+                grace = default_grace.get() if self.cancel_grace is None else self.cancel_grace
+                assert self.environment.python is not None  # require() checked it
+                run_warm(
+                    self.environment.python,
+                    args,
+                    output,
+                    folder=run.root,
+                    cwd=str(workdir),
+                    env=child,
+                    cancel_grace=grace,
+                )
+            else:
+                run_command(
+                    self.environment.command(*args), output, cwd=str(workdir), env=child, cancel_grace=self.cancel_grace
+                )
             context.progress(EOPF_SPAN[1], "checking the written products")
             return written_products(payload, output.report, workdir, child)
         finally:
@@ -214,6 +235,14 @@ def _upload_quietly(reports: Path, location: str | None, env: Mapping[str, str],
 def _log_kept(kept: list[str], location: str, context: ProcessorContext) -> None:
     if kept:
         context.log(f"reports already in {location} were not overwritten: {', '.join(kept)}", "WARNING")
+
+
+def _unit_packages(payload: Mapping[str, Any]) -> list[str]:
+    """The top-level packages of the payload's processing units other than EOPF's own: found
+    without importing anything (a unit's module would import its package, seconds for EOPF)."""
+    workflow = payload.get("workflow") or []
+    modules = [str(unit.get("module") or "") for unit in workflow if isinstance(unit, Mapping)]
+    return sorted({m.split(".")[0] for m in modules if m} - {"eopf"})
 
 
 def _text(inputs: Mapping[str, Any], name: str) -> str:

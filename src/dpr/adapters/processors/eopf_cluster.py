@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,11 @@ def plan_for(mode: str, local_cluster: dict[str, Any], secrets_dir: Path) -> Das
 
 def current_worker() -> Any | None:
     """The Dask worker running this thread's task, or None outside Dask."""
-    try:
-        from distributed import get_worker
-    except ImportError:  # pragma: no cover - distributed is a dependency of dpr
+    distributed = sys.modules.get("distributed")
+    if distributed is None:  # a Dask worker has imported it: no need to (slowly) import it here
         return None
     try:
-        return get_worker()
+        return distributed.get_worker()
     except ValueError:
         return None
 

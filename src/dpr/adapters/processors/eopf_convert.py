@@ -39,11 +39,16 @@ class EopfConvertProcessor(Processor):
         self.extra_env: dict[str, str] = {str(k): str(v) for k, v in (options.get("env") or {}).items()}
         self.cancel_grace: float | None = options.get("cancel_grace")
 
+    def unavailable(self) -> str | None:
+        """Why this process cannot run here (for the administrator), or None when it can."""
+        return self.environment.problem(["eopf.store.convert"])
+
     def describe(self) -> ProcessDescription:
-        text = str(self.options.get("description", "Converts a legacy SAFE product to EOPF Zarr (eopf convert)."))
-        problem = self.environment.problem(["eopf.store.convert"])
-        if problem is not None:
-            text = f"{text} Not available on this server: {problem}."
+        text = self.environment.describe(
+            str(self.options.get("description", "Converts a legacy SAFE product to EOPF Zarr (eopf convert).")),
+            ["eopf.store.convert"],
+            self.options.get("requires"),
+        )
         # A location, never an option of ``eopf convert`` (they are passed after "--" as well).
         path = {"type": "string", "minLength": 1, "pattern": r"^[^\s-]", "format": LOCATION_FORMAT}
         return ProcessDescription(

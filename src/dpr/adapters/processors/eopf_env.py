@@ -13,6 +13,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import msgspec
+
 from dpr.domain.errors import ProcessorError
 
 CHECK_TIMEOUT = 60.0
@@ -67,17 +69,32 @@ class EopfEnvironment:
             return [str(script), *args]
         return [self.python, "-c", "import sys; from eopf.cli.cli import eopf_cli; sys.exit(eopf_cli())", *args]
 
-    def problem(self, modules: Sequence[str] = ()) -> str | None:
-        """Why this environment cannot run EOPF with ``modules``, or None when it can."""
+    def missing(self, modules: Sequence[str] = ()) -> Missing | None:
+        """What this environment lacks to run EOPF with ``modules``, or None when it can."""
         if not self.python:
-            return "no EOPF environment is configured (process option 'venv' or 'python')"
-        return _problem(self.python, ("eopf", *modules))
+            return Missing(reason="no EOPF environment is configured (process option 'venv' or 'python')")
+        return _missing(self.python, ("eopf", *modules))
+
+    def problem(self, modules: Sequence[str] = ()) -> str | None:
+        """Why this environment cannot run EOPF with ``modules`` (for the administrator: it
+        names paths), or None when it can."""
+        found = self.missing(modules)
+        return None if found is None else found.reason
+
+    def describe(self, text: str, modules: Sequence[str] = (), requires: object = None) -> str:
+        """A process's description ``text``, followed when EOPF cannot run here by what to
+        install (``requires``: the process option naming its package); no path of the server."""
+        missing = self.missing(modules)
+        if missing is None:
+            return text
+        return f"{text} Not available: {missing.public(None if requires is None else str(requires))}."
 
     def require(self, modules: Sequence[str] = ()) -> None:
-        """Raise ``ProcessorError`` (a short message, no traceback) if EOPF cannot run here."""
-        reason = self.problem(modules)
-        if reason is not None:
-            raise ProcessorError(f"EOPF is not available on this worker: {reason}")
+        """Raise ``ProcessorError`` (a short message without paths, no traceback) if EOPF cannot
+        run here; ``dpr eopf check`` tells the administrator more."""
+        missing = self.missing(modules)
+        if missing is not None:
+            raise ProcessorError(f"EOPF is not available on this worker: {missing.public()}")
 
     def child_env(self, allowed: Mapping[str, str], extra: Mapping[str, str], home: str) -> dict[str, str]:
         """The whole environment of an ``eopf`` run: a base, ``extra`` (from the process
@@ -98,21 +115,37 @@ class EopfEnvironment:
         return env
 
 
+class Missing(msgspec.Struct, frozen=True, kw_only=True):
+    """What an EOPF environment lacks: ``reason`` for the administrator (paths, versions),
+    ``modules`` the processing units' modules missing when EOPF itself is there."""
+
+    reason: str
+    modules: list[str] = msgspec.field(default_factory=list)
+
+    def public(self, requires: str | None = None) -> str:
+        """The reason for a process description: what to install, and no path of the server."""
+        if self.modules:
+            text = f"its EOPF processing units ({', '.join(self.modules)}) are not installed on this server"
+        else:
+            text = "EOPF is not installed on this server (an administrator installs it with `dpr eopf install`)"
+        return f"{text}. To enable it, install {requires} into the EOPF environment" if requires else text
+
+
 _READY: set[tuple[str, tuple[str, ...]]] = set()  # only successes are kept: a missing EOPF may be installed later
 
 
-def _problem(python: str, modules: tuple[str, ...]) -> str | None:
+def _missing(python: str, modules: tuple[str, ...]) -> Missing | None:
     if (python, modules) in _READY:
         return None
-    reason = _ask(python, modules)
-    if reason is None:
+    found = _ask(python, modules)
+    if found is None:
         _READY.add((python, modules))
-    return reason
+    return found
 
 
-def _ask(python: str, modules: tuple[str, ...]) -> str | None:
+def _ask(python: str, modules: tuple[str, ...]) -> Missing | None:
     if not os.access(python, os.X_OK):
-        return f"its interpreter {python} does not exist"
+        return Missing(reason=f"its interpreter {python} does not exist")
     try:
         done = subprocess.run(
             [python, "-c", _CHECK, *modules],
@@ -125,7 +158,9 @@ def _ask(python: str, modules: tuple[str, ...]) -> str | None:
         )
         found = json.loads(done.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
-        return f"its interpreter {python} cannot be run"
-    if found["missing"]:
-        return f"{', '.join(found['missing'])} not installed for {python} (Python {found['python']})"
-    return None
+        return Missing(reason=f"its interpreter {python} cannot be run")
+    missing = list(found["missing"])
+    if not missing:
+        return None
+    reason = f"{', '.join(missing)} not installed for {python} (Python {found['python']})"
+    return Missing(reason=reason, modules=[] if "eopf" in missing else missing)

@@ -16,6 +16,7 @@ from typing import IO, Any, Self
 
 from dpr.adapters.processors import eopf_payload as payloads
 from dpr.adapters.processors import eopf_storage as storage
+from dpr.adapters.processors.eopf_logs import EopfLines, Record
 from dpr.domain.errors import ProcessorError
 from dpr.domain.secrets import mask
 from dpr.ports.processor import ProcessorContext
@@ -73,8 +74,10 @@ class ForwardingContext(ProcessorContext):
 
 class EopfOutput(ForwardingContext):
     """The job's context as the ``eopf`` process's output sees it: every line has the run's
-    secrets (and those in the payload) masked, goes to the job log and to the processor log in
-    ``reports/``; progress lines move the job's progress; the final report is kept."""
+    secrets (and those in the payload) masked, goes to the processor log in ``reports/`` as
+    printed and to the job log with EOPF's own level (``eopf_logs``: one parser per stream,
+    told apart by the level the runner gives it); progress lines move the job's progress; the
+    final report is kept."""
 
     def __init__(self, context: ProcessorContext, extra_secrets: list[str], log_file: Path) -> None:
         super().__init__(context)
@@ -83,6 +86,7 @@ class EopfOutput(ForwardingContext):
         log_file.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] = log_file.open("a", encoding="utf-8")
         self._lock = threading.Lock()  # stdout and stderr are read by two threads
+        self._streams: dict[str, EopfLines] = {}
 
     def log(self, line: str, level: str = "INFO") -> None:
         line = mask(line, self._secrets)
@@ -94,14 +98,22 @@ class EopfOutput(ForwardingContext):
             self.report = payloads.parse_report(line) or self.report
             if not self._file.closed:
                 self._file.write(line + "\n")
-        self._context.log(line, level)
+            stream = self._streams.setdefault(level, EopfLines(self._forward, level))
+        stream.feed(line)
+
+    def _forward(self, record: Record) -> None:
+        self._context.log(record.line, record.level)
 
     def progress(self, percent: int | None = None, message: str | None = None) -> None:
         self._context.progress(percent, None if message is None else mask(message, self._secrets))
 
     def close(self) -> None:
+        """Forward what the streams still hold (a traceback whose end was not seen)."""
         with self._lock:
+            streams = list(self._streams.values())
             self._file.close()
+        for stream in streams:
+            stream.flush()
 
 
 def written_products(

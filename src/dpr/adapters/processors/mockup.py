@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,7 +78,7 @@ class MockupProcessor(Processor):
             if name in inputs:
                 context.log(f"mockup: {name} = {inputs[name]}")
         for step in range(1, STEPS + 1):
-            self._sleep(duration / STEPS, context)
+            context.sleep(duration / STEPS)
             if inputs.get("fail") and step == STEPS // 2:
                 context.log("mockup: failing on request", level="ERROR")
                 raise ProcessorError(f"mockup failed on request at step {step} of {STEPS}")
@@ -91,13 +90,3 @@ class MockupProcessor(Processor):
             "path": f"mock://{context.job_id}/{product_type}.zarr",
         }
         return {"products": [product]}
-
-    @staticmethod
-    def _sleep(seconds: float, context: ProcessorContext) -> None:
-        deadline = time.monotonic() + seconds
-        while True:
-            context.check_cancelled()
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            time.sleep(min(left, 0.05))

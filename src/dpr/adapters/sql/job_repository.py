@@ -182,7 +182,7 @@ async def _outcome(call: Awaitable[None]) -> BaseException | None:
     return None
 
 
-async def _count(conn: AsyncConnection, statement: Select[tuple[int]], query: JobQuery) -> int | None:
+async def _count(conn: AsyncConnection, statement: Select[int], query: JobQuery) -> int | None:
     if not query.count:
         return None
     return int((await conn.execute(statement)).scalar_one())

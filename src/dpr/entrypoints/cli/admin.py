@@ -99,15 +99,14 @@ def check(s: Session, config_path: str | None) -> None:
     """
     source = config_path or "<defaults>"
     settings = load(config_path)
-    connections_of = connections(settings, source)
-    report = {"source": source, "settings": redacted(settings), "connections": connections_of}
+    shown_settings, targets = redacted(settings), connections(settings, source)
     if s.json:
-        s.out.print_json(report)
+        s.out.print_json({"source": source, "settings": shown_settings, "connections": targets})
         return
     s.out.print(Text(f"# effective settings from {source} and the environment (passwords hidden)", style="dim"))
-    s.out.print(Text(yaml.safe_dump(report["settings"], sort_keys=False).rstrip()))
+    s.out.print(Text(yaml.safe_dump(shown_settings, sort_keys=False).rstrip()))
     s.out.print(Text("\n# connections", style="dim"))
-    for name, target in connections_of.items():
+    for name, target in targets.items():
         shown = ", ".join(f"{k} ({v})" for k, v in target.items()) if isinstance(target, dict) else target
         s.out.print(Text.assemble((f"{name}: ", "bold"), shown), soft_wrap=True)
     s.out.print(Text(f"\nconfiguration OK ({source})", style="green"))

@@ -10,6 +10,7 @@ import click
 
 from dpr import __version__
 from dpr.entrypoints.cli.admin import config, db
+from dpr.entrypoints.cli.eopf import eopf_group
 from dpr.entrypoints.cli.errors import CliError, Exit
 from dpr.entrypoints.cli.execute import execute
 from dpr.entrypoints.cli.jobs import jobs
@@ -78,6 +79,7 @@ def cli() -> None:
     Talk to a server:  dpr processes list | dpr execute mockup -i duration=2 --wait
                        dpr jobs list --status running --since 1h | dpr jobs watch JOB_ID
     Run a server:      dpr serve | dpr config check | dpr db upgrade
+    EOPF processes:    dpr eopf install | dpr eopf check
 
     Server commands read a YAML file (--config, or DPR_CONFIG) and DPR_<SECTION>_<KEY>
     variables; client commands talk HTTP to --url (or DPR_URL). Add --json to any client
@@ -85,7 +87,7 @@ def cli() -> None:
     """
 
 
-for command in (processes, execute, jobs, serve, config, db):
+for command in (processes, execute, jobs, serve, config, db, eopf_group):
     cli.add_command(command)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -25,6 +27,26 @@ log = logging.getLogger("dpr")
 # Where the parent of ``--http-workers`` processes hands them its effective settings.
 WORKER_SETTINGS = "DPR_SERVE_WORKER_SETTINGS"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """One format for every line the server logs: dpr's, Alembic's, Litestar's and uvicorn's.
+
+    Applied after the app is built (Litestar configures logging of its own then) and given to
+    uvicorn as its ``log_config``, so each HTTP worker process logs alike.
+    """
+    own = {"handlers": [], "propagate": True}  # their lines go to the root's handler
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"dpr": {"format": LOG_FORMAT}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "dpr", "stream": "ext://sys.stderr"}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {
+            **{name: own for name in ("litestar", "uvicorn", "uvicorn.error", "uvicorn.access")},
+            "alembic.runtime.plugins": {"level": "WARNING"},  # one line per plugin it loads: noise
+        },
+    }
 
 
 def resolve_settings(config: str | None, **overrides: Any) -> Settings:
@@ -85,38 +107,62 @@ def serve(
     Start-up waits up to storage.connect_timeout for the database, then gives up with one
     line naming it (exit code 3).
     """
-    import uvicorn
-
     from dpr.entrypoints.http.app import create_app
 
     try:
         settings = resolve_settings(config, host=host, port=port, workers=workers, ephemeral=ephemeral)
         check_http_workers(settings, http_workers)
-        app = create_app(settings, serving=True) if http_workers == 1 else None
+        # prepare_storage migrates once, before serving: the app (or each worker) need not.
+        migrated = msgspec.structs.replace(
+            settings, storage=msgspec.structs.replace(settings.storage, migrate_on_start=False)
+        )
+        app = create_app(migrated, serving=True) if http_workers == 1 else None
     except (ConfigError, CatalogError, ValueError) as e:
         raise UsageError(str(e)) from None
     level = (log_level or settings.logging.level).upper()
-    logging.basicConfig(level=level, format=LOG_FORMAT)
+    logging.config.dictConfig(log_config(level))
     prepare_storage(settings, recover=app is None)
-    click.echo(
+    announce = (
         f"dpr serving on http://{settings.server.host}:{settings.server.port} "
         f"(storage {redact_url(settings.storage.url)}, executor {settings.executor.kind}, "
-        f"{http_workers} HTTP worker(s), pid {os.getpid()})",
-        err=True,
+        f"{http_workers} HTTP worker(s), pid {os.getpid()})"
     )
     options: dict[str, Any] = {
         "host": settings.server.host,
         "port": settings.server.port,
         "log_level": level.lower(),
+        "log_config": log_config(level),
         "access_log": level == "DEBUG",
     }
     if app is not None:
-        uvicorn.run(app, **options)
+        run_http(app, announce, **options)
         return
     # Workers are new interpreters: they get the settings resolved here, already migrated.
-    storage = msgspec.structs.replace(settings.storage, migrate_on_start=False)
-    os.environ[WORKER_SETTINGS] = msgspec.json.encode(msgspec.structs.replace(settings, storage=storage)).decode()
-    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=http_workers, **options)
+    os.environ[WORKER_SETTINGS] = msgspec.json.encode(migrated).decode()
+    run_http(f"{__name__}:worker_app", announce, factory=True, workers=http_workers, **options)
+
+
+def run_http(app: Any, announce: str, **options: Any) -> None:
+    """Serve ``app`` with uvicorn; print ``announce`` once the port listens (not before: a port
+    in use or an app that fails to start ends the command without it)."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(app, **options)
+    if config.workers > 1:
+        sock = config.bind_socket()
+        sock.listen(config.backlog)  # connections wait in its queue until a worker takes them
+        click.echo(announce, err=True)
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    server = _announcing_server()(config, announce)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 def check_http_workers(settings: Settings, count: int) -> None:
@@ -169,5 +215,24 @@ def worker_app() -> Litestar:
     from dpr.entrypoints.http.app import create_app
 
     settings = msgspec.json.decode(os.environ[WORKER_SETTINGS], type=Settings)
-    logging.basicConfig(level=settings.logging.level.upper(), format=LOG_FORMAT)
-    return create_app(settings, recover=False, serving=True)
+    app = create_app(settings, recover=False, serving=True)
+    logging.config.dictConfig(log_config(settings.logging.level))
+    return app
+
+
+def _announcing_server() -> type:
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        """A uvicorn server that prints a line once it listens."""
+
+        def __init__(self, config: uvicorn.Config, announce: str) -> None:
+            super().__init__(config)
+            self.announce = announce
+
+        async def startup(self, sockets: list[Any] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                click.echo(self.announce, err=True)
+
+    return AnnouncingServer

@@ -82,13 +82,13 @@ def with_alternates(document: D) -> D:
     if isinstance(document, JobList):
         return replace(
             document, jobs=[with_alternates(j) for j in document.jobs], links=with_html_alternates(document.links)
-        )  # type: ignore[return-value]
+        )
     if isinstance(document, ProcessList):
         return replace(
             document,
             processes=[with_alternates(p) for p in document.processes],
             links=with_html_alternates(document.links),
-        )  # type: ignore[return-value]
+        )
     links = getattr(document, "links", None)
     if isinstance(links, list):
         return replace(document, links=with_html_alternates(links))  # type: ignore[type-var]
