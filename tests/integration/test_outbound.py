@@ -8,6 +8,7 @@ import json
 import msgspec
 import pytest
 
+from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.http_outbound import HttpNotifier, HttpReferenceFetcher
 from dpr.adapters.url_guard import check_url
 from dpr.domain.errors import InvalidInput
@@ -26,7 +27,9 @@ def peer():
 
 @pytest.fixture
 async def open_service():
+    # Real time and threads: the jobs' callbacks go to a real HTTP receiver while they run.
     service = build_service(
+        executor=FakeExecutor(max_workers=2),
         fetcher=HttpReferenceFetcher(allow_internal=True, max_bytes=1000),
         notifier=HttpNotifier(allow_internal=True, attempts=3, backoff=0.05),
     )
