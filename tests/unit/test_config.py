@@ -85,3 +85,15 @@ def test_the_enabled_list_narrows_the_catalog():
 def test_a_processor_that_cannot_be_loaded_names_its_process():
     with pytest.raises(CatalogError, match="process 'broken'.*cannot be loaded"):
         build_catalog(ProcessSettings(definitions=[ProcessDefinition(id="broken", processor="no.such.module:Thing")]))
+
+
+def test_authentication_is_off_by_default_and_its_methods_come_from_a_comma_separated_variable():
+    assert load_settings(None, env={}).auth.anonymous
+    settings = load_settings(None, env={"DPR_AUTH_METHODS": "api_key, oidc", "DPR_AUTH_API_KEY_HEADER": "x-key"})
+    assert settings.auth.methods == ["api_key", "oidc"] and settings.auth.api_key_header == "x-key"
+    assert not settings.auth.anonymous
+
+
+def test_an_unknown_authentication_method_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"key 'auth\.methods\[0\]'"):
+        load_settings(write(tmp_path, "auth:\n  methods: [password]\n"), env={})

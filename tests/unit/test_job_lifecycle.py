@@ -105,6 +105,8 @@ ERROR_SAMPLES = [
     errors.NotAllowed("no"),
     errors.Overloaded("busy", 5),
     errors.Unavailable("database", "down", 3),
+    errors.BadCredentials("unknown API key"),
+    errors.NoSuchKey("k1"),
     errors.ProcessorError("broke"),
     errors.Cancelled("j"),
 ]

@@ -81,6 +81,19 @@ class LocationSettings(_Section):
     allow: list[str] = msgspec.field(default_factory=lambda: ["s3://"])
 
 
+AUTH_METHODS = ("api_key", "oidc")
+
+
+class AuthSettings(_Section):
+    # How callers prove who they are: any of AUTH_METHODS; empty means anonymous access.
+    methods: list[Literal["api_key", "oidc"]] = msgspec.field(default_factory=list)
+    api_key_header: str = "x-api-key"  # also accepted: Authorization: Bearer <key>
+
+    @property
+    def anonymous(self) -> bool:
+        return not self.methods
+
+
 class LoggingSettings(_Section):
     level: str = "INFO"
 
@@ -98,6 +111,7 @@ class Settings(_Section):
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
     locations: LocationSettings = msgspec.field(default_factory=LocationSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
 
 
 def ephemeral(settings: Settings | None = None) -> Settings:
