@@ -87,8 +87,14 @@ def seed_0003(conn: Connection) -> Seed:
 
 
 # 0002 only changed indexes: rows are stored as 0001 stored them. 0003 added duration_us,
-# which the upgrade computes for the ended jobs older revisions stored.
-SEEDERS: dict[str, Callable[[Connection], Seed]] = {"0001": seed_0001, "0002": seed_0001, "0003": seed_0003}
+# which the upgrade computes for the ended jobs older revisions stored. 0005_api_keys added a
+# table of its own: jobs and logs are stored as 0003 stored them.
+SEEDERS: dict[str, Callable[[Connection], Seed]] = {
+    "0001": seed_0001,
+    "0002": seed_0001,
+    "0003": seed_0003,
+    "0005_api_keys": seed_0003,
+}
 
 
 def revisions() -> list[str]:

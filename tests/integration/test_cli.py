@@ -494,3 +494,28 @@ def test_db_upgrade_migrates_a_sqlite_database(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'dpr.db'}"
     assert "up to date" in ok(dpr("db", "upgrade", "--url", url))
     assert "up to date" in ok(dpr("db", "upgrade", "--url", url))
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+def test_keys_create_prints_the_key_once_and_list_and_revoke_never_show_it(tmp_path: Path) -> None:
+    database = tmp_path / "dpr.db"
+    env = {"DPR_STORAGE_URL": f"sqlite+aiosqlite:///{database}"}
+    made = json.loads(
+        ok(dpr("keys", "create", "--owner", "alice", "--role", "admin", "--expires", "30d", "--json", env=env))
+    )
+    assert {"id", "owner", "key"} <= set(made) and made["owner"] == "alice" and made["roles"] == ["admin"]
+    plain = ok(dpr("keys", "create", "--owner", "bob", env=env)).strip()
+    assert plain.startswith("dpr_") and len(plain) >= 47
+    listed = ok(dpr("keys", "list", "--json", env=env))
+    assert [k["owner"] for k in json.loads(listed)] == ["alice", "bob"]
+    assert "revoked" in ok(dpr("keys", "revoke", made["id"], env=env))
+    assert json.loads(ok(dpr("keys", "list", "--json", env=env)))[0]["revoked"]
+    for secret in (made["key"], plain):
+        assert secret not in listed and secret.encode() not in database.read_bytes()
+    assert "no API key with id 'nope'" in one_line_error(dpr("keys", "revoke", "nope", env=env), 4)
+
+
+def test_keys_on_memory_storage_are_refused_since_they_would_vanish() -> None:
+    assert "would vanish" in one_line_error(dpr("keys", "list", env={"DPR_STORAGE_URL": "memory://"}), 2)

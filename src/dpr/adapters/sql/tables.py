@@ -68,3 +68,17 @@ job_logs = Table(
     Column("level", Text, nullable=False),
     Column("line", Text, nullable=False),
 )
+
+# API keys (migration 0005_api_keys): only the SHA-256 digest of a key is stored, unique, so a
+# request finds its key with one index lookup.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    Column("digest", Text, nullable=False, unique=True),
+    Column("owner", Text, nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("expires", UtcDateTime),
+    Column("revoked", UtcDateTime),
+)

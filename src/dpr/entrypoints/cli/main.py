@@ -13,6 +13,7 @@ from dpr.entrypoints.cli.admin import config, db
 from dpr.entrypoints.cli.errors import CliError, Exit
 from dpr.entrypoints.cli.execute import execute
 from dpr.entrypoints.cli.jobs import jobs
+from dpr.entrypoints.cli.keys import keys
 from dpr.entrypoints.cli.output import print_error
 from dpr.entrypoints.cli.processes import processes
 from dpr.entrypoints.cli.serve import serve
@@ -70,7 +71,7 @@ def cli() -> None:
     \b
     Talk to a server:  dpr processes list | dpr execute mockup -i duration=2 --wait
                        dpr jobs list --status running --since 1h | dpr jobs watch JOB_ID
-    Run a server:      dpr serve | dpr config check | dpr db upgrade
+    Run a server:      dpr serve | dpr config check | dpr db upgrade | dpr keys create --owner NAME
 
     Server commands read a YAML file (--config, or DPR_CONFIG) and DPR_<SECTION>_<KEY>
     variables; client commands talk HTTP to --url (or DPR_URL). Add --json to any client
@@ -78,7 +79,7 @@ def cli() -> None:
     """
 
 
-for command in (processes, execute, jobs, serve, config, db):
+for command in (processes, execute, jobs, serve, config, db, keys):
     cli.add_command(command)
 
 
