@@ -519,3 +519,8 @@ def test_keys_create_prints_the_key_once_and_list_and_revoke_never_show_it(tmp_p
 
 def test_keys_on_memory_storage_are_refused_since_they_would_vanish() -> None:
     assert "would vanish" in one_line_error(dpr("keys", "list", env={"DPR_STORAGE_URL": "memory://"}), 2)
+
+
+def test_serve_refuses_anonymous_access_beyond_loopback_unless_allowed() -> None:
+    error = one_line_error(dpr("serve", "--ephemeral", "--host", "0.0.0.0", env={"DPR_AUTH_METHODS": ""}), 2)
+    assert "refusing anonymous access on 0.0.0.0" in error and "--allow-anonymous" in error

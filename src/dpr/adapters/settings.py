@@ -88,6 +88,7 @@ class AuthSettings(_Section):
     # How callers prove who they are: any of AUTH_METHODS; empty means anonymous access.
     methods: list[Literal["api_key", "oidc"]] = msgspec.field(default_factory=list)
     api_key_header: str = "x-api-key"  # also accepted: Authorization: Bearer <key>
+    allow_anonymous_remote: bool = False  # let `dpr serve` listen beyond loopback without auth
 
     @property
     def anonymous(self) -> bool:
