@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from dpr.entrypoints.cli import cli
 from dpr.entrypoints.cli.client import DprClient
-from tests.integration.server import free_port
+from tests.integration.server import free_port, running_server
 
 pytestmark = pytest.mark.integration
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -524,3 +524,22 @@ def test_keys_on_memory_storage_are_refused_since_they_would_vanish() -> None:
 def test_serve_refuses_anonymous_access_beyond_loopback_unless_allowed() -> None:
     error = one_line_error(dpr("serve", "--ephemeral", "--host", "0.0.0.0", env={"DPR_AUTH_METHODS": ""}), 2)
     assert "refusing anonymous access on 0.0.0.0" in error and "--allow-anonymous" in error
+
+
+def test_client_commands_send_the_api_key_and_a_refusal_exits_4_with_the_servers_message(tmp_path: Path) -> None:
+    env = {
+        "DPR_STORAGE_URL": f"sqlite+aiosqlite:///{tmp_path / 'dpr.db'}",
+        "DPR_EXECUTOR_KIND": "fake",
+        "DPR_AUTH_METHODS": "api_key",
+    }
+    key = json.loads(ok(dpr("keys", "create", "--owner", "alice", "--json", env=env)))["key"]
+    with running_server(env=env) as server:
+        refused = one_line_error(dpr("jobs", "list", url=server, env={"DPR_API_KEY": ""}), 4)
+        assert "authentication required" in refused and "401" in refused
+        assert "unknown API key" in one_line_error(dpr("--api-key", "dpr_wrong", "jobs", "list", url=server), 4)
+        echoed_job = ok(dpr("execute", "echo", "-i", "echo=hi", url=server, env={"DPR_API_KEY": key}))
+        assert "hi" in echoed_job
+        assert "echo" in ok(dpr("jobs", "list", url=server, env={"DPR_API_KEY": key}))
+        assert "echo" in ok(dpr("--token", key, "jobs", "list", url=server, env={"DPR_API_KEY": ""}))
+        traced = dpr("--debug", "jobs", "list", url=server, env={"DPR_API_KEY": key})
+        assert traced.returncode == 0 and "x-api-key: ***" in traced.stderr and key not in traced.stderr
