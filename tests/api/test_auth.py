@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from dpr.adapters.settings import AuthSettings, ProcessSettings, Settings, ephemeral
+from dpr.adapters.settings import AuthSettings, ProcessDefinition, ProcessSettings, Settings, ephemeral
 from dpr.entrypoints.container import Container, build_container
 from dpr.entrypoints.http.app import create_app
 from tests.ogc_schemas import check
@@ -166,3 +166,22 @@ def test_keys_never_appear_in_responses_job_records_or_logs(
 def test_an_oidc_method_is_refused_at_start_up_until_it_exists() -> None:
     with pytest.raises(ValueError, match="oidc"):
         create_app(container=build_container(secured(["oidc"])))
+
+
+def test_a_process_reserved_to_roles_is_403_for_others_and_runs_for_them_and_admins() -> None:
+    reserved = ProcessDefinition(id="ops-echo", processor="dpr.adapters.processors.echo:EchoProcessor", roles=["ops"])
+    settings = secured()
+    settings = msgspec.structs.replace(settings, processes=ProcessSettings(definitions=[*DEFINITIONS, reserved]))
+    container = build_container(settings)
+    body = {"inputs": {"echo": "hi"}}
+    with TestClient(create_app(container=container), base_url="http://dpr.test") as client:
+        alice, ops = new_key(client, container, "alice"), new_key(client, container, "olga", "ops")
+        admin = new_key(client, container, "root", "admin")
+        for path in ("/processes/ops-echo/execution", "/dpr/processes/ops-echo/execution"):
+            refused = client.post(path, json=body, headers=as_(alice))
+            assert refused.status_code == 403 and "ops" in refused.text, refused.text
+        check(client.post("/processes/ops-echo/execution", json=body, headers=as_(alice)).json(), "exception.yaml")
+        assert client.post("/processes/ops-echo/execution", json=body, headers=as_(ops)).status_code == 200
+        assert client.post("/processes/ops-echo/execution", json=body, headers=as_(admin)).status_code == 200
+        assert client.post("/processes/echo/execution", json=body, headers=as_(alice)).status_code == 200
+        assert client.get("/jobs", headers=as_(alice)).json()["jobs"][0]["processID"] == "echo"

@@ -107,6 +107,7 @@ ERROR_SAMPLES = [
     errors.Unavailable("database", "down", 3),
     errors.BadCredentials("unknown API key"),
     errors.NoSuchKey("k1"),
+    errors.Forbidden("process 'p' is reserved to the roles ops"),
     errors.ProcessorError("broke"),
     errors.Cancelled("j"),
 ]

@@ -33,3 +33,12 @@ def test_a_principal_is_immutable_and_round_trips_through_json():
 def test_credentials_with_neither_a_key_nor_a_token_are_empty():
     assert Credentials().empty and Credentials(api_key="").empty
     assert not Credentials(bearer="t").empty
+
+
+def test_a_resource_reserved_to_roles_is_open_to_holders_of_one_and_to_admins_only():
+    ops = frozenset({"ops", "eopf"})
+    assert Principal(subject="a").may_use(None)
+    assert Principal(subject="a", roles=frozenset({"eopf"})).may_use(ops)
+    assert Principal(subject="root", roles=frozenset({"admin"})).may_use(ops)
+    assert not Principal(subject="a", roles=frozenset({"viewer"})).may_use(ops)
+    assert not Principal(subject="a").may_use(frozenset())

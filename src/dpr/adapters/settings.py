@@ -60,6 +60,7 @@ class ProcessDefinition(_Section):
     env: list[str] = msgspec.field(default_factory=list)
     retries: int = 0
     locations: list[str] | None = None  # prefixes this process may use, within locations.allow
+    roles: list[str] | None = None  # who may run it (with auth.methods): None = any principal
 
 
 class ProcessSettings(_Section):

@@ -176,6 +176,17 @@ class BadCredentials(DomainError):
         return self.reason
 
 
+class Forbidden(DomainError):
+    """The caller is known but may not do this (run a process reserved to other roles)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason
+
+
 class ProcessorError(DomainError):
     """A processor failed; ``reason`` is safe to show to the caller."""
 

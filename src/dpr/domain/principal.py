@@ -24,6 +24,11 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     def is_admin(self) -> bool:
         return ADMIN in self.roles
 
+    def may_use(self, allowed: frozenset[str] | None) -> bool:
+        """Whether a resource open to the roles ``allowed`` (``None``: to anyone) is open to
+        this principal; admins may use everything."""
+        return allowed is None or self.is_admin or bool(self.roles & allowed)
+
     def owner_scope(self) -> str | None:
         """The owner whose jobs this principal may see and act on; ``None`` for all (admins)."""
         return None if self.is_admin else self.subject

@@ -304,6 +304,9 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         limits=limits,
         notifier=notifier,
+        permissions=providers.Callable(
+            lambda s: {d.id: frozenset(d.roles) for d in s.processes.definitions if d.roles is not None}, settings
+        ),
     )
     queries = providers.Singleton(
         JobQueries,

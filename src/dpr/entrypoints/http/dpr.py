@@ -61,7 +61,7 @@ async def execute(
 ) -> Response[bytes]:
     queries.describe(process_id)  # an unknown process is a 404 before the body is looked at
     wire = parse_execution(await request.body(), require_cluster=settings.executor.kind == "gateway")
-    run = await submission.execute(process_id, wire.request, ASYNC, placement=wire.placement, owner=caller.subject)
+    run = await submission.execute(process_id, wire.request, ASYNC, placement=wire.placement, caller=caller)
     base = base_url(request, settings)
     return json_response(
         dpr_status(run.job, base), status=201, headers={"Location": f"{base}/dpr/jobs/{run.job.job_id}"}

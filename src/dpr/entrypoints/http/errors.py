@@ -48,6 +48,7 @@ _TABLE: dict[type[e.DomainError], tuple[int, str, str]] = {
     e.Overloaded: (429, DPR + "overloaded", "Too many jobs"),
     e.Unavailable: (503, DPR + "unavailable", "Service unavailable"),
     e.BadCredentials: (401, DPR + "unauthenticated", "Authentication required"),
+    e.Forbidden: (403, DPR + "forbidden", "Forbidden"),
 }
 CHALLENGE = "dpr_challenge"
 """The app state key of the ``WWW-Authenticate`` value a 401 carries."""

@@ -52,7 +52,7 @@ async def execute(
     body = decode_execute_body(await request.body())
     preference = parse_prefer(request.headers.get("prefer"))
     base = base_url(request, settings)
-    run = await submission.execute(process_id, body, preference, base_url=base, owner=caller.subject)
+    run = await submission.execute(process_id, body, preference, base_url=base, caller=caller)
     return execution_response(run, base)
 
 
