@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import msgspec
 import pytest
 from litestar.testing import TestClient
+from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from dpr.adapters.settings import AuthSettings, ProcessDefinition, ProcessSettings, Settings, ephemeral
 from dpr.entrypoints.container import Container, build_container
@@ -185,3 +186,20 @@ def test_a_process_reserved_to_roles_is_403_for_others_and_runs_for_them_and_adm
         assert client.post("/processes/ops-echo/execution", json=body, headers=as_(admin)).status_code == 200
         assert client.post("/processes/echo/execution", json=body, headers=as_(alice)).status_code == 200
         assert client.get("/jobs", headers=as_(alice)).json()["jobs"][0]["processID"] == "echo"
+
+
+def test_the_api_definition_declares_the_schemes_on_every_operation_but_the_public_ones(client: TestClient) -> None:
+    api = client.get("/api", headers={"Accept": "application/vnd.oai.openapi+json;version=3.0"}).json()
+    OpenAPIV30SpecValidator(api).validate()
+    schemes = api["components"]["securitySchemes"]
+    assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header", "name": "x-api-key"}
+    assert schemes["Bearer"]["scheme"] == "bearer" and api["security"] == [{"ApiKey": []}, {"Bearer": []}]
+    assert api["paths"]["/conformance"]["get"]["security"] == [] and api["paths"]["/health"]["get"]["security"] == []
+    assert "401" in api["paths"]["/jobs/{job_id}"]["get"]["responses"]
+    assert "403" in api["paths"]["/processes/{process_id}/execution"]["post"]["responses"]
+
+
+def test_an_anonymous_server_declares_no_security(container: Container) -> None:
+    with TestClient(create_app(settings=ephemeral(Settings())), base_url="http://dpr.test") as anonymous:
+        api = anonymous.get("/api", headers={"Accept": "application/vnd.oai.openapi+json;version=3.0"}).json()
+    assert "security" not in api and "securitySchemes" not in api.get("components", {})

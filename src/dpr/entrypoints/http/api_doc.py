@@ -27,6 +27,7 @@ from dpr.entrypoints.http.api_parts import (
     SCHEMAS,
     ref,
 )
+from dpr.entrypoints.http.api_security import with_security
 from dpr.entrypoints.http.openapi30 import METHODS, to_openapi30
 
 EXECUTION = "/processes/{process_id}/execution"
@@ -65,8 +66,11 @@ EVENT_STREAM = {
 
 
 def api_document(app: Litestar) -> dict[str, Any]:
-    """The OpenAPI 3.0 definition of ``app``, with its processes as path examples."""
-    return to_openapi30(complete(app.openapi_schema.to_schema(), app.state.queries.process_ids()))
+    """The OpenAPI 3.0 definition of ``app``, with its processes as path examples (and its
+    security schemes when it requires authentication)."""
+    doc = to_openapi30(complete(app.openapi_schema.to_schema(), app.state.queries.process_ids()))
+    settings = app.state.settings
+    return doc if settings.auth.anonymous else with_security(doc, settings.auth.api_key_header)
 
 
 def complete(generated: dict[str, Any], process_ids: list[str] | None = None) -> dict[str, Any]:
