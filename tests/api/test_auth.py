@@ -203,3 +203,34 @@ def test_an_anonymous_server_declares_no_security(container: Container) -> None:
     with TestClient(create_app(settings=ephemeral(Settings())), base_url="http://dpr.test") as anonymous:
         api = anonymous.get("/api", headers={"Accept": "application/vnd.oai.openapi+json;version=3.0"}).json()
     assert "security" not in api and "securitySchemes" not in api.get("components", {})
+
+
+def test_the_sign_in_page_keeps_the_key_in_a_strict_httponly_cookie_the_pages_then_use(
+    client: TestClient, container: Container
+) -> None:
+    key = new_key(client, container, "alice")
+    page = client.get("/signin")
+    assert page.status_code == 200 and 'name="api_key"' in page.text
+    assert client.get("/jobs?f=html").status_code == 401
+    refused = client.post("/signin", data={"api_key": "dpr_wrong"}, follow_redirects=False)
+    assert refused.status_code == 401 and "set-cookie" not in refused.headers
+    signed = client.post("/signin", data={"api_key": key}, follow_redirects=False)
+    assert signed.status_code == 303 and signed.headers["location"].endswith("/jobs?f=html")
+    cookie = signed.headers["set-cookie"].lower()
+    assert "dpr_session=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert "secure" not in cookie  # http here; https sets Secure
+    page = client.get("/jobs?f=html")  # the client keeps the cookie
+    assert page.status_code == 200 and "signed in as <strong>alice</strong>" in page.text
+    assert key not in page.text
+    out = client.post("/signout", follow_redirects=False)
+    cleared = out.headers["set-cookie"].lower()
+    assert out.status_code == 303 and "dpr_session=" in cleared and ("max-age=0" in cleared or "expires=" in cleared)
+    client.cookies.clear()
+    assert client.get("/jobs?f=html").status_code == 401
+
+
+def test_the_session_cookie_is_secure_when_the_api_is_served_over_https(container: Container) -> None:
+    with TestClient(create_app(container=container), base_url="https://dpr.test") as client:
+        key = new_key(client, container, "alice")
+        signed = client.post("/signin", data={"api_key": key}, follow_redirects=False)
+    assert "secure" in signed.headers["set-cookie"].lower()

@@ -17,7 +17,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from dpr import __version__
 from dpr.adapters.settings import Settings
 from dpr.entrypoints.container import Container, build_container, running
-from dpr.entrypoints.http import core, jobs, processes
+from dpr.entrypoints.http import core, jobs, processes, signin
 from dpr.entrypoints.http import dpr as dpr_api
 from dpr.entrypoints.http.api_doc import SwaggerUI30
 from dpr.entrypoints.http.auth import caller_of, challenge, guard
@@ -93,9 +93,16 @@ def create_app(
             yield
 
     return Litestar(
-        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes()],
+        route_handlers=[*core.ROUTES, *signin.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes()],
         dependencies=_dependencies(container),
-        state=State({"queries": queries, "settings": settings, CHALLENGE: challenge(identification, key_header)}),
+        state=State(
+            {
+                "queries": queries,
+                "settings": settings,
+                "identification": identification,
+                CHALLENGE: challenge(identification, key_header),
+            }
+        ),
         guards=[guard(identification, key_header)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

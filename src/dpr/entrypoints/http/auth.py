@@ -21,13 +21,22 @@ from dpr.services.identity import Identification
 PUBLIC = {"public": True}
 """``opt`` of a route anyone may call."""
 _STATE_KEY = "dpr_principal"
+SESSION_COOKIE = "dpr_session"
+"""The cookie the sign-in page sets: the API key, for the HTML pages (see ``signin``)."""
 
 
 def credentials(connection: ASGIConnection, key_header: str) -> Credentials:
-    """The API key header and the bearer token of ``Authorization``, as presented."""
+    """The API key header (else the session cookie) and the bearer token of ``Authorization``."""
     scheme, _, token = connection.headers.get("authorization", "").strip().partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return Credentials(api_key=connection.headers.get(key_header) or None, bearer=bearer)
+    key = connection.headers.get(key_header) or (None if bearer else connection.cookies.get(SESSION_COOKIE))
+    return Credentials(api_key=key or None, bearer=bearer)
+
+
+def signed_in(connection: ASGIConnection) -> Principal | None:
+    """Who the guard identified, for the pages (``None`` on public routes and when anonymous)."""
+    principal = connection.scope.get("state", {}).get(_STATE_KEY)
+    return None if principal is None or principal is ANONYMOUS else principal
 
 
 def challenge(identification: Identification, key_header: str) -> str:
