@@ -34,16 +34,17 @@ def psycopg_connect(url: URL, **options: Any) -> psycopg.Connection[Any]:
 
 
 def empty_tables(url: str) -> None:
-    """Remove every job, log line and instance lease from the migrated database at ``url``."""
+    """Remove every job, log line, instance lease and API key from the migrated database at ``url``."""
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite":
         with sqlite3.connect(sa_url.database or "") as conn:
             conn.execute("DELETE FROM jobs")
             conn.execute("DELETE FROM job_logs")
             conn.execute("DELETE FROM instances")
+            conn.execute("DELETE FROM api_keys")
         return
     with psycopg_connect(sa_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE jobs, job_logs, instances")
+        conn.execute("TRUNCATE jobs, job_logs, instances, api_keys")
 
 
 def at(seconds: float) -> datetime:

@@ -104,13 +104,15 @@ def seed_0005(conn: Connection) -> Seed:
 
 # 0002 only changed indexes: rows are stored as 0001 stored them. 0003 added duration_us,
 # which the upgrade computes for the ended jobs older revisions stored. 0004 added run and
-# run_seq, empty in the lines stored before; 0005 owner_instance and the instances' leases.
+# run_seq, empty in the lines stored before; 0005 owner_instance and the instances' leases;
+# 0006 added a table of its own (API keys): jobs and logs are stored as 0005 stored them.
 SEEDERS: dict[str, Callable[[Connection], Seed]] = {
     "0001": seed_0001,
     "0002": seed_0001,
     "0003": seed_0003,
     "0004": seed_0004,
     "0005": seed_0005,
+    "0006": seed_0005,
 }
 
 

@@ -23,7 +23,22 @@ def attempt(call, *args, **kwargs):
         return {"error": f"{type(e).__name__}: {e}"}
 
 
+def keyed_only(key: str) -> None:
+    """Against a server with API keys: the client in cluster mode sends ``key`` as x-api-key."""
+    url = os.environ["RSPY_HOST_DPR_SERVICE"]
+    client = DprClient(url, key)
+    seen: dict = {"processes": OgcApiClient.get_processes(client)}
+    job = client._run_process("mockup", {"duration": 0.1})
+    seen["result"] = client.wait_for_job(job, None, "mockup", timeout=60, poll_interval=1)
+    seen["jobs"] = OgcApiClient.get_jobs(client)
+    seen["wrong_key"] = attempt(OgcApiClient.get_processes, DprClient(url, "dpr_not-a-key"))
+    json.dump(seen, sys.stdout)
+
+
 def main() -> None:
+    if os.environ.get("DPR_TEST_API_KEY"):
+        keyed_only(os.environ["DPR_TEST_API_KEY"])
+        return
     client = DprClient(None)  # local mode: the service URL comes from RSPY_HOST_DPR_SERVICE
     seen: dict = {"href": client.href_service}
     # DprClient hides the list routes (NotImplementedError); the OGC client's own methods reach them

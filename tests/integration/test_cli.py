@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from dpr.entrypoints.cli import cli
 from dpr.entrypoints.cli.client import DprClient
-from tests.integration.server import free_port, stop, wait_healthy
+from tests.integration.server import free_port, running_server, stop, wait_healthy
 from tests.waiting import scaled
 
 pytestmark = pytest.mark.integration
@@ -486,3 +486,52 @@ def test_db_upgrade_migrates_a_sqlite_database(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'dpr.db'}"
     assert "up to date" in ok(dpr("db", "upgrade", "--url", url))
     assert "up to date" in ok(dpr("db", "upgrade", "--url", url))
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+def test_keys_create_prints_the_key_once_and_list_and_revoke_never_show_it(tmp_path: Path) -> None:
+    database = tmp_path / "dpr.db"
+    env = {"DPR_STORAGE_URL": f"sqlite+aiosqlite:///{database}"}
+    made = json.loads(
+        ok(dpr("keys", "create", "--owner", "alice", "--role", "admin", "--expires", "30d", "--json", env=env))
+    )
+    assert {"id", "owner", "key"} <= set(made) and made["owner"] == "alice" and made["roles"] == ["admin"]
+    plain = ok(dpr("keys", "create", "--owner", "bob", env=env)).strip()
+    assert plain.startswith("dpr_") and len(plain) >= 47
+    listed = ok(dpr("keys", "list", "--json", env=env))
+    assert [k["owner"] for k in json.loads(listed)] == ["alice", "bob"]
+    assert "revoked" in ok(dpr("keys", "revoke", made["id"], env=env))
+    assert json.loads(ok(dpr("keys", "list", "--json", env=env)))[0]["revoked"]
+    for secret in (made["key"], plain):
+        assert secret not in listed and secret.encode() not in database.read_bytes()
+    assert "no API key with id 'nope'" in one_line_error(dpr("keys", "revoke", "nope", env=env), 4)
+
+
+def test_keys_on_memory_storage_are_refused_since_they_would_vanish() -> None:
+    assert "would vanish" in one_line_error(dpr("keys", "list", env={"DPR_STORAGE_URL": "memory://"}), 2)
+
+
+def test_serve_refuses_anonymous_access_beyond_loopback_unless_allowed() -> None:
+    error = one_line_error(dpr("serve", "--ephemeral", "--host", "0.0.0.0", env={"DPR_AUTH_METHODS": ""}), 2)
+    assert "refusing anonymous access on 0.0.0.0" in error and "--allow-anonymous" in error
+
+
+def test_client_commands_send_the_api_key_and_a_refusal_exits_4_with_the_servers_message(tmp_path: Path) -> None:
+    env = {
+        "DPR_STORAGE_URL": f"sqlite+aiosqlite:///{tmp_path / 'dpr.db'}",
+        "DPR_EXECUTOR_KIND": "fake",
+        "DPR_AUTH_METHODS": "api_key",
+    }
+    key = json.loads(ok(dpr("keys", "create", "--owner", "alice", "--json", env=env)))["key"]
+    with running_server(env=env) as server:
+        refused = one_line_error(dpr("jobs", "list", url=server, env={"DPR_API_KEY": ""}), 4)
+        assert "authentication required" in refused and "401" in refused
+        assert "unknown API key" in one_line_error(dpr("--api-key", "dpr_wrong", "jobs", "list", url=server), 4)
+        echoed_job = ok(dpr("execute", "echo", "-i", "echo=hi", url=server, env={"DPR_API_KEY": key}))
+        assert "hi" in echoed_job
+        assert "echo" in ok(dpr("jobs", "list", url=server, env={"DPR_API_KEY": key}))
+        assert "echo" in ok(dpr("--token", key, "jobs", "list", url=server, env={"DPR_API_KEY": ""}))
+        traced = dpr("--debug", "jobs", "list", url=server, env={"DPR_API_KEY": key})
+        assert traced.returncode == 0 and "x-api-key: ***" in traced.stderr and key not in traced.stderr

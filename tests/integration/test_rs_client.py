@@ -147,3 +147,45 @@ def test_unknown_jobs_and_processes_answer_the_original_error_document(seen):
 
 def test_the_client_in_cluster_mode_sends_its_api_key_and_is_served(seen):
     assert seen["keyed"] == "successful"
+
+
+@pytest.fixture(scope="module")
+def seen_with_a_key(client_python: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
+    """What the driver saw in cluster mode with a real API key, against a server requiring keys."""
+    folder = tmp_path_factory.mktemp("rs-client-keyed")
+    env = {
+        **ENV,
+        "DPR_STORAGE_URL": f"sqlite+aiosqlite:///{folder / 'dpr.db'}",
+        "DPR_AUTH_METHODS": "api_key",
+        "DPR_ENABLED_PROCESSORS": "mockup",
+    }
+    made = subprocess.run(
+        [sys.executable, "-m", "dpr", "keys", "create", "--owner", "rs-client", "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    key = json.loads(made.stdout)["key"]
+    with running_server(env=env) as url:
+        driver_env = {
+            **os.environ,
+            "RSPY_HOST_DPR_SERVICE": url,
+            "DPR_TEST_API_KEY": key,
+            "PREFECT_HOME": str(folder / "prefect"),
+            "OTEL_SDK_DISABLED": "true",
+        }
+        done = subprocess.run(
+            [str(client_python), str(DRIVER)], env=driver_env, capture_output=True, text=True, timeout=300, cwd=folder
+        )
+    assert done.returncode == 0, f"the driver failed:\n{done.stderr[-4000:]}"
+    return json.loads(done.stdout), key
+
+
+def test_the_client_with_an_api_key_runs_and_lists_its_jobs_on_a_server_requiring_keys(seen_with_a_key):
+    seen, key = seen_with_a_key
+    assert [p["id"] for p in seen["processes"]["processes"]] == ["mockup"]
+    assert [j["processID"] for j in seen["jobs"]["jobs"]] == ["mockup"]
+    assert "401" in seen["wrong_key"]["error"] or "nauthori" in seen["wrong_key"]["error"]
+    assert key not in json.dumps(seen)

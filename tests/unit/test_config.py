@@ -118,3 +118,15 @@ def test_the_default_response_mode_is_raw_and_the_environment_can_make_it_docume
     assert load_settings(None, env={"DPR_OGC_RESPONSE_DEFAULT": "document"}).ogc.response_default == "document"
     with pytest.raises(ConfigError):
         load_settings(None, env={"DPR_OGC_RESPONSE_DEFAULT": "sideways"})
+
+
+def test_authentication_is_off_by_default_and_its_methods_come_from_a_comma_separated_variable():
+    assert load_settings(None, env={}).auth.anonymous
+    settings = load_settings(None, env={"DPR_AUTH_METHODS": "api_key, oidc", "DPR_AUTH_API_KEY_HEADER": "x-key"})
+    assert settings.auth.methods == ["api_key", "oidc"] and settings.auth.api_key_header == "x-key"
+    assert not settings.auth.anonymous
+
+
+def test_an_unknown_authentication_method_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"key 'auth\.methods\[0\]'"):
+        load_settings(write(tmp_path, "auth:\n  methods: [password]\n"), env={})

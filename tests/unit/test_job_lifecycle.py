@@ -105,6 +105,9 @@ ERROR_SAMPLES = [
     errors.NotAllowed("no"),
     errors.Overloaded("busy", 5),
     errors.Unavailable("database", "down", 3),
+    errors.BadCredentials("unknown API key"),
+    errors.NoSuchKey("k1"),
+    errors.Forbidden("process 'p' is reserved to the roles ops"),
     errors.ProcessorError("broke"),
     errors.Cancelled("j"),
 ]

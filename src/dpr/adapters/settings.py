@@ -65,6 +65,7 @@ class ProcessDefinition(_Section):
     locations: list[str] | None = None  # prefixes this process may use, within locations.allow
     # the execution modes offered (jobControlOptions), in place of the processor's own
     job_control: list[JobControl] | None = None
+    roles: list[str] | None = None  # who may run it (with auth.methods): None = any principal
 
 
 class ProcessSettings(_Section):
@@ -92,6 +93,20 @@ class LocationSettings(_Section):
     allow: list[str] = msgspec.field(default_factory=lambda: ["s3://"])
 
 
+AUTH_METHODS = ("api_key", "oidc")
+
+
+class AuthSettings(_Section):
+    # How callers prove who they are: any of AUTH_METHODS; empty means anonymous access.
+    methods: list[Literal["api_key", "oidc"]] = msgspec.field(default_factory=list)
+    api_key_header: str = "x-api-key"  # also accepted: Authorization: Bearer <key>
+    allow_anonymous_remote: bool = False  # let `dpr serve` listen beyond loopback without auth
+
+    @property
+    def anonymous(self) -> bool:
+        return not self.methods
+
+
 class LoggingSettings(_Section):
     level: str = "INFO"
 
@@ -110,6 +125,7 @@ class Settings(_Section):
     locations: LocationSettings = msgspec.field(default_factory=LocationSettings)
     ogc: OgcSettings = msgspec.field(default_factory=OgcSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
 
 
 def ephemeral(settings: Settings | None = None) -> Settings:

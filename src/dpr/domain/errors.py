@@ -151,6 +151,42 @@ class Unavailable(DomainError):
         return f"{self.what} unavailable: {self.reason}"
 
 
+class NoSuchKey(DomainError):
+    """The id names no API key."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(key_id)
+        self.key_id = key_id
+
+    def describe(self) -> str:
+        return f"no API key with id {self.key_id!r}"
+
+
+class BadCredentials(DomainError):
+    """Credentials were given but are not valid (unknown, expired or revoked key, bad token).
+
+    ``reason`` is safe to show to the caller: it never repeats the credentials.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (run a process reserved to other roles)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def describe(self) -> str:
+        return self.reason
+
+
 class ProcessorError(DomainError):
     """A processor failed; ``reason`` is safe to show to the caller."""
 

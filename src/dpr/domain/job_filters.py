@@ -95,7 +95,10 @@ def _limit(text: str | None) -> int:
 
 
 def parse_job_query(params: Mapping[str, Sequence[str]], now: datetime, owner: str | None = None) -> JobQuery:
-    """A ``JobQuery`` from the query string; raises ``InvalidParameter`` naming the culprit."""
+    """A ``JobQuery`` from the query string; raises ``InvalidParameter`` naming the culprit.
+
+    ``owner`` (the parameter, else the argument) filters by the jobs' owner: whether the caller
+    may use it is the job queries' decision (administrators only)."""
     types = _values(params, "type")
     if any(t != "process" for t in types):
         raise InvalidParameter("type", "the only job type is 'process'")
@@ -123,7 +126,7 @@ def parse_job_query(params: Mapping[str, Sequence[str]], now: datetime, owner: s
         created_to=hi,
         min_duration=min_d,
         max_duration=max_d,
-        owner=owner,
+        owner=_one(params, "owner") or owner,
         limit=_limit(_one(params, "limit")),
         after=Cursor.decode(cursor) if cursor else None,
         count=count == "true",

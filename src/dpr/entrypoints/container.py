@@ -13,21 +13,28 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from dependency_injector import containers, providers
 
+from dpr.adapters.api_key_authenticator import ApiKeyAuthenticator
 from dpr.adapters.catalog import build_catalog
 from dpr.adapters.clock import SystemClock, UuidIdGenerator
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.http_outbound import HttpNotifier, HttpReferenceFetcher
 from dpr.adapters.location_policy import PolicyLocationGuard
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
+from dpr.adapters.memory_key_store import InMemoryKeyStore
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import Settings
 from dpr.domain.execute import ResponseMode
 from dpr.domain.job import Job
 from dpr.domain.locations import LocationRules
+from dpr.ports.authenticator import Authenticator
+from dpr.ports.clock import Clock
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
+from dpr.ports.key_store import KeyStore
 from dpr.services.dismissal import Dismissal
+from dpr.services.identity import Identification
 from dpr.services.inputs import Inputs
+from dpr.services.keys import KeyManagement
 from dpr.services.queries import JobQueries
 from dpr.services.records import JobRecords
 from dpr.services.recovery import Recovery
@@ -37,6 +44,7 @@ if TYPE_CHECKING:  # imported when used: a memory-backed server never loads SQLA
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from dpr.adapters.sql import SqlJobLogStore, SqlJobRepository
+    from dpr.adapters.sql.key_store import SqlKeyStore
 
 log = logging.getLogger("dpr")
 
@@ -86,6 +94,22 @@ def sql_log_store(engine: AsyncEngine) -> SqlJobLogStore:
     from dpr.adapters.sql import SqlJobLogStore
 
     return SqlJobLogStore(engine)
+
+
+def sql_key_store(engine: AsyncEngine) -> SqlKeyStore:
+    from dpr.adapters.sql.key_store import SqlKeyStore
+
+    return SqlKeyStore(engine)
+
+
+def authenticators(settings: Settings, key_store: KeyStore, clock: Clock) -> list[Authenticator]:
+    """One authenticator per entry of ``auth.methods`` (none: anonymous access)."""
+    chosen: list[Authenticator] = []
+    for method in settings.auth.methods:
+        if method != "api_key":
+            raise ValueError(f"auth.methods: {method!r} is not available in this version (use api_key)")
+        chosen.append(ApiKeyAuthenticator(key_store, clock))
+    return chosen
 
 
 def upgrade_database(settings: Settings) -> None:
@@ -237,6 +261,13 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryJobLogStore),
         sql=providers.Singleton(sql_log_store, _engine),
     )
+    key_store = providers.Selector(
+        providers.Callable(storage_kind, settings),
+        memory=providers.Singleton(InMemoryKeyStore),
+        sql=providers.Singleton(sql_key_store, _engine),
+    )
+    keys = providers.Singleton(KeyManagement, store=key_store, clock=clock)
+    identification = providers.Singleton(Identification, providers.Callable(authenticators, settings, key_store, clock))
     executor = providers.Selector(
         providers.Callable(executor_kind, settings),
         fake=providers.Singleton(
@@ -290,6 +321,9 @@ class Container(containers.DeclarativeContainer):
         limits=limits,
         notifier=notifier,
         instance=instance,
+        permissions=providers.Callable(
+            lambda s: {d.id: frozenset(d.roles) for d in s.processes.definitions if d.roles is not None}, settings
+        ),
     )
     queries = providers.Singleton(
         JobQueries,

@@ -6,12 +6,14 @@ from msgspec.structs import replace
 
 from dpr.domain.errors import NotAllowed
 from dpr.domain.job import Job
+from dpr.domain.principal import ANONYMOUS, Principal
 from dpr.domain.process import JobControl, ProcessCatalog
 from dpr.domain.status import JobStatus
 from dpr.ports.clock import Clock
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
 from dpr.ports.log_store import JobLogStore
+from dpr.services.ownership import owned
 from dpr.services.records import JobRecords
 
 
@@ -31,11 +33,12 @@ class Dismissal:
         self.repository, self.log_store, self.catalog = repository, logs, catalog
         self.executor, self.records, self.clock = executor, records, clock
 
-    async def dismiss(self, job_id: str, *, purge: bool = False) -> Job:
+    async def dismiss(self, job_id: str, caller: Principal = ANONYMOUS, *, purge: bool = False) -> Job:
         """Cancel an active job (it becomes ``dismissed``). An ended job is left as it is and
         returned, so a retried request changes nothing; with ``purge`` its record, results and
-        logs are removed (and it is returned as dismissed). Raises ``NoSuchJob``, ``NotAllowed``."""
-        job = await self.repository.get(job_id)
+        logs are removed (and it is returned as dismissed). Raises ``NoSuchJob`` (also for another
+        owner's job, unless ``caller`` is an admin), ``NotAllowed``."""
+        job = await owned(self.repository, job_id, caller)
         if job.is_terminal and not purge:
             return job
         if job.is_terminal:

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 import msgspec
 from msgspec.structs import replace
 
-from dpr.domain.errors import DomainError, Overloaded
+from dpr.domain.errors import DomainError, Forbidden, Overloaded
 from dpr.domain.execute import ExecuteBody
 from dpr.domain.job import Job
 from dpr.domain.mode import Mode, Preference, choose_mode
+from dpr.domain.principal import Principal
 from dpr.domain.process import ProcessCatalog, ProcessDescription
 from dpr.domain.run import Placement, ProcessorRef, WorkOrder
 from dpr.ports.clock import Clock, IdGenerator
@@ -60,12 +61,14 @@ class Submission:
         limits: Limits | None = None,
         notifier: Notifier | None = None,
         instance: str | None = None,
+        permissions: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.repository, self.executor, self.catalog, self.processors = repository, executor, catalog, processors
         self.inputs, self.records, self.clock, self.ids = inputs, records, clock, ids
         self.limits = limits or Limits()
         self.notifier = notifier
         self.instance = instance  # the service instance that owns (follows) the jobs it submits
+        self.permissions = dict(permissions or {})  # process id -> the roles that may run it
 
     async def execute(
         self,
@@ -78,15 +81,20 @@ class Submission:
         trace_context: Mapping[str, str] | None = None,
         placement: Placement | None = None,
         base_url: str | None = None,
+        caller: Principal | None = None,
     ) -> Execution:
         """Validate the request, create the job, hand it to the executor.
 
         Synchronous executions wait for the outcome (up to ``Prefer: wait`` or the configured
-        timeout, then fall back to asynchronous). Raises ``NoSuchProcess``, ``InvalidInput``,
-        ``Overloaded``.
+        timeout, then fall back to asynchronous). A ``caller`` owns the job, and must hold one
+        of the roles the process is reserved to, if any. Raises ``NoSuchProcess``,
+        ``Forbidden``, ``InvalidInput``, ``Overloaded``.
         """
         preference = preference or Preference()
         process = self.catalog.get(process_id)
+        if caller is not None:
+            self._authorize(process_id, caller)
+            owner = caller.subject
         request = with_callback_base(self.inputs.check(process_id, body), base_url)
         await check_subscriber(self.notifier, request.subscriber)
         inputs = await self.inputs.resolve(process_id, request.inputs)
@@ -135,6 +143,12 @@ class Submission:
         self.records.track(job)
         await self._submit(job, order)
         return True
+
+    def _authorize(self, process_id: str, caller: Principal) -> None:
+        allowed = self.permissions.get(process_id)
+        if not caller.may_use(allowed):
+            roles = ", ".join(sorted(allowed or ()))
+            raise Forbidden(f"process {process_id!r} may be run by the roles {roles} only")
 
     async def _admit(self, process_id: str) -> None:
         lim = self.limits

@@ -91,3 +91,17 @@ job_logs = Table(
     Column("run_seq", Integer),
 )
 Index("ux_job_logs_run", job_logs.c.job_id, job_logs.c.run, job_logs.c.run_seq, unique=True)
+
+# API keys (migration 0006): only the SHA-256 digest of a key is stored, unique, so a
+# request finds its key with one index lookup.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    Column("digest", Text, nullable=False, unique=True),
+    Column("owner", Text, nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("created", UtcDateTime, nullable=False),
+    Column("expires", UtcDateTime),
+    Column("revoked", UtcDateTime),
+)

@@ -21,6 +21,17 @@ HINTS = {
 }
 
 
+SECRET_HEADERS = {"x-api-key", "authorization"}
+
+
+def credentials(api_key: str | None, token: str | None) -> dict[str, str]:
+    """The headers carrying an API key (``x-api-key``) and a bearer token (an OIDC access token)."""
+    headers = {"x-api-key": api_key} if api_key else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
 class ApiError(CliError):
     """The server could not be reached or answered with an error.
 
@@ -101,10 +112,18 @@ def next_link(doc: dict[str, Any]) -> str | None:
 class DprClient:
     """The HTTP API of one dpr server. ``trace`` receives each request and response (``--debug``)."""
 
-    def __init__(self, url: str, *, timeout: float = 30.0, trace: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        trace: Callable[[str], None] | None = None,
+        api_key: str | None = None,
+        token: str | None = None,
+    ) -> None:
         self.url, self.timeout, self._trace = url.rstrip("/"), timeout, trace
         hooks = {"request": [self._show_request], "response": [self._show_response]} if trace else {}
-        headers = {"Accept": JSON, "User-Agent": f"dpr-cli/{__version__}"}
+        headers = {"Accept": JSON, "User-Agent": f"dpr-cli/{__version__}", **credentials(api_key, token)}
         self._http = httpx.Client(base_url=self.url, timeout=timeout, headers=headers, event_hooks=hooks)  # type: ignore[arg-type]
 
     def close(self) -> None:
@@ -182,7 +201,8 @@ class DprClient:
         return f"cannot reach dpr at {self.url} ({reason}). Is the server running? Set --url or DPR_URL."
 
     def _show_request(self, request: httpx.Request) -> None:
-        lines = [f"> {request.method} {request.url}", *(f"> {k}: {v}" for k, v in request.headers.items())]
+        shown = ((k, "***" if k.lower() in SECRET_HEADERS else v) for k, v in request.headers.items())
+        lines = [f"> {request.method} {request.url}", *(f"> {k}: {v}" for k, v in shown)]
         body = request.content.decode(errors="replace") if request.content else ""
         self._trace("\n".join(lines + ([">", body] if body else [])))  # type: ignore[misc]
 

@@ -20,7 +20,10 @@ def _url(ctx: click.Context) -> str:
 
 
 def _ask(ctx: click.Context, incomplete: str, lister: Lister) -> list[CompletionItem]:
-    client = DprClient(_url(ctx), timeout=COMPLETION_TIMEOUT)
+    obj = ctx.find_root().obj
+    api_key = getattr(obj, "api_key", None) or os.environ.get("DPR_API_KEY")
+    token = getattr(obj, "token", None) or os.environ.get("DPR_TOKEN")
+    client = DprClient(_url(ctx), timeout=COMPLETION_TIMEOUT, api_key=api_key, token=token)
     try:
         pairs = lister(client)
     except Exception:  # completion must never print an error into the user's shell

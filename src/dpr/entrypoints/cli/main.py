@@ -14,6 +14,7 @@ from dpr.entrypoints.cli.eopf import eopf_group
 from dpr.entrypoints.cli.errors import CliError, Exit
 from dpr.entrypoints.cli.execute import execute
 from dpr.entrypoints.cli.jobs import jobs
+from dpr.entrypoints.cli.keys import keys
 from dpr.entrypoints.cli.output import print_error
 from dpr.entrypoints.cli.processes import processes
 from dpr.entrypoints.cli.serve import serve
@@ -78,7 +79,7 @@ def cli() -> None:
     \b
     Talk to a server:  dpr processes list | dpr execute mockup -i duration=2 --wait
                        dpr jobs list --status running --since 1h | dpr jobs watch JOB_ID
-    Run a server:      dpr serve | dpr config check | dpr db upgrade
+    Run a server:      dpr serve | dpr config check | dpr db upgrade | dpr keys create --owner NAME
     EOPF processes:    dpr eopf install | dpr eopf check
 
     Server commands read a YAML file (--config, or DPR_CONFIG) and DPR_<SECTION>_<KEY>
@@ -87,7 +88,7 @@ def cli() -> None:
     """
 
 
-for command in (processes, execute, jobs, serve, config, db, eopf_group):
+for command in (processes, execute, jobs, serve, config, db, keys, eopf_group):
     cli.add_command(command)
 
 

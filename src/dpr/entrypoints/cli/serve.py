@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import logging.config
 import os
@@ -61,7 +62,34 @@ def resolve_settings(config: str | None, **overrides: Any) -> Settings:
         )
     if overrides.get("ephemeral"):
         settings = ephemeral(settings)
+    if overrides.get("allow_anonymous"):
+        auth = msgspec.structs.replace(settings.auth, allow_anonymous_remote=True)
+        settings = msgspec.structs.replace(settings, auth=auth)
     return settings
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def exposure_warning(settings: Settings) -> str | None:
+    """Refuse (``ValueError``) anonymous access on an address beyond loopback unless the
+    operator allowed it (``auth.allow_anonymous_remote`` / ``--allow-anonymous``); the
+    warning to log when allowed, else ``None``."""
+    if not settings.auth.anonymous or is_loopback(settings.server.host):
+        return None
+    exposed = f"anonymous access on {settings.server.host}: anyone who reaches it sees and dismisses every job"
+    if not settings.auth.allow_anonymous_remote:
+        raise ValueError(
+            f"refusing {exposed}. Set auth.methods (DPR_AUTH_METHODS=api_key, keys from `dpr keys create`), "
+            "or allow it with --allow-anonymous (auth.allow_anonymous_remote: true)."
+        )
+    return f"serving {exposed} (allowed by auth.allow_anonymous_remote)"
 
 
 @click.command()
@@ -88,6 +116,11 @@ def resolve_settings(config: str | None, **overrides: Any) -> Settings:
     "--ephemeral", is_flag=True, help="Keep jobs in memory and run them in-process: nothing survives a restart."
 )
 @click.option(
+    "--allow-anonymous",
+    is_flag=True,
+    help="Serve without authentication on an address beyond loopback (auth.allow_anonymous_remote).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default=None,
@@ -100,17 +133,22 @@ def serve(
     workers: int | None,
     http_workers: int,
     ephemeral: bool,
+    allow_anonymous: bool,
     log_level: str | None,
 ) -> None:
     """Run the OGC API - Processes server.
 
     Start-up waits up to storage.connect_timeout for the database, then gives up with one
-    line naming it (exit code 3).
+    line naming it (exit code 3). Without auth.methods (anonymous access) it listens only on
+    a loopback address unless --allow-anonymous is given.
     """
     from dpr.entrypoints.http.app import create_app
 
     try:
-        settings = resolve_settings(config, host=host, port=port, workers=workers, ephemeral=ephemeral)
+        settings = resolve_settings(
+            config, host=host, port=port, workers=workers, ephemeral=ephemeral, allow_anonymous=allow_anonymous
+        )
+        exposed = exposure_warning(settings)
         check_http_workers(settings, http_workers)
         # prepare_storage migrates once, before serving: the app (or each worker) need not.
         migrated = msgspec.structs.replace(
@@ -121,6 +159,8 @@ def serve(
         raise UsageError(str(e)) from None
     level = (log_level or settings.logging.level).upper()
     logging.config.dictConfig(log_config(level))
+    if exposed:
+        log.warning(exposed)
     prepare_storage(settings, recover=app is None)
     announce = (
         f"dpr serving on http://{settings.server.host}:{settings.server.port} "

@@ -28,6 +28,8 @@ class Session:
     debug: bool = False
     timeout: float = 30.0
     watching: str | None = None  # the job being watched, named when Ctrl-C stops the watch
+    api_key: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
     _client: DprClient | None = field(default=None, repr=False)
     _out: Output | None = field(default=None, repr=False)
 
@@ -40,7 +42,9 @@ class Session:
     def client(self) -> DprClient:
         if self._client is None:
             trace = self.out.trace if self.debug else None
-            self._client = DprClient(self.url, timeout=self.timeout, trace=trace)
+            self._client = DprClient(
+                self.url, timeout=self.timeout, trace=trace, api_key=self.api_key, token=self.token
+            )
             click.get_current_context().call_on_close(self._client.close)
         return self._client
 
@@ -96,6 +100,24 @@ def root_options(f: F) -> F:
             expose_value=False,
             callback=_setter("timeout", False),
             help="How long to wait for each answer of the server.",
+        ),
+        click.option(
+            "--api-key",
+            envvar="DPR_API_KEY",
+            show_envvar=True,
+            metavar="KEY",
+            expose_value=False,
+            callback=_setter("api_key", False),
+            help="An API key, sent as x-api-key (prefer the variable: arguments show in process lists).",
+        ),
+        click.option(
+            "--token",
+            envvar="DPR_TOKEN",
+            show_envvar=True,
+            metavar="TOKEN",
+            expose_value=False,
+            callback=_setter("token", False),
+            help="A bearer token, sent as Authorization: Bearer.",
         ),
     ]
     return functools.reduce(lambda g, option: option(g), reversed(options), f)

@@ -29,6 +29,7 @@ from dpr.entrypoints.http.api_parts import (
     SCHEMAS,
     ref,
 )
+from dpr.entrypoints.http.api_security import with_security
 from dpr.entrypoints.http.openapi30 import METHODS, to_openapi30
 
 EXECUTION = "/processes/{process_id}/execution"
@@ -67,11 +68,13 @@ EVENT_STREAM = {
 
 
 def api_document(app: Litestar) -> dict[str, Any]:
-    """The OpenAPI 3.0 definition of ``app``, with its processes as path examples."""
+    """The OpenAPI 3.0 definition of ``app``, with its processes as path examples (and its
+    security schemes when it requires authentication)."""
     settings = app.state.settings
-    return to_openapi30(
+    doc = to_openapi30(
         complete(app.openapi_schema.to_schema(), app.state.queries.process_ids(), settings.ogc.response_default)
     )
+    return doc if settings.auth.anonymous else with_security(doc, settings.auth.api_key_header)
 
 
 def complete(

@@ -17,11 +17,12 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from dpr import __version__
 from dpr.adapters.settings import Settings
 from dpr.entrypoints.container import Container, build_container, running
-from dpr.entrypoints.http import core, jobs, processes
+from dpr.entrypoints.http import core, jobs, processes, signin
 from dpr.entrypoints.http import dpr as dpr_api
 from dpr.entrypoints.http.api_doc import SwaggerUI30, docs_assets
+from dpr.entrypoints.http.auth import caller_of, challenge, guard
 from dpr.entrypoints.http.common import Config, Queries, Submit
-from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
+from dpr.entrypoints.http.errors import CHALLENGE, EXCEPTION_HANDLERS
 from dpr.entrypoints.http.templating import template_config
 from dpr.services.dismissal import Dismissal
 from dpr.services.queries import JobQueries
@@ -52,7 +53,7 @@ def _dependencies(container: Container) -> dict[str, Provide]:
     def provide_dismissal(submission: Submit) -> Dismissal:
         return dismissal
 
-    return {
+    services = {
         name: Provide(provide, sync_to_thread=False, use_cache=True)
         for name, provide in (
             ("settings", provide_settings),
@@ -61,6 +62,7 @@ def _dependencies(container: Container) -> dict[str, Provide]:
             ("dismissal", provide_dismissal),
         )
     }
+    return {**services, "caller": Provide(caller_of, sync_to_thread=False)}
 
 
 def create_app(
@@ -80,6 +82,7 @@ def create_app(
     container = container or build_container(settings or Settings())
     settings = container.settings()
     queries = container.queries()
+    identification, key_header = container.identification(), settings.auth.api_key_header
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -90,9 +93,24 @@ def create_app(
             yield
 
     return Litestar(
-        route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes(), docs_assets()],
+        route_handlers=[
+            *core.ROUTES,
+            *signin.ROUTES,
+            *processes.ROUTES,
+            *jobs.ROUTES,
+            *dpr_api.routes(),
+            docs_assets(),
+        ],
         dependencies=_dependencies(container),
-        state=State({"queries": queries, "settings": settings}),
+        state=State(
+            {
+                "queries": queries,
+                "settings": settings,
+                "identification": identification,
+                CHALLENGE: challenge(identification, key_header),
+            }
+        ),
+        guards=[guard(identification, key_header)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         cors_config=CORSConfig(

@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.di import NamedDependency
 
 from dpr.adapters.settings import Settings
+from dpr.domain.principal import Principal
 from dpr.services.dismissal import Dismissal
 from dpr.services.queries import JobQueries
 from dpr.services.submission import Submission
@@ -35,3 +36,5 @@ Dismiss = NamedDependency[Dismissal]
 """Handler parameter type for the dismiss use case (injected by name: ``dismissal``)."""
 Config = NamedDependency[Settings]
 """Handler parameter type for the settings (injected by name: ``settings``)."""
+Caller = NamedDependency[Principal]
+"""Handler parameter type for the authenticated caller (injected by name: ``caller``)."""

@@ -10,12 +10,13 @@ from litestar.response import Redirect
 from dpr.domain import ogc
 from dpr.domain.documents import ConfClasses, LandingPage
 from dpr.entrypoints.http.api_doc import api_document
+from dpr.entrypoints.http.auth import PUBLIC
 from dpr.entrypoints.http.common import Config, Queries, base_url, json_response
 from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.respond import requested_format, respond
 
 
-@get("/", summary="Landing page", tags=["Capabilities"])
+@get("/", summary="Landing page", tags=["Capabilities"], opt=PUBLIC)
 async def landing(request: Request, settings: Config) -> Response[LandingPage]:
     return respond(
         request,
@@ -24,14 +25,14 @@ async def landing(request: Request, settings: Config) -> Response[LandingPage]:
     )
 
 
-@get("/conformance", summary="Conformance classes", tags=["Capabilities"])
+@get("/conformance", summary="Conformance classes", tags=["Capabilities"], opt=PUBLIC)
 async def conformance(request: Request, settings: Config) -> Response[ConfClasses]:
     return respond(
         request, ogc.conformance(), "conformance.html", links=ogc.conformance_links(base_url(request, settings))
     )
 
 
-@get("/api", summary="The API definition (OpenAPI 3.0)", tags=["Capabilities"], include_in_schema=False)
+@get("/api", summary="The API definition (OpenAPI 3.0)", tags=["Capabilities"], include_in_schema=False, opt=PUBLIC)
 async def api(request: Request) -> Response[Any]:
     """The OpenAPI 3.0 document; browsers go to its Swagger UI rendering."""
     if requested_format(request) is Format.HTML:
@@ -39,7 +40,7 @@ async def api(request: Request) -> Response[Any]:
     return json_response(api_document(request.app), media_type=ogc.OPENAPI_JSON)
 
 
-@get("/health", summary="Liveness and storage reachability", tags=["Operations"])
+@get("/health", summary="Liveness and storage reachability", tags=["Operations"], opt=PUBLIC)
 async def health(queries: Queries) -> dict[str, Any]:
     active = await queries.active_count()
     return {"status": "ok", "active_jobs": active, "processes": len(queries.process_ids())}

@@ -19,9 +19,10 @@ from dpr.domain.errors import DomainError
 from dpr.domain.job_filters import parse_job_query
 from dpr.domain.mode import Preference
 from dpr.domain.query import MAX_LIMIT
-from dpr.entrypoints.http.common import JSON, Config, Dismiss, Queries, Submit, base_url, json_response
+from dpr.entrypoints.http.auth import PUBLIC
+from dpr.entrypoints.http.common import JSON, Caller, Config, Dismiss, Queries, Submit, base_url, json_response
 from dpr.entrypoints.http.dpr_wire import dpr_problem, dpr_status, parse_execution
-from dpr.entrypoints.http.errors import problem_for
+from dpr.entrypoints.http.errors import challenge_headers, problem_for
 from dpr.entrypoints.http.jobs import PURGE
 from dpr.entrypoints.http.sse import log_events, plain_text, resume_after
 
@@ -57,11 +58,11 @@ async def describe_process(
     },
 )
 async def execute(
-    request: Request, queries: Queries, submission: Submit, settings: Config, process_id: FromPath[str]
+    request: Request, queries: Queries, submission: Submit, settings: Config, caller: Caller, process_id: FromPath[str]
 ) -> Response[bytes]:
     queries.describe(process_id)  # an unknown process is a 404 before the body is looked at
     wire = parse_execution(await request.body(), require_cluster=settings.executor.kind == "gateway")
-    run = await submission.execute(process_id, wire.request, ASYNC, placement=wire.placement)
+    run = await submission.execute(process_id, wire.request, ASYNC, placement=wire.placement, caller=caller)
     base = base_url(request, settings)
     return json_response(
         dpr_status(run.job, base), status=201, headers={"Location": f"{base}/dpr/jobs/{run.job.job_id}"}
@@ -69,10 +70,10 @@ async def execute(
 
 
 @get("/jobs", summary="The jobs, newest first (up to 1000 a page)")
-async def list_jobs(request: Request, queries: Queries, settings: Config) -> JobList:
+async def list_jobs(request: Request, queries: Queries, settings: Config, caller: Caller) -> JobList:
     params = request.query_params.dict()
     params.setdefault("limit", [str(MAX_LIMIT)])  # the original listed every job at once
-    page = await queries.list_jobs(parse_job_query(params, queries.now()))
+    page = await queries.list_jobs(parse_job_query(params, queries.now()), caller)
     base = base_url(request, settings)
     links = [_link(base, "/dpr/jobs", params, "self", "List of jobs")]
     if page.next is not None:
@@ -81,29 +82,38 @@ async def list_jobs(request: Request, queries: Queries, settings: Config) -> Job
 
 
 @get("/jobs/{job_id:str}", summary="A job's status; a successful job's message holds its outputs")
-async def job_status(request: Request, queries: Queries, settings: Config, job_id: FromPath[str]) -> StatusInfo:
-    return dpr_status(await queries.status(job_id), base_url(request, settings))
+async def job_status(
+    request: Request, queries: Queries, settings: Config, caller: Caller, job_id: FromPath[str]
+) -> StatusInfo:
+    return dpr_status(await queries.status(job_id, caller), base_url(request, settings))
 
 
 @get("/jobs/{job_id:str}/results", summary="A successful job's outputs")
-async def job_results(request: Request, queries: Queries, settings: Config, job_id: FromPath[str]) -> dict[str, Any]:
-    job, process = await queries.results(job_id)
+async def job_results(
+    request: Request, queries: Queries, settings: Config, caller: Caller, job_id: FromPath[str]
+) -> dict[str, Any]:
+    job, process = await queries.results(job_id, caller)
     return ogc.results_document(job, process, base_url(request, settings))
 
 
 @get("/jobs/{job_id:str}/logs", summary="A job's log lines as server-sent events, until it ends")
-async def job_logs(request: Request, queries: Queries, job_id: FromPath[str]) -> ServerSentEvent:
-    return await log_events(queries, job_id, resume_after(request), plain_text)
+async def job_logs(request: Request, queries: Queries, caller: Caller, job_id: FromPath[str]) -> ServerSentEvent:
+    return await log_events(queries, job_id, resume_after(request), plain_text, caller)
 
 
 @delete("/jobs/{job_id:str}", summary="Dismiss a job: its work is cancelled", status_code=200)
 async def dismiss_job(
-    request: Request, dismissal: Dismiss, settings: Config, job_id: FromPath[str], purge: Annotated[bool, PURGE] = False
+    request: Request,
+    dismissal: Dismiss,
+    settings: Config,
+    caller: Caller,
+    job_id: FromPath[str],
+    purge: Annotated[bool, PURGE] = False,
 ) -> StatusInfo:
-    return dpr_status(await dismissal.dismiss(job_id, purge=purge), base_url(request, settings))
+    return dpr_status(await dismissal.dismiss(job_id, caller, purge=purge), base_url(request, settings))
 
 
-@get("/_mgmt/ping", summary="Liveness probe", include_in_schema=False)
+@get("/_mgmt/ping", summary="Liveness probe", include_in_schema=False, opt=PUBLIC)
 async def ping() -> Response[bytes]:
     return json_response("Healthy")
 
@@ -115,7 +125,8 @@ def _link(base: str, path: str, params: dict[str, list[str]], rel: str, title: s
 
 def on_domain_error(request: Request, exc: DomainError) -> Response[bytes]:
     p = problem_for(exc)
-    return json_response(dpr_problem(p.status, exc.describe()), status=p.status, headers=p.headers)
+    headers = {**p.headers, **challenge_headers(request, exc)}
+    return json_response(dpr_problem(p.status, exc.describe()), status=p.status, headers=headers)
 
 
 def on_http_error(request: Request, exc: HTTPException) -> Response[bytes]:

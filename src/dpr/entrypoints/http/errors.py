@@ -47,7 +47,11 @@ _TABLE: dict[type[e.DomainError], tuple[int, str, str]] = {
     e.ConcurrentUpdate: (409, DPR + "concurrent-update", "Conflict"),
     e.Overloaded: (429, DPR + "overloaded", "Too many jobs"),
     e.Unavailable: (503, DPR + "unavailable", "Service unavailable"),
+    e.BadCredentials: (401, DPR + "unauthenticated", "Authentication required"),
+    e.Forbidden: (403, DPR + "forbidden", "Forbidden"),
 }
+CHALLENGE = "dpr_challenge"
+"""The app state key of the ``WWW-Authenticate`` value a 401 carries."""
 
 
 def problem_for(error: e.DomainError, instance: str | None = None) -> Problem:
@@ -92,8 +96,16 @@ def _wants_html(request: Request) -> bool:
         return False
 
 
+def challenge_headers(request: Request, exc: DomainError) -> dict[str, str]:
+    """``WWW-Authenticate``, naming the accepted schemes, for a refusal of credentials."""
+    if isinstance(exc, e.BadCredentials):
+        return {"WWW-Authenticate": request.app.state.get(CHALLENGE, 'Bearer realm="dpr"')}
+    return {}
+
+
 def on_domain_error(request: Request, exc: DomainError) -> Response[bytes] | Template:
-    return _respond(request, problem_for(exc, instance=request.url.path))
+    p = problem_for(exc, instance=request.url.path)
+    return _respond(request, msgspec.structs.replace(p, headers={**p.headers, **challenge_headers(request, exc)}))
 
 
 def on_http_error(request: Request, exc: HTTPException) -> Response[bytes] | Template:

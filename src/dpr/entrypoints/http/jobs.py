@@ -13,7 +13,7 @@ from dpr.domain import ogc
 from dpr.domain.documents import JobList, JobLogs, Link, LogLine, StatusInfo
 from dpr.domain.job_filters import parse_job_query
 from dpr.entrypoints.http import pages
-from dpr.entrypoints.http.common import Config, Dismiss, Queries, base_url, json_response
+from dpr.entrypoints.http.common import Caller, Config, Dismiss, Queries, base_url, json_response
 from dpr.entrypoints.http.links import link_header
 from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.outcome import output_response, results_response
@@ -22,28 +22,30 @@ from dpr.entrypoints.http.sse import json_lines, log_events, resume_after, wants
 
 
 @get("/jobs", summary="The jobs, newest first", tags=["Jobs"])
-async def list_jobs(request: Request, queries: Queries, settings: Config) -> Response[JobList]:
+async def list_jobs(request: Request, queries: Queries, settings: Config, caller: Caller) -> Response[JobList]:
     fmt, params, base = requested_format(request), request.query_params.dict(), base_url(request, settings)
     query = parse_job_query(params, queries.now())
-    doc = ogc.job_list(await queries.list_jobs(query), base, {k: v for k, v in params.items() if k != "f"})
+    doc = ogc.job_list(await queries.list_jobs(query, caller), base, {k: v for k, v in params.items() if k != "f"})
     extras = pages.jobs_page(queries, query, params, base) if fmt is Format.HTML else None
     return respond(request, doc, "jobs.html", extras, fmt=fmt)
 
 
 @get("/jobs/{job_id:str}", summary="A job's status", tags=["Jobs"])
 async def job_status(
-    request: Request, queries: Queries, settings: Config, job_id: FromPath[str]
+    request: Request, queries: Queries, settings: Config, caller: Caller, job_id: FromPath[str]
 ) -> Response[StatusInfo]:
     fmt, base = requested_format(request), base_url(request, settings)
-    job = await queries.status(job_id)
+    job = await queries.status(job_id, caller)
     extras = await pages.job_page(queries, job, base) if fmt is Format.HTML else None
     return respond(request, ogc.status_info(job, base), "job.html", extras, fmt=fmt)
 
 
 @get("/jobs/{job_id:str}/results", summary="A job's results", tags=["Jobs"])
-async def job_results(request: Request, queries: Queries, settings: Config, job_id: FromPath[str]) -> Response[Any]:
+async def job_results(
+    request: Request, queries: Queries, settings: Config, caller: Caller, job_id: FromPath[str]
+) -> Response[Any]:
     fmt, base = requested_format(request), base_url(request, settings)
-    job, process = await queries.results(job_id)
+    job, process = await queries.results(job_id, caller)
     if fmt is Format.HTML:
         doc = ogc.results_document(job, process, base)
         return respond(
@@ -53,8 +55,8 @@ async def job_results(request: Request, queries: Queries, settings: Config, job_
 
 
 @get("/jobs/{job_id:str}/results/{output:str}", summary="One output of a job, by itself", tags=["Jobs"])
-async def job_output(queries: Queries, job_id: FromPath[str], output: FromPath[str]) -> Response[Any]:
-    job, process = await queries.results(job_id)
+async def job_output(queries: Queries, caller: Caller, job_id: FromPath[str], output: FromPath[str]) -> Response[Any]:
+    job, process = await queries.results(job_id, caller)
     return output_response(job, process, output)
 
 
@@ -72,13 +74,14 @@ async def job_logs(
     request: Request,
     queries: Queries,
     settings: Config,
+    caller: Caller,
     job_id: FromPath[str],
     after: Annotated[int, QueryParameter(ge=-1, description="Only lines with a higher seq")] = -1,
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 1000,
 ) -> Response[bytes] | ServerSentEvent:
     if wants_event_stream(request):  # followed live, as server-sent events, until the job ends
-        return await log_events(queries, job_id, resume_after(request, after), json_lines)
-    job, records = await queries.logs(job_id, after, limit)
+        return await log_events(queries, job_id, resume_after(request, after), json_lines, caller)
+    job, records = await queries.logs(job_id, after, limit, caller)
     base = base_url(request, settings)
     links = [Link(href=f"{base}/jobs/{job_id}/logs?after={after}&limit={limit}", rel="self", type="application/json")]
     if len(records) == limit:
@@ -111,10 +114,11 @@ async def dismiss_job(
     request: Request,
     dismissal: Dismiss,
     settings: Config,
+    caller: Caller,
     job_id: FromPath[str],
     purge: Annotated[bool, PURGE] = False,
 ) -> Response[StatusInfo]:
-    job = await dismissal.dismiss(job_id, purge=purge)
+    job = await dismissal.dismiss(job_id, caller, purge=purge)
     return respond(request, ogc.status_info(job, base_url(request, settings)), "job.html", fmt=Format.JSON)
 
 

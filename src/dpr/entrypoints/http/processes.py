@@ -11,7 +11,7 @@ from msgspec.structs import replace
 from dpr.domain import ogc
 from dpr.domain.documents import Link, Process, ProcessList
 from dpr.entrypoints.http.bodies import decode_execute_body
-from dpr.entrypoints.http.common import Config, Queries, Submit, base_url
+from dpr.entrypoints.http.common import Caller, Config, Queries, Submit, base_url
 from dpr.entrypoints.http.forms import form_fields
 from dpr.entrypoints.http.outcome import execution_response
 from dpr.entrypoints.http.prefer import parse_prefer
@@ -58,11 +58,13 @@ def with_task_table_link(doc: Process, has_table: bool) -> Process:
 
 
 @post("/processes/{process_id:str}/execution", summary="Execute a process", tags=["Processes"], status_code=200)
-async def execute(request: Request, submission: Submit, settings: Config, process_id: FromPath[str]) -> Response[Any]:
+async def execute(
+    request: Request, submission: Submit, settings: Config, caller: Caller, process_id: FromPath[str]
+) -> Response[Any]:
     body = decode_execute_body(await request.body())
     preference = parse_prefer(request.headers.get("prefer"))
     base = base_url(request, settings)
-    run = await submission.execute(process_id, body, preference, base_url=base)
+    run = await submission.execute(process_id, body, preference, base_url=base, caller=caller)
     return execution_response(run, base)
 
 

@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.response import Template
 
 from dpr.domain.documents import Link
+from dpr.entrypoints.http.auth import signed_in
 from dpr.entrypoints.http.common import base_url, json_response
 from dpr.entrypoints.http.links import for_html_page, link_header, with_alternates, with_html_alternates
 from dpr.entrypoints.http.negotiation import Format, choose_format
@@ -65,7 +66,14 @@ def html_page(
 ) -> Template:
     """A rendered page; every page also gets the API root and the server's title."""
     settings = request.app.state.settings
-    full = {"base": base_url(request, settings), "site": settings.server.title, **context}
+    who = signed_in(request)
+    full = {
+        "base": base_url(request, settings),
+        "site": settings.server.title,
+        "auth": not settings.auth.anonymous,
+        "who": who.display_name or who.subject if who else None,
+        **context,
+    }
     return Template(
         template_name=page, context=full, status_code=status, headers=dict(headers or {}), media_type="text/html"
     )

@@ -14,6 +14,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from dpr.domain.documents import LogLine
+from dpr.domain.principal import Principal
 from dpr.ports.log_store import LogRecord
 from dpr.services.logs import KeepAlive, LogEnd, LogItem
 from dpr.services.queries import JobQueries
@@ -61,8 +62,8 @@ async def _events(items: AsyncIterator[LogItem], fmt: Format) -> AsyncIterator[S
             yield message
 
 
-async def log_events(queries: JobQueries, job_id: str, after: int, fmt: Format) -> ServerSentEvent:
+async def log_events(queries: JobQueries, job_id: str, after: int, fmt: Format, caller: Principal) -> ServerSentEvent:
     """The job's log from ``seq > after`` as an event stream that closes when the job has ended.
-    Raises ``NoSuchJob`` before anything is sent."""
-    items = await queries.follow(job_id, after)
+    Raises ``NoSuchJob`` (also for a job ``caller`` may not see) before anything is sent."""
+    items = await queries.follow(job_id, after, caller)
     return ServerSentEvent(_events(items, fmt))

@@ -1,0 +1,76 @@
+"""Authentication at the HTTP edge: credentials from headers, the caller for the handlers.
+
+Every route is guarded except the public ones (``opt={"public": True}``: the landing page,
+conformance, the API definition and its renderings, the health probes), which say nothing
+about any job. The guard identifies the caller through the ``Identification`` service and
+keeps the principal in the connection's state, where the ``caller`` dependency reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from dpr.domain.principal import ANONYMOUS, Principal
+from dpr.ports.authenticator import Credentials
+from dpr.services.identity import Identification
+
+PUBLIC = {"public": True}
+"""``opt`` of a route anyone may call."""
+_STATE_KEY = "dpr_principal"
+SESSION_COOKIE = "dpr_session"
+"""The cookie the sign-in page sets: the API key, for the HTML pages (see ``signin``)."""
+
+
+def credentials(connection: ASGIConnection, key_header: str) -> Credentials:
+    """The API key header (else the session cookie) and the bearer token of ``Authorization``."""
+    scheme, _, token = connection.headers.get("authorization", "").strip().partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    key = connection.headers.get(key_header) or (None if bearer else connection.cookies.get(SESSION_COOKIE))
+    return Credentials(api_key=key or None, bearer=bearer)
+
+
+def signed_in(connection: ASGIConnection) -> Principal | None:
+    """Who the guard identified, for the pages (``None`` on public routes and when anonymous)."""
+    principal = connection.scope.get("state", {}).get(_STATE_KEY)
+    return None if principal is None or principal is ANONYMOUS else principal
+
+
+def challenge(identification: Identification, key_header: str) -> str:
+    """The ``WWW-Authenticate`` value: every scheme the server accepts."""
+    offered = ['Bearer realm="dpr"']
+    if "ApiKey" in identification.schemes:
+        offered.append(f'ApiKey realm="dpr", header="{key_header}"')
+    return ", ".join(offered)
+
+
+def is_public(connection: ASGIConnection, handler: BaseRouteHandler) -> bool:
+    # The OpenAPI renderings (/api/docs...) are Litestar's own handlers, without our opt.
+    return bool(handler.opt.get("public")) or connection.scope["path"].startswith("/api/docs")
+
+
+def guard(
+    identification: Identification, key_header: str
+) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
+    """The app-wide guard: identifies the caller of every non-public route (``BadCredentials``
+    -> 401, ``Unavailable`` -> 503, through the exception map)."""
+
+    async def authenticate(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        if identification.anonymous or is_public(connection, handler):
+            principal = ANONYMOUS if identification.anonymous else None
+        else:
+            principal = await identification.identify(credentials(connection, key_header))
+        connection.scope.setdefault("state", {})[_STATE_KEY] = principal
+
+    return authenticate
+
+
+def caller_of(request: Request) -> Principal:
+    """The principal the guard identified (public routes have none: they must not ask)."""
+    principal = request.scope.get("state", {}).get(_STATE_KEY)
+    if principal is None:
+        raise RuntimeError("no caller on a public route: a public handler must not act on jobs")
+    return principal
