@@ -427,7 +427,9 @@ def test_jobs_dismiss_cancels_then_removes(server: str) -> None:
     job_id = start_job(server, duration=30)
     assert f"job {job_id} dismissed" in ok(dpr("jobs", "dismiss", job_id, url=server))
     assert httpx.get(f"{server}/jobs/{job_id}").json()["status"] == "dismissed"
-    ok(dpr("jobs", "dismiss", job_id, url=server))
+    ok(dpr("jobs", "dismiss", job_id, url=server))  # repeated: nothing changes
+    assert httpx.get(f"{server}/jobs/{job_id}").json()["status"] == "dismissed"
+    ok(dpr("jobs", "dismiss", job_id, "--purge", url=server))
     assert f"no job with id '{job_id}'" in one_line_error(dpr("jobs", "show", job_id, url=server), 4)
 
 

@@ -190,8 +190,8 @@ class DprClient:
     def results(self, job_id: str) -> httpx.Response:
         return self.request("GET", f"/jobs/{job_id}/results")
 
-    def dismiss(self, job_id: str) -> dict[str, Any]:
-        return self.decode(self.request("DELETE", f"/jobs/{job_id}"))
+    def dismiss(self, job_id: str, purge: bool = False) -> dict[str, Any]:
+        return self.decode(self.request("DELETE", f"/jobs/{job_id}", params={"purge": "true"} if purge else None))
 
     def logs(self, job_id: str, after: int | None = None, limit: int = 500) -> dict[str, Any]:
         params = {"limit": limit} | ({"after": after} if after is not None else {})

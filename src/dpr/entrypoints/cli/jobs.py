@@ -177,13 +177,15 @@ def results(s: Session, job_id: str, output: str | None) -> None:
 
 @jobs.command("dismiss")
 @job_id_argument
+@click.option("--purge", is_flag=True, help="Also delete an ended job's record, results and logs.")
 @client_options
 @click.pass_obj
-def dismiss(s: Session, job_id: str) -> None:
-    """Dismiss a job: cancel it, or delete it once ended.
+def dismiss(s: Session, job_id: str, purge: bool) -> None:
+    """Dismiss a job: cancel it while it runs (repeating it changes nothing); with --purge,
+    delete an ended job with its results and logs.
 
     \b
     --json: the statusInfo document the server returns.
     """
-    doc = s.client().dismiss(job_id)
+    doc = s.client().dismiss(job_id, purge=purge)
     s.out.document(doc, lambda d: Text(f"job {d.get('jobID', job_id)} dismissed: {d.get('message', '')}"))
