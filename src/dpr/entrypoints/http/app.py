@@ -22,6 +22,7 @@ from dpr.entrypoints.http import dpr as dpr_api
 from dpr.entrypoints.http.api_doc import SwaggerUI30
 from dpr.entrypoints.http.common import Config, Queries, Submit
 from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
+from dpr.entrypoints.http.guards import refuse_nul_bytes
 from dpr.entrypoints.http.templating import template_config
 from dpr.services.dismissal import Dismissal
 from dpr.services.queries import JobQueries
@@ -94,6 +95,7 @@ def create_app(
         dependencies=_dependencies(container),
         state=State({"queries": queries, "settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=refuse_nul_bytes,
         lifespan=[lifespan],
         cors_config=CORSConfig(
             allow_origins=settings.server.cors_origins,

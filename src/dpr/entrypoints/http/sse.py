@@ -14,6 +14,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from dpr.domain.documents import LogLine
+from dpr.domain.errors import InvalidParameter
 from dpr.ports.log_store import LogRecord
 from dpr.services.logs import KeepAlive, LogEnd, LogItem
 from dpr.services.queries import JobQueries
@@ -21,6 +22,7 @@ from dpr.services.queries import JobQueries
 EVENT_STREAM = "text/event-stream"
 KEEP_ALIVE = "keep-alive"
 
+MAX_SEQ = 2**63 - 1  # log sequence numbers are 64-bit in the stores
 Format = Callable[[LogItem], ServerSentEventMessage | None]
 
 
@@ -31,7 +33,11 @@ def wants_event_stream(request: Request) -> bool:
 def resume_after(request: Request, after: int = -1) -> int:
     """Where a reconnecting ``EventSource`` left off (``Last-Event-ID``), else ``after``."""
     last = request.headers.get("last-event-id", "").strip()
-    return int(last) if last.isdigit() else after
+    if not last.isdigit():
+        return after
+    if int(last) > MAX_SEQ:
+        raise InvalidParameter("Last-Event-ID", f"must be at most {MAX_SEQ}")
+    return int(last)
 
 
 def plain_text(item: LogItem) -> ServerSentEventMessage | None:
