@@ -19,6 +19,7 @@ from dpr.domain.errors import DomainError
 from dpr.domain.job_filters import parse_job_query
 from dpr.domain.mode import Preference
 from dpr.domain.query import MAX_LIMIT
+from dpr.entrypoints.http.bodies import require_json
 from dpr.entrypoints.http.common import JSON, Config, Dismiss, Queries, Submit, base_url, json_response
 from dpr.entrypoints.http.dpr_wire import dpr_problem, dpr_status, parse_execution
 from dpr.entrypoints.http.errors import problem_for
@@ -59,6 +60,7 @@ async def execute(
     request: Request, queries: Queries, submission: Submit, settings: Config, process_id: FromPath[str]
 ) -> Response[bytes]:
     queries.describe(process_id)  # an unknown process is a 404 before the body is looked at
+    require_json(request)
     wire = parse_execution(await request.body(), require_cluster=settings.executor.kind == "gateway")
     run = await submission.execute(process_id, wire.request, ASYNC, placement=wire.placement)
     base = base_url(request, settings)

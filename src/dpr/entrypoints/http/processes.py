@@ -9,7 +9,7 @@ from litestar.params import FromPath, QueryParameter
 
 from dpr.domain import ogc
 from dpr.domain.documents import Process, ProcessList
-from dpr.entrypoints.http.bodies import decode_execute_body
+from dpr.entrypoints.http.bodies import decode_execute_body, require_json
 from dpr.entrypoints.http.common import Config, Queries, Submit, base_url
 from dpr.entrypoints.http.forms import form_fields
 from dpr.entrypoints.http.outcome import execution_response
@@ -47,6 +47,7 @@ async def describe_process(
 
 @post("/processes/{process_id:str}/execution", summary="Execute a process", tags=["Processes"], status_code=200)
 async def execute(request: Request, submission: Submit, settings: Config, process_id: FromPath[str]) -> Response[Any]:
+    require_json(request)
     body = decode_execute_body(await request.body())
     preference = parse_prefer(request.headers.get("prefer"))
     base = base_url(request, settings)
