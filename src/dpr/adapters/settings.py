@@ -17,7 +17,7 @@ class ServerSettings(_Section):
     base_url: str | None = None  # set when behind a proxy; else taken from each request
     title: str = "dpr"
     description: str = "Earth-observation data processors as OGC API - Processes jobs"
-    cors_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    cors_origins: list[str] = msgspec.field(default_factory=list)  # origins whose pages may call the API
 
 
 EMBEDDED_STORAGE = "sqlite+aiosqlite:///data/dpr.sqlite"  # relative to the working directory

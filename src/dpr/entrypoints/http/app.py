@@ -23,6 +23,7 @@ from dpr.entrypoints.http.api_doc import SwaggerUI30
 from dpr.entrypoints.http.common import Config, Queries, Submit
 from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
 from dpr.entrypoints.http.guards import refuse_nul_bytes
+from dpr.entrypoints.http.headers import add_security_headers
 from dpr.entrypoints.http.templating import template_config
 from dpr.services.dismissal import Dismissal
 from dpr.services.queries import JobQueries
@@ -97,10 +98,13 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=refuse_nul_bytes,
         lifespan=[lifespan],
+        before_send=[add_security_headers],
         cors_config=CORSConfig(
             allow_origins=settings.server.cors_origins,
             expose_headers=["Location", "Link", "Preference-Applied", "Retry-After"],
-        ),
+        )
+        if settings.server.cors_origins
+        else None,
         openapi_config=OpenAPIConfig(
             title=settings.server.title,
             version=__version__,

@@ -10,6 +10,7 @@ from litestar.response import Template
 
 from dpr.domain.documents import Link
 from dpr.entrypoints.http.common import base_url, json_response
+from dpr.entrypoints.http.headers import page_nonce, page_policy
 from dpr.entrypoints.http.links import for_html_page, link_header, with_alternates, with_html_alternates
 from dpr.entrypoints.http.negotiation import Format, choose_format
 
@@ -64,8 +65,7 @@ def html_page(
     headers: Mapping[str, str] | None = None,
 ) -> Template:
     """A rendered page; every page also gets the API root and the server's title."""
-    settings = request.app.state.settings
-    full = {"base": base_url(request, settings), "site": settings.server.title, **context}
-    return Template(
-        template_name=page, context=full, status_code=status, headers=dict(headers or {}), media_type="text/html"
-    )
+    settings, nonce = request.app.state.settings, page_nonce()
+    full = {"base": base_url(request, settings), "site": settings.server.title, "nonce": nonce, **context}
+    headers = {**(headers or {}), "Content-Security-Policy": page_policy(nonce)}
+    return Template(template_name=page, context=full, status_code=status, headers=headers, media_type="text/html")
