@@ -15,7 +15,7 @@ import yaml
 from dpr.adapters.settings import Settings
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_LIST_KEYS = {("processes", "enabled"), ("server", "cors_origins"), ("locations", "allow")}
+_LIST_KEYS = {("processes", "enabled"), ("server", "cors_origins"), ("server", "trusted_hosts"), ("locations", "allow")}
 
 
 class ConfigError(Exception):

@@ -18,6 +18,8 @@ class ServerSettings(_Section):
     title: str = "dpr"
     description: str = "Earth-observation data processors as OGC API - Processes jobs"
     cors_origins: list[str] = msgspec.field(default_factory=list)  # origins whose pages may call the API
+    # Host headers accepted (``name`` or ``name:port``); others are a 400. Empty: any (loopback use).
+    trusted_hosts: list[str] = msgspec.field(default_factory=list)
 
 
 EMBEDDED_STORAGE = "sqlite+aiosqlite:///data/dpr.sqlite"  # relative to the working directory

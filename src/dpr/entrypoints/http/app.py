@@ -22,7 +22,7 @@ from dpr.entrypoints.http import dpr as dpr_api
 from dpr.entrypoints.http.api_doc import SwaggerUI30
 from dpr.entrypoints.http.common import Config, Queries, Submit
 from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
-from dpr.entrypoints.http.guards import refuse_nul_bytes
+from dpr.entrypoints.http.guards import check_request
 from dpr.entrypoints.http.headers import add_security_headers
 from dpr.entrypoints.http.templating import template_config
 from dpr.services.dismissal import Dismissal
@@ -96,7 +96,7 @@ def create_app(
         dependencies=_dependencies(container),
         state=State({"queries": queries, "settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=refuse_nul_bytes,
+        before_request=check_request,
         lifespan=[lifespan],
         before_send=[add_security_headers],
         cors_config=CORSConfig(
