@@ -16,6 +16,7 @@ from dpr.adapters.geoapi_config import load_config
 from dpr.adapters.settings import Settings, ephemeral
 from dpr.domain.errors import Unavailable
 from dpr.entrypoints.cli.errors import CliError, Exit, UsageError
+from dpr.entrypoints.log_format import configure_logging
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -24,7 +25,6 @@ log = logging.getLogger("dpr")
 
 # Where the parent of ``--http-workers`` processes hands them its effective settings.
 WORKER_SETTINGS = "DPR_SERVE_WORKER_SETTINGS"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def resolve_settings(config: str | None, **overrides: Any) -> Settings:
@@ -96,7 +96,7 @@ def serve(
     except (ConfigError, CatalogError, ValueError) as e:
         raise UsageError(str(e)) from None
     level = (log_level or settings.logging.level).upper()
-    logging.basicConfig(level=level, format=LOG_FORMAT)
+    configure_logging(level)
     prepare_storage(settings, recover=app is None)
     click.echo(
         f"dpr serving on http://{settings.server.host}:{settings.server.port} "
@@ -109,6 +109,7 @@ def serve(
         "port": settings.server.port,
         "log_level": level.lower(),
         "access_log": level == "DEBUG",
+        "log_config": None,  # uvicorn's loggers go through the root's escaping handler
     }
     if app is not None:
         uvicorn.run(app, **options)
@@ -169,5 +170,5 @@ def worker_app() -> Litestar:
     from dpr.entrypoints.http.app import create_app
 
     settings = msgspec.json.decode(os.environ[WORKER_SETTINGS], type=Settings)
-    logging.basicConfig(level=settings.logging.level.upper(), format=LOG_FORMAT)
+    configure_logging(settings.logging.level.upper())
     return create_app(settings, recover=False, serving=True)

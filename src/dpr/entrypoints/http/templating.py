@@ -11,6 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from dpr.domain.documents import Link
+from dpr.domain.text import escape_controls
 from dpr.entrypoints.http.links import in_format
 from dpr.entrypoints.http.negotiation import Format
 
@@ -23,7 +24,9 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(html=html_href, json=json_href, pretty=pretty, when=when, seconds=seconds)
+    env.filters.update(
+        html=html_href, json=json_href, pretty=pretty, when=when, seconds=seconds, controls=escape_controls
+    )
     env.globals.update(href=href)
     return TemplateConfig(instance=JinjaTemplateEngine(engine_instance=env))
 
