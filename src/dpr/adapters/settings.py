@@ -49,7 +49,7 @@ class ExecutorSettings(_Section):
 
 
 class LimitSettings(_Section):
-    max_active: int | None = None
+    max_active: int | None = 32  # outstanding (accepted or running) jobs; null: no bound
     max_active_per_process: int | None = None
     retry_after: int = 5
     sync_timeout: float = 300.0

@@ -109,10 +109,12 @@ class Submission:
         job = await self._submit(job, order)
         if mode is Mode.ASYNC:
             return Execution(job=job, mode=mode, process=process, respond_async_applied=preference.respond_async)
-        timeout = self.limits.sync_timeout if preference.wait is None else preference.wait
+        # A client may ask to wait less than the server's bound, never longer (``wait=inf``).
+        wait = None if preference.wait is None else min(preference.wait, self.limits.sync_timeout)
+        timeout = self.limits.sync_timeout if wait is None else wait
         job = await self.records.waiters.wait(job.job_id, timeout, self.repository.get)
         mode = Mode.SYNC if job.is_terminal else Mode.ASYNC  # not ended in time: answered as async
-        return Execution(job=job, mode=mode, process=process, wait_applied=preference.wait)
+        return Execution(job=job, mode=mode, process=process, wait_applied=wait)
 
     async def _admit(self, process_id: str) -> None:
         lim = self.limits
