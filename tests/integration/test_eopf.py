@@ -278,5 +278,6 @@ def test_an_eopf_process_without_its_environment_is_listed_and_its_jobs_fail_at_
         while time.monotonic() < deadline and status.get("status") != "failed":
             status = client.get(f"/jobs/{job_id}").json()
             time.sleep(0.05)
-    assert status["status"] == "failed" and "EOPF is not available on this worker: its interpreter" in status["message"]
+    assert status["status"] == "failed" and "EOPF is not installed on this server" in status["message"]
+    assert str(tmp_path) not in status["message"]
     assert "Traceback" not in status["message"]

@@ -104,10 +104,10 @@ class EopfProcessor(Processor):
         self.modules: list[str] = list(modules) if modules is not None else self._table_modules()
 
     def describe(self) -> ProcessDescription:
-        problem = self.environment.problem(self.modules)
+        problem = self.environment.public_problem(self.modules)
         text = str(self.options.get("description", "Runs an EOPF triggering payload (eopf trigger local)."))
         if problem is not None:
-            text = f"{text} Not available on this server: {problem}."
+            text = f"{text} Not available on this server: {problem} (its log says why)."
         return ProcessDescription(
             id=str(self.options.get("id", "eopf")),
             version=str(self.options.get("version", "1.0.0")),

@@ -41,9 +41,9 @@ class EopfConvertProcessor(Processor):
 
     def describe(self) -> ProcessDescription:
         text = str(self.options.get("description", "Converts a legacy SAFE product to EOPF Zarr (eopf convert)."))
-        problem = self.environment.problem(["eopf.store.convert"])
+        problem = self.environment.public_problem(["eopf.store.convert"])
         if problem is not None:
-            text = f"{text} Not available on this server: {problem}."
+            text = f"{text} Not available on this server: {problem} (its log says why)."
         # A location, never an option of ``eopf convert`` (they are passed after "--" as well).
         path = {"type": "string", "minLength": 1, "pattern": r"^[^\s-]", "format": LOCATION_FORMAT}
         return ProcessDescription(

@@ -8,12 +8,15 @@ asks the environment's interpreter whether the modules a process needs are insta
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dpr.domain.errors import ProcessorError
+
+log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 60.0
 # Run by the EOPF interpreter: finds modules without importing them (``import eopf`` takes seconds).
@@ -73,11 +76,22 @@ class EopfEnvironment:
             return "no EOPF environment is configured (process option 'venv' or 'python')"
         return _problem(self.python, ("eopf", *modules))
 
+    def public_problem(self, modules: Sequence[str] = ()) -> str | None:
+        """``problem`` as a client may read it: no interpreter path or version. The full
+        reason goes to the server's log (once per reason)."""
+        reason = self.problem(modules)
+        if reason is None:
+            return None
+        if reason not in _LOGGED:
+            _LOGGED.add(reason)
+            log.warning("EOPF cannot run: %s", reason)
+        return "EOPF is not installed on this server" if self.python else "no EOPF environment is configured"
+
     def require(self, modules: Sequence[str] = ()) -> None:
         """Raise ``ProcessorError`` (a short message, no traceback) if EOPF cannot run here."""
-        reason = self.problem(modules)
+        reason = self.public_problem(modules)
         if reason is not None:
-            raise ProcessorError(f"EOPF is not available on this worker: {reason}")
+            raise ProcessorError(f"EOPF is not available on this worker: {reason} (the server's log says why)")
 
     def child_env(self, allowed: Mapping[str, str], extra: Mapping[str, str], home: str) -> dict[str, str]:
         """The whole environment of an ``eopf`` run: a base, ``extra`` (from the process
@@ -98,6 +112,7 @@ class EopfEnvironment:
         return env
 
 
+_LOGGED: set[str] = set()
 _READY: set[tuple[str, tuple[str, ...]]] = set()  # only successes are kept: a missing EOPF may be installed later
 
 
