@@ -4,9 +4,11 @@ own bound."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import httpx
+import yaml
 
 from tests.integration.server import running_server
 
@@ -32,3 +34,23 @@ def test_prefer_wait_is_clamped_to_the_servers_sync_timeout():
                 answer = client.post("/processes/mockup/execution", json=SLOW, headers={"Prefer": f"wait={wait}"})
                 assert time.monotonic() - started < 10
                 assert answer.status_code == 201 and answer.headers["preference-applied"] == "wait=1"
+
+
+def test_a_chatty_processor_fills_its_log_only_up_to_the_caps(tmp_path):
+    """Lines longer than ``max_log_line`` are cut; after ``max_log_lines`` one notice says the
+    rest was dropped."""
+    chatty = {"argv": [sys.executable, "-c", "print('y' * 1000); [print(i) for i in range(500)]"]}
+    definition = {"id": "chatty", "processor": "dpr.adapters.processors.command:CommandProcessor", "options": chatty}
+    config = tmp_path / "dpr.yaml"
+    config.write_text(yaml.safe_dump({"processes": {"definitions": [definition]}}))
+    env = {"DPR_LIMITS_MAX_LOG_LINE": "100", "DPR_LIMITS_MAX_LOG_LINES": "50"}
+    with running_server("--ephemeral", "--config", str(config), env=env) as url:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            job = client.post("/processes/chatty/execution", json={}, headers={"Prefer": "respond-async"}).json()
+            deadline = time.monotonic() + 30
+            while client.get(f"/jobs/{job['jobID']}").json()["status"] != "successful":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            lines = [entry["line"] for entry in client.get(f"/jobs/{job['jobID']}/logs").json()["logs"]]
+    assert len(lines) == 51 and "at most 50 lines" in lines[-1]  # 50 kept, then the notice
+    assert "y" * 100 + "... [900 more characters cut]" in lines

@@ -53,6 +53,8 @@ class LimitSettings(_Section):
     max_active_per_process: int | None = None
     retry_after: int = 5
     sync_timeout: float = 300.0
+    max_log_line: int = 8192  # characters of one log line kept; the rest is cut
+    max_log_lines: int = 100_000  # lines of one job's log kept; later ones are dropped
 
 
 class ProcessDefinition(_Section):

@@ -20,6 +20,7 @@ from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import Settings
 from dpr.domain.job import Job
 from dpr.domain.locations import LocationRules
+from dpr.domain.run import LogLimits
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
 from dpr.services.dismissal import Dismissal
@@ -148,6 +149,7 @@ def limits_of(settings: Settings) -> Limits:
         max_active_per_process=lim.max_active_per_process,
         retry_after=lim.retry_after,
         sync_timeout=lim.sync_timeout,
+        log=LogLimits(line_chars=lim.max_log_line, lines=lim.max_log_lines),
     )
 
 

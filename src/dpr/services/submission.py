@@ -12,7 +12,7 @@ from dpr.domain.execute import ExecuteBody
 from dpr.domain.job import Job
 from dpr.domain.mode import Mode, Preference, choose_mode
 from dpr.domain.process import ProcessCatalog, ProcessDescription
-from dpr.domain.run import Placement, ProcessorRef, WorkOrder
+from dpr.domain.run import LogLimits, Placement, ProcessorRef, WorkOrder
 from dpr.ports.clock import Clock, IdGenerator
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
@@ -29,6 +29,7 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_active_per_process: int | None = None
     retry_after: int = 5
     sync_timeout: float = 300.0
+    log: LogLimits = msgspec.field(default_factory=LogLimits)
 
 
 class Execution(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,6 +102,7 @@ class Submission:
             secrets=dict(secrets or {}),
             trace_context=dict(trace_context or {}),
             placement=placement,
+            log_limits=self.limits.log,
         )
         # Stored with its executor reference when the executor can tell it beforehand: one write.
         job = replace(job, executor_ref=self.executor.reference(order))
