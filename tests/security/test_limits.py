@@ -54,3 +54,21 @@ def test_a_chatty_processor_fills_its_log_only_up_to_the_caps(tmp_path):
             lines = [entry["line"] for entry in client.get(f"/jobs/{job['jobID']}/logs").json()["logs"]]
     assert len(lines) == 51 and "at most 50 lines" in lines[-1]  # 50 kept, then the notice
     assert "y" * 100 + "... [900 more characters cut]" in lines
+
+
+def test_a_large_result_renders_a_short_page_that_links_to_the_json():
+    big = "[" + ", ".join(f'{{"row": {i}, "payload": "{"x" * 40}"}}' for i in range(5000)) + "]"  # 300 kB
+    with running_server("--ephemeral") as url, httpx.Client(base_url=url, timeout=60) as client:
+        job = client.post(
+            "/processes/echo/execution",
+            json={"inputs": {"echo": big}, "response": "document"},
+            headers={"Prefer": "respond-async"},
+        ).json()["jobID"]
+        deadline = time.monotonic() + 30
+        while client.get(f"/jobs/{job}").json()["status"] != "successful":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for page in (client.get(f"/jobs/{job}", params={"f": "html"}), client.get(f"/jobs/{job}/results?f=html")):
+            assert page.status_code == 200 and len(page.content) < 100_000
+            assert "Cut short" in page.text and f"/jobs/{job}/results?f=json" in page.text
+        assert client.get(f"/jobs/{job}/results", params={"f": "json"}).json()["echo"] == big
