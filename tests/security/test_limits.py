@@ -72,3 +72,26 @@ def test_a_large_result_renders_a_short_page_that_links_to_the_json():
             assert page.status_code == 200 and len(page.content) < 100_000
             assert "Cut short" in page.text and f"/jobs/{job}/results?f=json" in page.text
         assert client.get(f"/jobs/{job}/results", params={"f": "json"}).json()["echo"] == big
+
+
+def test_log_streams_are_capped_per_client_and_closed_when_idle():
+    env = {"DPR_LIMITS_MAX_STREAMS_PER_CLIENT": "2", "DPR_LIMITS_STREAM_IDLE_TIMEOUT": "2"}
+    stream = {"Accept": "text/event-stream"}
+    with running_server("--ephemeral", env=env) as url, httpx.Client(base_url=url, timeout=30) as client:
+        job = client.post("/processes/mockup/execution", json=SLOW, headers={"Prefer": "respond-async"}).json()
+        logs = f"/jobs/{job['jobID']}/logs"
+        with client.stream("GET", logs, headers=stream) as first, client.stream("GET", logs, headers=stream) as second:
+            assert first.status_code == second.status_code == 200
+            refused = client.get(logs, headers=stream)
+            assert refused.status_code == 429 and "retry-after" in refused.headers
+            assert client.get(f"/dpr/jobs/{job['jobID']}/logs").status_code == 429
+        started = time.monotonic()  # mockup logs a line every 6 s: quiet for 2 s, a stream ends
+        with client.stream("GET", logs, headers=stream) as idle:
+            assert idle.status_code == 200
+            for _ in idle.iter_bytes():
+                pass
+        assert time.monotonic() - started < 20
+        deadline = time.monotonic() + 10  # both slots are free again
+        while client.get(logs, headers=stream).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)

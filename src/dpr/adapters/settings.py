@@ -55,6 +55,9 @@ class LimitSettings(_Section):
     sync_timeout: float = 300.0
     max_log_line: int = 8192  # characters of one log line kept; the rest is cut
     max_log_lines: int = 100_000  # lines of one job's log kept; later ones are dropped
+    max_streams: int = 200  # log streams (server-sent events) open at once
+    max_streams_per_client: int = 10  # of them, from one client address
+    stream_idle_timeout: float = 600.0  # seconds without a log line before a stream is closed
 
 
 class ProcessDefinition(_Section):

@@ -25,6 +25,7 @@ from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
 from dpr.services.dismissal import Dismissal
 from dpr.services.inputs import Inputs
+from dpr.services.logs import FollowTiming
 from dpr.services.queries import JobQueries
 from dpr.services.records import JobRecords
 from dpr.services.recovery import Recovery
@@ -151,6 +152,11 @@ def limits_of(settings: Settings) -> Limits:
         sync_timeout=lim.sync_timeout,
         log=LogLimits(line_chars=lim.max_log_line, lines=lim.max_log_lines),
     )
+
+
+def follow_timing(settings: Settings) -> FollowTiming:
+    """Keep-alives at least as often as an idle stream is closed, so it is closed on time."""
+    return FollowTiming(keep_alive=min(FollowTiming().keep_alive, settings.limits.stream_idle_timeout))
 
 
 def location_guard(settings: Settings) -> PolicyLocationGuard:
@@ -283,6 +289,7 @@ class Container(containers.DeclarativeContainer):
         catalog=catalog,
         clock=clock,
         waiters=records.provided.waiters,
+        follow_timing=providers.Callable(follow_timing, settings),
     )
     dismissal = providers.Singleton(
         Dismissal,

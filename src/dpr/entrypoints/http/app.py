@@ -24,6 +24,7 @@ from dpr.entrypoints.http.common import Config, Queries, Submit
 from dpr.entrypoints.http.errors import EXCEPTION_HANDLERS
 from dpr.entrypoints.http.guards import check_request
 from dpr.entrypoints.http.headers import add_security_headers
+from dpr.entrypoints.http.streams import StreamSlots
 from dpr.entrypoints.http.templating import template_config
 from dpr.services.dismissal import Dismissal
 from dpr.services.queries import JobQueries
@@ -65,6 +66,11 @@ def _dependencies(container: Container) -> dict[str, Provide]:
     }
 
 
+def stream_slots(settings: Settings) -> StreamSlots:
+    lim = settings.limits
+    return StreamSlots(lim.max_streams, lim.max_streams_per_client, lim.stream_idle_timeout, lim.retry_after)
+
+
 def create_app(
     settings: Settings | None = None, container: Container | None = None, *, recover: bool = True, serving: bool = False
 ) -> Litestar:
@@ -94,7 +100,7 @@ def create_app(
     return Litestar(
         route_handlers=[*core.ROUTES, *processes.ROUTES, *jobs.ROUTES, *dpr_api.routes()],
         dependencies=_dependencies(container),
-        state=State({"queries": queries, "settings": settings}),
+        state=State({"queries": queries, "settings": settings, "streams": stream_slots(settings)}),
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=check_request,
         lifespan=[lifespan],

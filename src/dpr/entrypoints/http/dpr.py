@@ -94,7 +94,7 @@ async def job_results(request: Request, queries: Queries, settings: Config, job_
 
 @get("/jobs/{job_id:str}/logs", summary="A job's log lines as server-sent events, until it ends")
 async def job_logs(request: Request, queries: Queries, job_id: FromPath[str]) -> ServerSentEvent:
-    return await log_events(queries, job_id, resume_after(request), plain_text)
+    return await log_events(request, queries, job_id, resume_after(request), plain_text)
 
 
 @delete("/jobs/{job_id:str}", summary="Dismiss a job: its work is cancelled", status_code=200)

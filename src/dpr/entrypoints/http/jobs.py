@@ -77,7 +77,7 @@ async def job_logs(
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 1000,
 ) -> Response[bytes] | ServerSentEvent:
     if wants_event_stream(request):  # followed live, as server-sent events, until the job ends
-        return await log_events(queries, job_id, resume_after(request, after), json_lines)
+        return await log_events(request, queries, job_id, resume_after(request, after), json_lines)
     job, records = await queries.logs(job_id, after, limit)
     base = base_url(request, settings)
     links = [Link(href=f"{base}/jobs/{job_id}/logs?after={after}&limit={limit}", rel="self", type="application/json")]
