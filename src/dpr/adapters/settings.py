@@ -88,6 +88,11 @@ class LocationSettings(_Section):
     allow: list[str] = msgspec.field(default_factory=lambda: ["s3://"])
 
 
+class RetentionSettings(_Section):
+    days: float | None = 30.0  # ended jobs and their logs are deleted this long after they end; null: kept
+    every: float = 3600.0  # seconds between purges
+
+
 class LoggingSettings(_Section):
     level: str = "INFO"
 
@@ -105,6 +110,7 @@ class Settings(_Section):
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
     locations: LocationSettings = msgspec.field(default_factory=LocationSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
 
 
 def ephemeral(settings: Settings | None = None) -> Settings:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Sequence
@@ -29,6 +31,7 @@ from dpr.services.logs import FollowTiming
 from dpr.services.queries import JobQueries
 from dpr.services.records import JobRecords
 from dpr.services.recovery import Recovery
+from dpr.services.retention import Retention
 from dpr.services.submission import Limits, Submission
 
 if TYPE_CHECKING:  # imported when used: a memory-backed server never loads SQLAlchemy's drivers
@@ -211,6 +214,20 @@ async def started(executor: Executor, records: JobRecords, after: Sequence[Any])
         await executor.close()
 
 
+async def purging(retention: Retention, settings: Settings, store: Any) -> AsyncIterator[asyncio.Task[None] | None]:
+    """The periodic purge of ended jobs (``retention.days``; none when it is null), running
+    while the store is open (``store`` orders it after the store's start)."""
+    days = settings.retention.days
+    task = None if days is None else asyncio.create_task(retention.run_every(settings.retention.every))
+    try:
+        yield task
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 class Container(containers.DeclarativeContainer):
     """Adapters chosen from the settings, the services built on them, and their lifetimes
     (``Resource``s started and stopped by ``running``); ``override()`` any provider in tests."""
@@ -300,6 +317,13 @@ class Container(containers.DeclarativeContainer):
         records=records,
         clock=clock,
     )
+    retention = providers.Singleton(
+        Retention,
+        repository=repository,
+        logs=log_store,
+        clock=clock,
+        days=providers.Callable(lambda s: s.retention.days or 0.0, settings),
+    )
     recovery = providers.Singleton(Recovery, repository=repository, executor=executor, records=records, clock=clock)
     upgrade_database = providers.Callable(upgrade_database, settings)
 
@@ -312,6 +336,7 @@ class Container(containers.DeclarativeContainer):
     references = providers.Resource(closing, fetcher)
     callbacks = providers.Resource(closing, notifier)
     execution = providers.Resource(started, executor, records, providers.List(storage, callbacks))
+    purge = providers.Resource(purging, retention, settings, storage)
 
 
 def build_container(settings: Settings) -> Container:
