@@ -138,7 +138,8 @@ def test_declared_error_responses_are_what_the_server_sends(client, api):
         (client.get("/jobs", params={"status": "bogus"}), 400),
         (client.get("/processes", params={"limit": 0}), 400),
         (client.get("/jobs/nope"), 404),
-        (client.post("/processes/echo/execution", content=b"{"), 400),
+        (client.post("/processes/echo/execution", content=b"{", headers={"Content-Type": "application/json"}), 400),
+        (client.post("/processes/echo/execution", content=b"{}", headers={"Content-Type": "text/plain"}), 415),
     ):
         assert answer.status_code == code
         Draft4Validator(exception).validate(answer.json())

@@ -231,7 +231,8 @@ def test_without_cluster_fields_a_job_has_no_placement():
     ],
 )
 def test_bad_execution_bodies_are_400_saying_why(dpr, content, words):
-    body = assert_problem(dpr.post("/dpr/processes/s1_l0/execution", content=content), 400, *words)
+    response = dpr.post("/dpr/processes/s1_l0/execution", content=content, headers={"Content-Type": "application/json"})
+    body = assert_problem(response, 400, *words)
     assert "12345678" not in body["detail"]
 
 

@@ -7,7 +7,7 @@ import gc
 import pytest
 from litestar.testing import TestClient
 
-from dpr.adapters.settings import ProcessSettings, Settings, ephemeral
+from dpr.adapters.settings import ProcessSettings, ServerSettings, Settings, ephemeral
 from dpr.entrypoints.http.app import create_app
 from tests.api.conftest import wait_for
 from tests.ogc_schemas import check
@@ -215,7 +215,18 @@ def test_health_reports_ok(client):
     assert client.get("/health").json()["status"] == "ok"
 
 
-def test_cors_exposes_the_location_header(client):
+def test_cors_exposes_the_location_header_to_a_configured_origin():
+    settings = ephemeral(
+        Settings(
+            processes=ProcessSettings(definitions=DEFINITIONS),
+            server=ServerSettings(cors_origins=["http://app.example"]),
+        )
+    )
+    with TestClient(create_app(settings), base_url="http://dpr.test") as client:
+        _cors_exposes_location(client)
+
+
+def _cors_exposes_location(client):
     response = client.options(
         "/processes", headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST"}
     )

@@ -133,6 +133,17 @@ class WebDriver:
     def wait(self, condition, timeout: float = 30):
         return wait_for(condition, timeout, "the page to show it", interval=0.1)
 
+    def accept_dialog(self) -> str:
+        """Accept the open ``confirm()`` dialog (waiting for it); its text."""
+
+        def open_dialog() -> str | None:
+            answer = self.http.get(f"{self.session}/alert/text")  # 404 "no such alert" until it opens
+            return answer.json()["value"] if answer.status_code == 200 else None
+
+        text = self.wait(open_dialog)
+        self.http.post(f"{self.session}/alert/accept", json={})
+        return str(text)
+
     def quit(self) -> None:
         self.http.delete(self.session)
         self.http.close()
@@ -180,6 +191,7 @@ def test_a_user_runs_a_process_from_its_form_and_dismisses_the_job(server, brows
     assert browser.wait(lambda: browser.text("#status") == "running")
     assert browser.wait(lambda: "processing S2MSI1C" in browser.text("#log"))
     browser.click("#dismiss")
+    assert "Cancel this run" in browser.accept_dialog()
     assert browser.wait(lambda: browser.text("#status") == "dismissed")
     job = httpx.get(browser.url().replace("?f=html", ""), timeout=scaled(30)).json()
     assert job["status"] == "dismissed" and job["processID"] == "mockup"

@@ -294,6 +294,7 @@ def test_an_eopf_process_without_its_environment_is_listed_and_its_jobs_fail_at_
         )
     assert status["status"] == "failed"
     assert "EOPF is not available on this worker: EOPF is not installed" in status["message"]
+    assert str(tmp_path) not in status["message"]
     assert "Traceback" not in status["message"]
 
 

@@ -15,7 +15,13 @@ import yaml
 from dpr.adapters.settings import Settings
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_LIST_KEYS = {("processes", "enabled"), ("server", "cors_origins"), ("locations", "allow"), ("auth", "methods")}
+_LIST_KEYS = {
+    ("processes", "enabled"),
+    ("server", "cors_origins"),
+    ("server", "trusted_hosts"),
+    ("locations", "allow"),
+    ("auth", "methods"),
+}
 
 
 class ConfigError(Exception):

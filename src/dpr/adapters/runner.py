@@ -50,13 +50,24 @@ class RunContext(ProcessorContext):
         allowed = {k: os.environ[k] for k in order.processor.env if k in os.environ}
         self._env = {**allowed, **order.secrets}
         self._secrets = list(self._env.values())
+        self._limits, self._logged = order.log_limits, 0
 
     def progress(self, percent: int | None = None, message: str | None = None) -> None:
         text = None if message is None else mask(message, self._secrets)
         self._emit(Progressed(job_id=self.job_id, at=self._now(), progress=percent, message=text))
 
     def log(self, line: str, level: str = "INFO") -> None:
-        self._emit(Logged(job_id=self.job_id, at=self._now(), line=mask(line, self._secrets), level=level))
+        self._logged += 1
+        if self._logged > self._limits.lines:
+            if self._logged == self._limits.lines + 1:
+                notice = f"the log holds at most {self._limits.lines} lines: later lines are dropped"
+                self._emit(Logged(job_id=self.job_id, at=self._now(), line=notice, level="WARNING"))
+            return
+        line = mask(line, self._secrets)  # before cutting: a cut must not leave half a secret
+        if len(line) > self._limits.line_chars:
+            cut = len(line) - self._limits.line_chars
+            line = f"{line[: self._limits.line_chars]}... [{cut} more characters cut]"
+        self._emit(Logged(job_id=self.job_id, at=self._now(), line=line, level=level))
 
     def sleep(self, seconds: float) -> None:
         if self._sleep is None:

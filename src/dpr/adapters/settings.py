@@ -19,7 +19,9 @@ class ServerSettings(_Section):
     base_url: str | None = None  # set when behind a proxy; else taken from each request
     title: str = "dpr"
     description: str = "Earth-observation data processors as OGC API - Processes jobs"
-    cors_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    cors_origins: list[str] = msgspec.field(default_factory=list)  # origins whose pages may call the API
+    # Host headers accepted (``name`` or ``name:port``); others are a 400. Empty: any (loopback use).
+    trusted_hosts: list[str] = msgspec.field(default_factory=list)
     lease: float = 30.0  # seconds an instance's active jobs stay its own without a heartbeat
 
 
@@ -50,10 +52,15 @@ class ExecutorSettings(_Section):
 
 
 class LimitSettings(_Section):
-    max_active: int | None = None
+    max_active: int | None = 32  # outstanding (accepted or running) jobs; null: no bound
     max_active_per_process: int | None = None
     retry_after: int = 5
     sync_timeout: float = 300.0
+    max_log_line: int = 8192  # characters of one log line kept; the rest is cut
+    max_log_lines: int = 100_000  # lines of one job's log kept; later ones are dropped
+    max_streams: int = 200  # log streams (server-sent events) open at once
+    max_streams_per_client: int = 10  # of them, from one client address
+    stream_idle_timeout: float = 600.0  # seconds without a log line before a stream is closed
 
 
 class ProcessDefinition(_Section):
@@ -107,6 +114,11 @@ class AuthSettings(_Section):
         return not self.methods
 
 
+class RetentionSettings(_Section):
+    days: float | None = 30.0  # ended jobs and their logs are deleted this long after they end; null: kept
+    every: float = 3600.0  # seconds between purges
+
+
 class LoggingSettings(_Section):
     level: str = "INFO"
 
@@ -126,6 +138,7 @@ class Settings(_Section):
     ogc: OgcSettings = msgspec.field(default_factory=OgcSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
+    retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
 
 
 def ephemeral(settings: Settings | None = None) -> Settings:

@@ -26,6 +26,9 @@ KNOWN = frozenset(
 )
 
 
+MAX_DURATION_SECONDS = 10**10  # 317 years
+
+
 def _values(params: Mapping[str, Sequence[str]], name: str) -> list[str]:
     """All values of a parameter, accepting both repetition and comma-separated lists."""
     out: list[str] = []
@@ -51,7 +54,10 @@ def parse_instant(text: str, name: str = "datetime") -> datetime:
         if "T" in text.upper():
             raise InvalidParameter(name, f"{text!r} lacks a time zone (add Z or an offset)")
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is a moment before year 1 in UTC
+        raise InvalidParameter(name, f"{text!r} lies outside the years 1 to 9999 in UTC") from None
 
 
 def parse_datetime(text: str) -> tuple[datetime | None, datetime | None]:
@@ -76,10 +82,9 @@ def _seconds(text: str | None, name: str) -> timedelta | None:
         raise InvalidParameter(name, f"{text!r} is not a whole number of seconds") from None
     if value < 0:
         raise InvalidParameter(name, "must not be negative")
-    try:
-        return timedelta(seconds=value)
-    except OverflowError:
-        raise InvalidParameter(name, "is too large") from None
+    if value > MAX_DURATION_SECONDS:  # ``now - value`` must still be a date the stores can hold
+        raise InvalidParameter(name, f"is too large (at most {MAX_DURATION_SECONDS} seconds)")
+    return timedelta(seconds=value)
 
 
 def _limit(text: str | None) -> int:

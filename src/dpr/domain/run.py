@@ -40,6 +40,14 @@ class Placement(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         return f"Placement(cluster_label={self.cluster_label!r}, cluster_instance={self.cluster_instance!r})"
 
 
+class LogLimits(msgspec.Struct, frozen=True, kw_only=True):
+    """How much of a processor's output a job's log keeps: longer lines are cut, and after
+    ``lines`` lines one notice says the rest was dropped (a chatty run cannot fill the store)."""
+
+    line_chars: int = 8192
+    lines: int = 100_000
+
+
 class WorkOrder(msgspec.Struct, frozen=True, kw_only=True):
     """One job's work: who runs it, with which inputs.
 
@@ -54,6 +62,7 @@ class WorkOrder(msgspec.Struct, frozen=True, kw_only=True):
     secrets: dict[str, str] = msgspec.field(default_factory=dict)
     trace_context: dict[str, str] = msgspec.field(default_factory=dict)
     placement: Placement | None = None
+    log_limits: LogLimits = msgspec.field(default_factory=LogLimits)
 
     def __repr__(self) -> str:  # never show secrets, even in a debugger or a traceback
         return f"WorkOrder(job_id={self.job_id!r}, process_id={self.process_id!r}, processor={self.processor.target!r})"

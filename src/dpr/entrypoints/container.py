@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -26,6 +27,7 @@ from dpr.adapters.settings import Settings
 from dpr.domain.execute import ResponseMode
 from dpr.domain.job import Job
 from dpr.domain.locations import LocationRules
+from dpr.domain.run import LogLimits
 from dpr.ports.authenticator import Authenticator
 from dpr.ports.clock import Clock
 from dpr.ports.executor import Executor
@@ -35,9 +37,11 @@ from dpr.services.dismissal import Dismissal
 from dpr.services.identity import Identification
 from dpr.services.inputs import Inputs
 from dpr.services.keys import KeyManagement
+from dpr.services.logs import FollowTiming
 from dpr.services.queries import JobQueries
 from dpr.services.records import JobRecords
 from dpr.services.recovery import Recovery
+from dpr.services.retention import Retention
 from dpr.services.submission import Limits, Submission
 
 if TYPE_CHECKING:  # imported when used: a memory-backed server never loads SQLAlchemy's drivers
@@ -176,7 +180,13 @@ def limits_of(settings: Settings) -> Limits:
         max_active_per_process=lim.max_active_per_process,
         retry_after=lim.retry_after,
         sync_timeout=lim.sync_timeout,
+        log=LogLimits(line_chars=lim.max_log_line, lines=lim.max_log_lines),
     )
+
+
+def follow_timing(settings: Settings) -> FollowTiming:
+    """Keep-alives at least as often as an idle stream is closed, so it is closed on time."""
+    return FollowTiming(keep_alive=min(FollowTiming().keep_alive, settings.limits.stream_idle_timeout))
 
 
 def location_guard(settings: Settings) -> PolicyLocationGuard:
@@ -234,6 +244,20 @@ async def started(executor: Executor, records: JobRecords, after: Sequence[Any])
 def instance_id() -> str:
     """A new id for this service instance: the host, the process, and a random part."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+async def purging(retention: Retention, settings: Settings, store: Any) -> AsyncIterator[asyncio.Task[None] | None]:
+    """The periodic purge of ended jobs (``retention.days``; none when it is null), running
+    while the store is open (``store`` orders it after the store's start)."""
+    days = settings.retention.days
+    task = None if days is None else asyncio.create_task(retention.run_every(settings.retention.every))
+    try:
+        yield task
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class Container(containers.DeclarativeContainer):
@@ -332,6 +356,7 @@ class Container(containers.DeclarativeContainer):
         catalog=catalog,
         clock=clock,
         waiters=records.provided.waiters,
+        follow_timing=providers.Callable(follow_timing, settings),
     )
     dismissal = providers.Singleton(
         Dismissal,
@@ -341,6 +366,13 @@ class Container(containers.DeclarativeContainer):
         executor=executor,
         records=records,
         clock=clock,
+    )
+    retention = providers.Singleton(
+        Retention,
+        repository=repository,
+        logs=log_store,
+        clock=clock,
+        days=providers.Callable(lambda s: s.retention.days or 0.0, settings),
     )
     recovery = providers.Singleton(
         Recovery,
@@ -363,6 +395,7 @@ class Container(containers.DeclarativeContainer):
     references = providers.Resource(closing, fetcher)
     callbacks = providers.Resource(closing, notifier)
     execution = providers.Resource(started, executor, records, providers.List(storage, callbacks))
+    purge = providers.Resource(purging, retention, settings, storage)
 
 
 def build_container(settings: Settings) -> Container:

@@ -13,7 +13,7 @@ from dpr.domain.job import Job
 from dpr.domain.mode import Mode, Preference, choose_mode
 from dpr.domain.principal import Principal
 from dpr.domain.process import ProcessCatalog, ProcessDescription
-from dpr.domain.run import Placement, ProcessorRef, WorkOrder
+from dpr.domain.run import LogLimits, Placement, ProcessorRef, WorkOrder
 from dpr.ports.clock import Clock, IdGenerator
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
@@ -30,6 +30,7 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_active_per_process: int | None = None
     retry_after: int = 5
     sync_timeout: float = 300.0
+    log: LogLimits = msgspec.field(default_factory=LogLimits)
 
 
 class Execution(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,6 +112,7 @@ class Submission:
             secrets=dict(secrets or {}),
             trace_context=dict(trace_context or {}),
             placement=placement,
+            log_limits=self.limits.log,
         )
         # Stored with its executor reference when the executor can tell it beforehand: one write.
         job = replace(job, executor_ref=self.executor.reference(order), owner_instance=self.instance)
@@ -119,10 +121,12 @@ class Submission:
         job = await self._submit(job, order)
         if mode is Mode.ASYNC:
             return Execution(job=job, mode=mode, process=process, respond_async_applied=preference.respond_async)
-        timeout = self.limits.sync_timeout if preference.wait is None else preference.wait
+        # A client may ask to wait less than the server's bound, never longer (``wait=inf``).
+        wait = None if preference.wait is None else min(preference.wait, self.limits.sync_timeout)
+        timeout = self.limits.sync_timeout if wait is None else wait
         job = await self.records.waiters.wait(job.job_id, timeout, self.repository.get)
         mode = Mode.SYNC if job.is_terminal else Mode.ASYNC  # not ended in time: answered as async
-        return Execution(job=job, mode=mode, process=process, wait_applied=preference.wait)
+        return Execution(job=job, mode=mode, process=process, wait_applied=wait)
 
     async def requeue(self, job: Job) -> bool:
         """Submit again a job stored as ``accepted`` that the executor does not know (the

@@ -8,6 +8,7 @@ asks the environment's interpreter whether the modules a process needs are insta
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,8 @@ from pathlib import Path
 import msgspec
 
 from dpr.domain.errors import ProcessorError
+
+log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 60.0
 # Run by the EOPF interpreter: finds modules without importing them (``import eopf`` takes seconds).

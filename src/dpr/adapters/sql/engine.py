@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -104,7 +106,13 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
 def _make_parent_folder(url: URL) -> None:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(database).expanduser()
+        # Jobs hold inputs and logs: the folder and file are the service user's only (SQLite
+        # gives its -wal and -shm files the database file's permissions).
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():  # anything else there is for SQLite to refuse (then Unavailable)
+            with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

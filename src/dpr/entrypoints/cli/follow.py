@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from dpr.domain.text import escape_controls
 from dpr.entrypoints.cli.client import DprClient, Refused
 from dpr.entrypoints.cli.errors import Exit, JobNotSuccessful
 from dpr.entrypoints.cli.output import Output
@@ -94,8 +95,9 @@ def _lines(updates: Iterable[Doc], console: Console) -> Doc:
         if _state(update) != _state(doc):
             progress = "" if update.get("progress") is None else f"{update['progress']:>3}%"
             stamp = datetime.now(UTC).strftime("%H:%M:%S")
+            message = escape_controls(update.get("message") or "")
             console.print(
-                Text(f"{stamp} {update.get('status', '')} {progress} {update.get('message') or ''}".rstrip()),
+                Text(f"{stamp} {update.get('status', '')} {progress} {message}".rstrip()),
                 soft_wrap=True,
             )
         doc = update

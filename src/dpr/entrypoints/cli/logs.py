@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
+from dpr.domain.text import escape_controls
 from dpr.entrypoints.cli.client import DprClient, Refused
 from dpr.entrypoints.cli.views import TERMINAL
 
@@ -59,4 +60,6 @@ def line(entry: Entry) -> Text:
     """``2026-11-27 21:12:51.462 INFO    mockup: step 1/10 done``"""
     at = str(entry.get("at", "")).replace("T", " ")[:23]
     level = str(entry.get("level", "")).upper()
-    return Text.assemble((at, "dim"), " ", (f"{level:<7}", LEVEL_STYLE.get(level, "")), " ", str(entry.get("line", "")))
+    return Text.assemble(
+        (at, "dim"), " ", (f"{level:<7}", LEVEL_STYLE.get(level, "")), " ", escape_controls(str(entry.get("line", "")))
+    )

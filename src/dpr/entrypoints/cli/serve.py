@@ -19,6 +19,7 @@ from dpr.adapters.geoapi_config import load_config
 from dpr.adapters.settings import Settings, ephemeral
 from dpr.domain.errors import Unavailable
 from dpr.entrypoints.cli.errors import CliError, Exit, UsageError
+from dpr.entrypoints.log_format import LOG_FORMAT
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -27,7 +28,6 @@ log = logging.getLogger("dpr")
 
 # Where the parent of ``--http-workers`` processes hands them its effective settings.
 WORKER_SETTINGS = "DPR_SERVE_WORKER_SETTINGS"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def log_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"dpr": {"format": LOG_FORMAT}},
+        "formatters": {"dpr": {"()": "dpr.entrypoints.log_format.EscapingFormatter", "fmt": LOG_FORMAT}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "dpr", "stream": "ext://sys.stderr"}},
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         "loggers": {

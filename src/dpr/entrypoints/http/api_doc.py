@@ -147,6 +147,8 @@ def _errors(path: str, method: str, op: dict[str, Any]) -> set[int]:
         codes.add(404)
     if any(p.get("in") == "query" or "$ref" in p for p in params) or method in ("post", "put", "patch"):
         codes.add(400)
+    if method == "post" and path.endswith("/execution"):
+        codes.add(415)
     if path.startswith(STORAGE):
         codes.add(503)
     return codes

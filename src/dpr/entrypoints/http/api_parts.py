@@ -130,11 +130,19 @@ def _error(description: str, *headers: str) -> dict[str, Any]:
 RESPONSES: dict[str, Any] = {
     "BadRequest": _error("Invalid parameter, input or request (OGC exception)."),
     "NotFound": _error("No such process, job, result or output (OGC exception)."),
+    "UnsupportedMediaType": _error("The request body is not declared Content-Type: application/json."),
     "TooManyRequests": _error("Too many outstanding jobs: try again later.", "Retry-After"),
     "ServerError": _error("The job failed, or the server failed unexpectedly (OGC exception)."),
     "Unavailable": _error("Storage or cluster unreachable: try again later.", "Retry-After"),
 }
-ERROR_RESPONSES = {400: "BadRequest", 404: "NotFound", 429: "TooManyRequests", 500: "ServerError", 503: "Unavailable"}
+ERROR_RESPONSES = {
+    400: "BadRequest",
+    404: "NotFound",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+    500: "ServerError",
+    503: "Unavailable",
+}
 
 RESULTS_CONTENT = {
     JSON: {"schema": {}},

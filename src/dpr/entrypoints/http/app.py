@@ -23,6 +23,9 @@ from dpr.entrypoints.http.api_doc import SwaggerUI30, docs_assets
 from dpr.entrypoints.http.auth import caller_of, challenge, guard
 from dpr.entrypoints.http.common import Config, Queries, Submit
 from dpr.entrypoints.http.errors import CHALLENGE, EXCEPTION_HANDLERS
+from dpr.entrypoints.http.guards import check_request
+from dpr.entrypoints.http.headers import add_security_headers
+from dpr.entrypoints.http.streams import StreamSlots
 from dpr.entrypoints.http.templating import template_config
 from dpr.services.dismissal import Dismissal
 from dpr.services.queries import JobQueries
@@ -63,6 +66,11 @@ def _dependencies(container: Container) -> dict[str, Provide]:
         )
     }
     return {**services, "caller": Provide(caller_of, sync_to_thread=False)}
+
+
+def stream_slots(settings: Settings) -> StreamSlots:
+    lim = settings.limits
+    return StreamSlots(lim.max_streams, lim.max_streams_per_client, lim.stream_idle_timeout, lim.retry_after)
 
 
 def create_app(
@@ -108,15 +116,20 @@ def create_app(
                 "settings": settings,
                 "identification": identification,
                 CHALLENGE: challenge(identification, key_header),
+                "streams": stream_slots(settings),
             }
         ),
         guards=[guard(identification, key_header)],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_request,
         lifespan=[lifespan],
+        before_send=[add_security_headers],
         cors_config=CORSConfig(
             allow_origins=settings.server.cors_origins,
             expose_headers=["Location", "Link", "Preference-Applied", "Retry-After"],
-        ),
+        )
+        if settings.server.cors_origins
+        else None,
         openapi_config=OpenAPIConfig(
             title=settings.server.title,
             version=__version__,

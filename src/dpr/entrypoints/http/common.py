@@ -18,8 +18,23 @@ JSON = "application/json"
 
 
 def base_url(request: Request, settings: Settings) -> str:
-    """The public root of the API: configured, or derived from the request."""
-    return (settings.server.base_url or str(request.base_url)).rstrip("/")
+    """The public root of the API: configured, or derived from the request when its ``Host``
+    is trusted (any host when no list is configured). An untrusted request (refused anyway,
+    ``host_is_trusted``) gets the first trusted host: a forged header never writes a link."""
+    if settings.server.base_url:
+        return settings.server.base_url.rstrip("/")
+    trusted = settings.server.trusted_hosts
+    if trusted and not host_is_trusted(request, trusted):
+        return f"{request.url.scheme}://{trusted[0]}{request.scope.get('root_path', '')}".rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+def host_is_trusted(request: Request, trusted: list[str]) -> bool:
+    """Whether the request's ``Host`` is in ``trusted``: an entry ``name`` allows any port,
+    ``name:port`` that port only."""
+    host = request.headers.get("host", "").strip().lower()
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return any(entry.lower() in (host, name) for entry in trusted)
 
 
 def json_response(

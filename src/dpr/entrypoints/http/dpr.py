@@ -20,6 +20,7 @@ from dpr.domain.job_filters import parse_job_query
 from dpr.domain.mode import Preference
 from dpr.domain.query import MAX_LIMIT
 from dpr.entrypoints.http.auth import PUBLIC
+from dpr.entrypoints.http.bodies import require_json
 from dpr.entrypoints.http.common import JSON, Caller, Config, Dismiss, Queries, Submit, base_url, json_response
 from dpr.entrypoints.http.dpr_wire import dpr_problem, dpr_status, parse_execution
 from dpr.entrypoints.http.errors import challenge_headers, problem_for
@@ -61,6 +62,7 @@ async def execute(
     request: Request, queries: Queries, submission: Submit, settings: Config, caller: Caller, process_id: FromPath[str]
 ) -> Response[bytes]:
     queries.describe(process_id)  # an unknown process is a 404 before the body is looked at
+    require_json(request)
     wire = parse_execution(await request.body(), require_cluster=settings.executor.kind == "gateway")
     run = await submission.execute(process_id, wire.request, ASYNC, placement=wire.placement, caller=caller)
     base = base_url(request, settings)
@@ -98,7 +100,7 @@ async def job_results(
 
 @get("/jobs/{job_id:str}/logs", summary="A job's log lines as server-sent events, until it ends")
 async def job_logs(request: Request, queries: Queries, caller: Caller, job_id: FromPath[str]) -> ServerSentEvent:
-    return await log_events(queries, job_id, resume_after(request), plain_text, caller)
+    return await log_events(request, queries, job_id, resume_after(request), plain_text, caller)
 
 
 @delete("/jobs/{job_id:str}", summary="Dismiss a job: its work is cancelled", status_code=200)

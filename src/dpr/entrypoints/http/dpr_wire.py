@@ -15,6 +15,7 @@ from dpr.domain.execute import ExecuteBody, ResponseMode
 from dpr.domain.job import Job
 from dpr.domain.run import JUPYTER_TOKEN, Placement
 from dpr.domain.status import JobStatus
+from dpr.entrypoints.http.bodies import decode_json
 
 CLUSTER_FIELDS = ("jupyter_token", "cluster_label", "cluster_instance")
 TOKEN = JUPYTER_TOKEN  # the placement credential rs-dpr-service clients send
@@ -47,10 +48,7 @@ def parse_execution(body: bytes, require_cluster: bool) -> DprExecution:
     """
     if not body.strip():
         raise InvalidInput("the request body is required: a JSON object")
-    try:
-        data = msgspec.json.decode(body)
-    except msgspec.DecodeError as e:
-        raise InvalidInput(f"the request body is not valid JSON: {e}") from None
+    data = decode_json(body)
     if not isinstance(data, dict):
         raise InvalidInput("the request body must be a JSON object")
     cluster = {name: _text(data.pop(name, None), name) for name in CLUSTER_FIELDS}

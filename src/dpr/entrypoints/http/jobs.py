@@ -18,7 +18,7 @@ from dpr.entrypoints.http.links import link_header
 from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.outcome import output_response, results_response
 from dpr.entrypoints.http.respond import requested_format, respond
-from dpr.entrypoints.http.sse import json_lines, log_events, resume_after, wants_event_stream
+from dpr.entrypoints.http.sse import MAX_SEQ, json_lines, log_events, resume_after, wants_event_stream
 
 
 @get("/jobs", summary="The jobs, newest first", tags=["Jobs"])
@@ -76,11 +76,11 @@ async def job_logs(
     settings: Config,
     caller: Caller,
     job_id: FromPath[str],
-    after: Annotated[int, QueryParameter(ge=-1, description="Only lines with a higher seq")] = -1,
+    after: Annotated[int, QueryParameter(ge=-1, le=MAX_SEQ, description="Only lines with a higher seq")] = -1,
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 1000,
 ) -> Response[bytes] | ServerSentEvent:
     if wants_event_stream(request):  # followed live, as server-sent events, until the job ends
-        return await log_events(queries, job_id, resume_after(request, after), json_lines, caller)
+        return await log_events(request, queries, job_id, resume_after(request, after), json_lines, caller)
     job, records = await queries.logs(job_id, after, limit, caller)
     base = base_url(request, settings)
     links = [Link(href=f"{base}/jobs/{job_id}/logs?after={after}&limit={limit}", rel="self", type="application/json")]

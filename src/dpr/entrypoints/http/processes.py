@@ -10,7 +10,7 @@ from msgspec.structs import replace
 
 from dpr.domain import ogc
 from dpr.domain.documents import Link, Process, ProcessList
-from dpr.entrypoints.http.bodies import decode_execute_body
+from dpr.entrypoints.http.bodies import decode_execute_body, require_json
 from dpr.entrypoints.http.common import Caller, Config, Queries, Submit, base_url
 from dpr.entrypoints.http.forms import form_fields
 from dpr.entrypoints.http.outcome import execution_response
@@ -61,6 +61,7 @@ def with_task_table_link(doc: Process, has_table: bool) -> Process:
 async def execute(
     request: Request, submission: Submit, settings: Config, caller: Caller, process_id: FromPath[str]
 ) -> Response[Any]:
+    require_json(request)
     body = decode_execute_body(await request.body())
     preference = parse_prefer(request.headers.get("prefer"))
     base = base_url(request, settings)

@@ -11,6 +11,7 @@ from litestar.response import Template
 from dpr.domain.documents import Link
 from dpr.entrypoints.http.auth import signed_in
 from dpr.entrypoints.http.common import base_url, json_response
+from dpr.entrypoints.http.headers import page_nonce, page_policy
 from dpr.entrypoints.http.links import for_html_page, link_header, with_alternates, with_html_alternates
 from dpr.entrypoints.http.negotiation import Format, choose_format
 
@@ -65,15 +66,15 @@ def html_page(
     headers: Mapping[str, str] | None = None,
 ) -> Template:
     """A rendered page; every page also gets the API root and the server's title."""
-    settings = request.app.state.settings
+    settings, nonce = request.app.state.settings, page_nonce()
     who = signed_in(request)
     full = {
         "base": base_url(request, settings),
         "site": settings.server.title,
+        "nonce": nonce,
         "auth": not settings.auth.anonymous,
         "who": who.display_name or who.subject if who else None,
         **context,
     }
-    return Template(
-        template_name=page, context=full, status_code=status, headers=dict(headers or {}), media_type="text/html"
-    )
+    headers = {**(headers or {}), "Content-Security-Policy": page_policy(nonce)}
+    return Template(template_name=page, context=full, status_code=status, headers=headers, media_type="text/html")

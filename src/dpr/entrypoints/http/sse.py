@@ -6,6 +6,7 @@ read) and JSON lines with an ``end`` event (dpr's ``/jobs/{id}/logs``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 
 import msgspec
@@ -14,7 +15,9 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from dpr.domain.documents import LogLine
+from dpr.domain.errors import InvalidParameter
 from dpr.domain.principal import Principal
+from dpr.entrypoints.http.streams import StreamSlots
 from dpr.ports.log_store import LogRecord
 from dpr.services.logs import KeepAlive, LogEnd, LogItem
 from dpr.services.queries import JobQueries
@@ -22,6 +25,7 @@ from dpr.services.queries import JobQueries
 EVENT_STREAM = "text/event-stream"
 KEEP_ALIVE = "keep-alive"
 
+MAX_SEQ = 2**63 - 1  # log sequence numbers are 64-bit in the stores
 Format = Callable[[LogItem], ServerSentEventMessage | None]
 
 
@@ -32,7 +36,11 @@ def wants_event_stream(request: Request) -> bool:
 def resume_after(request: Request, after: int = -1) -> int:
     """Where a reconnecting ``EventSource`` left off (``Last-Event-ID``), else ``after``."""
     last = request.headers.get("last-event-id", "").strip()
-    return int(last) if last.isdigit() else after
+    if not last.isdigit():
+        return after
+    if int(last) > MAX_SEQ:
+        raise InvalidParameter("Last-Event-ID", f"must be at most {MAX_SEQ}")
+    return int(last)
 
 
 def plain_text(item: LogItem) -> ServerSentEventMessage | None:
@@ -55,15 +63,38 @@ def json_lines(item: LogItem) -> ServerSentEventMessage | None:
     return ServerSentEventMessage(event="end", data=msgspec.json.encode({"status": item.status}).decode())
 
 
-async def _events(items: AsyncIterator[LogItem], fmt: Format) -> AsyncIterator[ServerSentEventMessage]:
-    async for item in items:
-        message = fmt(item)
-        if message is not None:
-            yield message
+async def _events(
+    items: AsyncIterator[LogItem], fmt: Format, slots: StreamSlots, client: str
+) -> AsyncIterator[ServerSentEventMessage]:
+    """The stream's messages; its slot is given back however it ends. A stream with no line
+    for ``slots.idle_timeout`` seconds ends (an ``EventSource`` reconnects with its
+    ``Last-Event-ID`` if it still cares)."""
+    quiet_since = time.monotonic()
+    try:
+        async for item in items:
+            if not isinstance(item, KeepAlive):
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= slots.idle_timeout:
+                return
+            message = fmt(item)
+            if message is not None:
+                yield message
+    finally:
+        slots.give_back(client)
 
 
-async def log_events(queries: JobQueries, job_id: str, after: int, fmt: Format, caller: Principal) -> ServerSentEvent:
+async def log_events(
+    request: Request, queries: JobQueries, job_id: str, after: int, fmt: Format, caller: Principal
+) -> ServerSentEvent:
     """The job's log from ``seq > after`` as an event stream that closes when the job has ended.
-    Raises ``NoSuchJob`` (also for a job ``caller`` may not see) before anything is sent."""
-    items = await queries.follow(job_id, after, caller)
-    return ServerSentEvent(_events(items, fmt))
+    Raises ``NoSuchJob`` (also for a job ``caller`` may not see) before anything is sent,
+    ``Overloaded`` when the server or this client already has as many streams open as allowed."""
+    slots: StreamSlots = request.app.state.streams
+    client = request.client.host if request.client else "?"
+    slots.take(client)
+    try:
+        items = await queries.follow(job_id, after, caller)
+    except BaseException:
+        slots.give_back(client)
+        raise
+    return ServerSentEvent(_events(items, fmt, slots, client))

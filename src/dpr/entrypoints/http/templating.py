@@ -11,6 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from dpr.domain.documents import Link
+from dpr.domain.text import escape_controls
 from dpr.entrypoints.http.links import in_format
 from dpr.entrypoints.http.negotiation import Format
 
@@ -23,7 +24,15 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(html=html_href, json=json_href, pretty=pretty, when=when, seconds=seconds)
+    env.filters.update(
+        html=html_href,
+        json=json_href,
+        pretty=pretty,
+        oversized=oversized,
+        when=when,
+        seconds=seconds,
+        controls=escape_controls,
+    )
     env.globals.update(href=href)
     return TemplateConfig(instance=JinjaTemplateEngine(engine_instance=env))
 
@@ -44,9 +53,25 @@ def href(links: list[Link], rel: str) -> str | None:
     return None
 
 
+RENDERED_CHARS = 20_000
+"""What a page shows of one value at most: pages render on the event loop, and an indented
+100 kB input made a 92 MB page that held every other request for seconds."""
+
+
 def pretty(value: Any) -> str:
-    """Any JSON-able value, indented (the template escapes the result)."""
-    return msgspec.json.format(msgspec.json.encode(value), indent=2).decode()
+    """Any JSON-able value, indented, cut at ``RENDERED_CHARS`` (the template escapes the
+    result). A value too long even compact is shown compact, cut, never indented whole."""
+    compact = msgspec.json.encode(value)
+    if len(compact) > RENDERED_CHARS:
+        return compact[:RENDERED_CHARS].decode(errors="ignore") + " ..."
+    text = msgspec.json.format(compact, indent=2).decode()
+    return text if len(text) <= RENDERED_CHARS else text[:RENDERED_CHARS] + "\n..."
+
+
+def oversized(value: Any) -> bool:
+    """Whether ``pretty`` cuts ``value``: the page then links to the JSON."""
+    compact = msgspec.json.encode(value)
+    return len(compact) > RENDERED_CHARS or len(msgspec.json.format(compact, indent=2)) > RENDERED_CHARS
 
 
 def when(value: datetime | None) -> str:

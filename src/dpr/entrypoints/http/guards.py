@@ -1,0 +1,31 @@
+"""Checks every request passes before its handler runs."""
+
+from __future__ import annotations
+
+from litestar import Request
+
+from dpr.domain.errors import InvalidParameter
+from dpr.entrypoints.http.common import host_is_trusted
+
+
+async def check_request(request: Request) -> None:
+    """What every request must pass before its handler runs."""
+    refuse_untrusted_host(request)
+    await refuse_nul_bytes(request)
+
+
+def refuse_untrusted_host(request: Request) -> None:
+    """With ``server.trusted_hosts`` configured, a request naming another host is a 400: its
+    links (``Location``, ``Link``, pages) would otherwise point wherever the client said."""
+    trusted = request.app.state.settings.server.trusted_hosts
+    if trusted and not host_is_trusted(request, trusted):
+        raise InvalidParameter("Host", "is not a host this server answers for")
+
+
+async def refuse_nul_bytes(request: Request) -> None:
+    """No id, process id, cursor or filter holds a NUL character, and PostgreSQL refuses one
+    in any text it is asked to compare: a 400 here rather than a 500 from the database."""
+    if "\x00" in request.scope["path"]:
+        raise InvalidParameter("path", "contains a NUL character")
+    if b"%00" in request.scope["query_string"] or "\x00" in request.scope["query_string"].decode("latin-1"):
+        raise InvalidParameter("query", "contains a NUL character")

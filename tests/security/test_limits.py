@@ -1,0 +1,97 @@
+"""Resource limits a shared service needs (issue 14, section 3), against real servers: a bound
+on outstanding jobs by default, and ``Prefer: wait`` never holding a request past the server's
+own bound."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import httpx
+import yaml
+
+from tests.integration.server import running_server
+
+SLOW = {"inputs": {"duration": 60}}
+
+
+def test_outstanding_jobs_are_bounded_by_default():
+    with running_server("--ephemeral") as url, httpx.Client(base_url=url, timeout=30) as client:
+        answers = [
+            client.post("/processes/mockup/execution", json=SLOW, headers={"Prefer": "respond-async"}).status_code
+            for _ in range(40)
+        ]
+        assert answers.count(201) == 32 and answers[32:] == [429] * 8
+        refused = client.post("/processes/mockup/execution", json=SLOW, headers={"Prefer": "respond-async"})
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+
+
+def test_prefer_wait_is_clamped_to_the_servers_sync_timeout():
+    with running_server("--ephemeral", env={"DPR_LIMITS_SYNC_TIMEOUT": "1"}) as url:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for wait in ("inf", "100000"):
+                started = time.monotonic()
+                answer = client.post("/processes/mockup/execution", json=SLOW, headers={"Prefer": f"wait={wait}"})
+                assert time.monotonic() - started < 10
+                assert answer.status_code == 201 and answer.headers["preference-applied"] == "wait=1"
+
+
+def test_a_chatty_processor_fills_its_log_only_up_to_the_caps(tmp_path):
+    """Lines longer than ``max_log_line`` are cut; after ``max_log_lines`` one notice says the
+    rest was dropped."""
+    chatty = {"argv": [sys.executable, "-c", "print('y' * 1000); [print(i) for i in range(500)]"]}
+    definition = {"id": "chatty", "processor": "dpr.adapters.processors.command:CommandProcessor", "options": chatty}
+    config = tmp_path / "dpr.yaml"
+    config.write_text(yaml.safe_dump({"processes": {"definitions": [definition]}}))
+    env = {"DPR_LIMITS_MAX_LOG_LINE": "100", "DPR_LIMITS_MAX_LOG_LINES": "50"}
+    with running_server("--ephemeral", "--config", str(config), env=env) as url:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            job = client.post("/processes/chatty/execution", json={}, headers={"Prefer": "respond-async"}).json()
+            deadline = time.monotonic() + 30
+            while client.get(f"/jobs/{job['jobID']}").json()["status"] != "successful":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            lines = [entry["line"] for entry in client.get(f"/jobs/{job['jobID']}/logs").json()["logs"]]
+    assert len(lines) == 51 and "at most 50 lines" in lines[-1]  # 50 kept, then the notice
+    assert "y" * 100 + "... [900 more characters cut]" in lines
+
+
+def test_a_large_result_renders_a_short_page_that_links_to_the_json():
+    big = "[" + ", ".join(f'{{"row": {i}, "payload": "{"x" * 40}"}}' for i in range(5000)) + "]"  # 300 kB
+    with running_server("--ephemeral") as url, httpx.Client(base_url=url, timeout=60) as client:
+        job = client.post(
+            "/processes/echo/execution",
+            json={"inputs": {"echo": big}, "response": "document"},
+            headers={"Prefer": "respond-async"},
+        ).json()["jobID"]
+        deadline = time.monotonic() + 30
+        while client.get(f"/jobs/{job}").json()["status"] != "successful":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for page in (client.get(f"/jobs/{job}", params={"f": "html"}), client.get(f"/jobs/{job}/results?f=html")):
+            assert page.status_code == 200 and len(page.content) < 100_000
+            assert "Cut short" in page.text and f"/jobs/{job}/results?f=json" in page.text
+        assert client.get(f"/jobs/{job}/results", params={"f": "json"}).json()["echo"] == big
+
+
+def test_log_streams_are_capped_per_client_and_closed_when_idle():
+    env = {"DPR_LIMITS_MAX_STREAMS_PER_CLIENT": "2", "DPR_LIMITS_STREAM_IDLE_TIMEOUT": "2"}
+    stream = {"Accept": "text/event-stream"}
+    with running_server("--ephemeral", env=env) as url, httpx.Client(base_url=url, timeout=30) as client:
+        job = client.post("/processes/mockup/execution", json=SLOW, headers={"Prefer": "respond-async"}).json()
+        logs = f"/jobs/{job['jobID']}/logs"
+        with client.stream("GET", logs, headers=stream) as first, client.stream("GET", logs, headers=stream) as second:
+            assert first.status_code == second.status_code == 200
+            refused = client.get(logs, headers=stream)
+            assert refused.status_code == 429 and "retry-after" in refused.headers
+            assert client.get(f"/dpr/jobs/{job['jobID']}/logs").status_code == 429
+        started = time.monotonic()  # mockup logs a line every 6 s: quiet for 2 s, a stream ends
+        with client.stream("GET", logs, headers=stream) as idle:
+            assert idle.status_code == 200
+            for _ in idle.iter_bytes():
+                pass
+        assert time.monotonic() - started < 20
+        deadline = time.monotonic() + 10  # both slots are free again
+        while client.get(logs, headers=stream).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
