@@ -26,8 +26,16 @@ def test_outstanding_jobs_are_bounded_by_default():
         assert refused.status_code == 429 and "retry-after" in refused.headers
 
 
-def test_prefer_wait_is_clamped_to_the_servers_sync_timeout():
-    with running_server("--ephemeral", env={"DPR_LIMITS_SYNC_TIMEOUT": "1"}) as url:
+def test_prefer_wait_is_clamped_to_the_servers_sync_timeout(tmp_path):
+    # mockup is async-only as shipped: here it offers sync execution too, so a wait applies.
+    mockup = {
+        "id": "mockup",
+        "processor": "dpr.adapters.processors.mockup:MockupProcessor",
+        "job_control": ["sync-execute", "async-execute", "dismiss"],
+    }
+    config = tmp_path / "dpr.yaml"
+    config.write_text(yaml.safe_dump({"processes": {"definitions": [mockup]}}))
+    with running_server("--ephemeral", "--config", str(config), env={"DPR_LIMITS_SYNC_TIMEOUT": "1"}) as url:
         with httpx.Client(base_url=url, timeout=30) as client:
             for wait in ("inf", "100000"):
                 started = time.monotonic()

@@ -90,6 +90,7 @@ class EopfEnvironment:
         missing = self.missing(modules)
         if missing is None:
             return text
+        _log_once(missing.reason)
         return f"{text} Not available: {missing.public(None if requires is None else str(requires))}."
 
     def require(self, modules: Sequence[str] = ()) -> None:
@@ -97,6 +98,7 @@ class EopfEnvironment:
         run here; ``dpr eopf check`` tells the administrator more."""
         missing = self.missing(modules)
         if missing is not None:
+            _log_once(missing.reason)
             raise ProcessorError(f"EOPF is not available on this worker: {missing.public()}")
 
     def child_env(self, allowed: Mapping[str, str], extra: Mapping[str, str], home: str) -> dict[str, str]:
@@ -132,6 +134,16 @@ class Missing(msgspec.Struct, frozen=True, kw_only=True):
         else:
             text = "EOPF is not installed on this server (an administrator installs it with `dpr eopf install`)"
         return f"{text}. To enable it, install {requires} into the EOPF environment" if requires else text
+
+
+_LOGGED: set[str] = set()
+
+
+def _log_once(reason: str) -> None:
+    """The full reason (it names paths) goes to the server's log, once; clients get less."""
+    if reason not in _LOGGED:
+        _LOGGED.add(reason)
+        log.warning("EOPF cannot run: %s", reason)
 
 
 _READY: set[tuple[str, tuple[str, ...]]] = set()  # only successes are kept: a missing EOPF may be installed later
