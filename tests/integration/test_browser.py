@@ -117,7 +117,11 @@ class WebDriver:
         ]
 
     def text(self, css: str) -> str:
-        return self.http.get(f"{self.session}/element/{self.find(css)}/text").json()["value"]
+        """The element's text; "" while there is no such element (a page being reloaded)."""
+        found = self.http.post(f"{self.session}/element", json={"using": "css selector", "value": css}).json()
+        if ELEMENT not in found["value"]:
+            return ""
+        return self.http.get(f"{self.session}/element/{found['value'][ELEMENT]}/text").json()["value"]
 
     def type(self, css: str, text: str) -> None:
         element = self.find(css)
