@@ -178,6 +178,7 @@ def limits_of(settings: Settings) -> Limits:
     return Limits(
         max_active=lim.max_active,
         max_active_per_process=lim.max_active_per_process,
+        max_active_per_owner=lim.max_active_per_owner,
         retry_after=lim.retry_after,
         sync_timeout=lim.sync_timeout,
         log=LogLimits(line_chars=lim.max_log_line, lines=lim.max_log_lines),
