@@ -8,7 +8,17 @@ import pytest
 
 from dpr.adapters.config import ConfigError, load_settings
 from dpr.adapters.fake_executor import FakeExecutor
-from dpr.adapters.settings import ExecutorSettings, Settings, StorageSettings, ephemeral
+from dpr.adapters.settings import (
+    ExecutorSettings,
+    LocationSettings,
+    ProcessDefinition,
+    ProcessSettings,
+    SecuritySettings,
+    Settings,
+    StorageSettings,
+    ephemeral,
+)
+from dpr.domain.locations import LocationPolicy, LocationRules
 from dpr.entrypoints.container import Container, build_container, running
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
@@ -86,3 +96,19 @@ def test_settings_refuse_unknown_keys_at_every_level():
         msgspec.convert({"server": {"prot": 80}}, Settings)
     with pytest.raises(msgspec.ValidationError, match="unknown field"):
         msgspec.convert({"srever": {}}, Settings)
+
+
+def test_each_processor_reference_carries_its_process_s_location_policy_to_the_worker():
+    echo = ProcessDefinition(id="echo", processor="dpr.adapters.processors.echo:EchoProcessor")
+    narrow = ProcessDefinition(
+        id="narrow", processor="dpr.adapters.processors.echo:EchoProcessor", locations=["s3://b/narrow"]
+    )
+    settings = Settings(
+        processes=ProcessSettings(definitions=[echo, narrow]),
+        locations=LocationSettings(allow=["s3://b", "file:///data"]),
+        security=SecuritySettings(allow_internal_urls=True),
+    )
+    refs = build_container(ephemeral(settings)).processor_refs()
+    deployment = LocationRules(allow=("s3://b", "file:///data"))
+    assert refs["echo"].locations == LocationPolicy(rules=(deployment,), allow_internal_urls=True)
+    assert refs["narrow"].locations.rules == (deployment, LocationRules(allow=("s3://b/narrow",)))

@@ -186,6 +186,16 @@ async def test_active_jobs_are_the_accepted_and_running_ones(repository: JobRepo
     assert counts == [3, 2, 1, 0]
 
 
+async def test_active_jobs_count_per_owner_and_per_process_and_owner(repository: JobRepository) -> None:
+    """The owner bound of admission control: jobs without an owner count only overall."""
+    await add_all(repository, *catalogue(), make_job("queued", process_id="mockup", created=50, owner="alice"))
+    counts = [await repository.count_active(owner=o) for o in ("alice", "bob", "carol")]
+    assert counts == [2, 1, 0]  # alice: acc and queued (ok ended); bob: run
+    assert await repository.count_active("mockup", owner="alice") == 1
+    assert await repository.count_active("echo", owner="bob") == 1
+    assert await repository.count_active("mockup", owner="bob") == 0
+
+
 async def test_a_deleted_job_is_gone_everywhere(repository: JobRepository) -> None:
     await add_all(repository, *catalogue())
     await repository.delete("run")

@@ -14,6 +14,7 @@ class Receiver:
     def __init__(self) -> None:
         self.files: dict[str, tuple[str, bytes]] = {}
         self.posts: list[tuple[str, bytes]] = []
+        self.gets: list[str] = []  # the paths asked for
         self.fail_first: dict[str, int] = {}
         self.got_post = threading.Condition()
         self.url = ""
@@ -35,6 +36,7 @@ def receiver() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            state.gets.append(self.path)
             if self.path.startswith("/redirect"):
                 self.send_response(302)
                 self.send_header("Location", self.path.removeprefix("/redirect"))

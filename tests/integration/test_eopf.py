@@ -31,7 +31,7 @@ from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
-from dpr.adapters.settings import LocationSettings, ProcessDefinition, ProcessSettings, Settings
+from dpr.adapters.settings import LocationSettings, ProcessDefinition, ProcessSettings, SecuritySettings, Settings
 from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.container import build_container
@@ -96,14 +96,21 @@ def definition(eopf_venv: Path, work_dir: Path, **options: object) -> ProcessDef
     )
 
 
+TEMP_ROOTS = ["s3://", f"file://{tempfile.gettempdir()}"]
+"""The tests' own folders (pytest's tmp_path) are a local root the location policy allows."""
+
+
 def service(
-    executor: object, *definitions: ProcessDefinition
+    executor: object, *definitions: ProcessDefinition, s3_endpoint: str | None = None
 ) -> tuple[Services, InMemoryJobRepository, InMemoryJobLogStore]:
+    """The services; ``s3_endpoint``: a payload may name that (local) S3 endpoint too."""
     repository, logs = InMemoryJobRepository(), InMemoryJobLogStore()
-    # The tests' own folders (pytest's tmp_path) are a local root the location policy allows.
-    allowed = LocationSettings(allow=["s3://", f"file://{tempfile.gettempdir()}"])
+    allowed = LocationSettings(allow=[*TEMP_ROOTS, *([s3_endpoint] if s3_endpoint else [])])
+    settings = Settings(processes=ProcessSettings(definitions=list(definitions)), locations=allowed)
+    if s3_endpoint:
+        settings = msgspec.structs.replace(settings, security=SecuritySettings(allow_internal_urls=True))
     jobs = wire(
-        settings=ephemeral(Settings(processes=ProcessSettings(definitions=list(definitions)), locations=allowed)),
+        settings=ephemeral(settings),
         repository=repository,
         log_store=logs,
         executor=executor,
@@ -205,7 +212,7 @@ async def test_per_run_s3_keys_reach_the_run_but_no_log_line_job_record_or_resul
         storage_options={"key": KEY_ID, "secret": SECRET, "client_kwargs": {"endpoint_url": s3.endpoint}},
     )
     s3.put_folder("dpr/config/secret", {"payload.yaml": payload})
-    jobs, repository, logs = service(FakeExecutor(), definition(eopf_venv, tmp_path / "work"))
+    jobs, repository, logs = service(FakeExecutor(), definition(eopf_venv, tmp_path / "work"), s3_endpoint=s3.endpoint)
     await jobs.start()
     try:
         inputs = {
@@ -237,7 +244,10 @@ def test_the_dpr_route_runs_an_eopf_payload_with_configured_s3_keys_and_answers_
     for name, value in s3_env(s3).items():
         monkeypatch.setenv(name, value)  # the worker's environment: here the server's own process
     s3.put_folder("dpr/config/http", {"payload.yaml": generator_payload(tmp_path / "http.zarr")})
-    settings = Settings(processes=ProcessSettings(definitions=[definition(eopf_venv, tmp_path / "work")]))
+    settings = Settings(
+        processes=ProcessSettings(definitions=[definition(eopf_venv, tmp_path / "work")]),
+        locations=LocationSettings(allow=TEMP_ROOTS),  # the payload writes under tmp_path
+    )
     container = build_container(settings)
     container.executor.override(providers.Object(FakeExecutor()))
     body = {

@@ -57,8 +57,24 @@ def test_job_list_parameters_at_the_edges_are_refused_with_a_400(server, query):
 
 
 @pytest.mark.parametrize(
+    "query", ["datetime=0001-01-01T00:00:00%2B01:00", "minDuration=9000000000000", "processID=echo%00"]
+)
+def test_the_original_job_list_refuses_the_same_parameters(server, query):
+    assert_bad_request(server.get(f"/dpr/jobs?{query}"), "parameter")
+
+
+@pytest.mark.parametrize(
     "path",
-    ["/jobs/a%00b", "/jobs/a%00b/logs", "/jobs/a%00b/results", "/processes/a%00b", "/dpr/jobs/a%00b"],
+    [
+        "/jobs/a%00b",
+        "/jobs/a%00b/logs",
+        "/jobs/a%00b/results",
+        "/processes/a%00b",
+        "/dpr/jobs/a%00b",
+        "/dpr/jobs/a%00b/logs",
+        "/dpr/jobs/a%00b/results",
+        "/dpr/processes/a%00b",
+    ],
 )
 def test_a_nul_character_in_an_id_is_a_400(server, path):
     assert_bad_request(server.get(path), "NUL")
@@ -67,6 +83,8 @@ def test_a_nul_character_in_an_id_is_a_400(server, path):
 def test_a_nul_character_in_a_dismissed_id_or_an_executed_process_id_is_a_400(server):
     assert_bad_request(server.delete("/jobs/a%00b"), "NUL")
     assert_bad_request(server.post("/processes/a%00b/execution", json={}), "NUL")
+    assert_bad_request(server.delete("/dpr/jobs/a%00b"), "NUL")
+    assert_bad_request(server.post("/dpr/processes/a%00b/execution", json={}), "NUL")
 
 
 @pytest.mark.parametrize("after", [str(2**63), "99999999999999999999999"])

@@ -10,11 +10,76 @@ import time
 
 import httpx
 import pytest
+import yaml
 
 from tests.security.eopf_server import eopf_server
 
 MARKER = "payload-content-8c1f4e"
 PAYLOAD = f"general_configuration:\n  note: {MARKER}\nworkflow: []\n"
+
+
+def _product(path: str) -> dict:
+    return {"id": "p", "path": path, "type": "file", "engine": "cpm_zarr"}
+
+
+BAD_PAYLOADS = {  # name: (the payload, the field the failed run names)
+    "output-outside": (
+        {"io": {"output_products": [_product("{where}/outside/out.zarr")]}},
+        "io.output_products[0].path",
+    ),
+    "input-etc": ({"io": {"input_products": [_product("file:///etc/passwd")]}}, "io.input_products[0].path"),
+    "adf-bucket": ({"io": {"adfs": [{"id": "DEM", "path": "s3://other-bucket/adf"}]}}, "io.adfs[0].path"),
+    "output-link": ({"io": {"output_products": [_product("{where}/allowed/escape/x")]}}, "io.output_products[0].path"),
+    "relative-out": ({"io": {"output_products": [_product("../../../../outside/x")]}}, "io.output_products[0].path"),
+    "secret-file": ({"secret": ["/etc/shadow"]}, "secret[0]"),
+    "parameter": (
+        {"workflow": [{"name": "u", "parameters": {"source": "/etc/passwd"}}]},
+        "workflow[0].parameters.source",
+    ),
+    "endpoint": (
+        {
+            "io": {
+                "adfs": [
+                    {
+                        "id": "D",
+                        "path": "s3://allowed-bucket/dpr/a",
+                        "store_params": {"endpoint_url": "http://127.0.0.1:9"},
+                    }
+                ]
+            }
+        },
+        "io.adfs[0].store_params.endpoint_url",
+    ),
+    "http-input": ({"io": {"input_products": [_product("https://example.org/p.zarr")]}}, "io.input_products[0].path"),
+    "chain": (
+        {"io": {"input_products": [_product("reference::s3://allowed-bucket/dpr/r.json")]}},
+        "io.input_products[0].path",
+    ),
+    "other-scheme": ({"io": {"input_products": [_product("gs://bucket/p.zarr")]}}, "io.input_products[0].path"),
+}
+GOOD_PAYLOAD = (
+    {
+        "io": {
+            "input_products": [_product("zip::s3://allowed-bucket/dpr/in.zip")],
+            "output_products": [_product("{where}/allowed/out.zarr"), {**_product("relative/out.zarr"), "id": "q"}],
+        },
+        # replaced by dpr's own Dask context: its address is not the payload's to check
+        "context_managers": [
+            {
+                "module": "eopf.dask_utils.dask_context_manager",
+                "context_manager": "DaskContext",
+                "parameters": {"cluster_type": "address", "client_config": {"address": "tcp://10.0.0.1:8786"}},
+            }
+        ],
+        "general_configuration": {"logging__format": "%(name)s::%(message)s"},
+    },
+    None,
+)
+
+
+def _located(payload: tuple[dict, str | None], where) -> dict:
+    """The payload with ``{where}`` replaced by the test's folder, and no workflow to run."""
+    return {"workflow": [], **yaml.safe_load(yaml.safe_dump(payload[0]).replace("{where}", str(where)))}
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +101,8 @@ def site(tmp_path_factory):
     reports = allowed / "reports"
     reports.mkdir()
     (reports / "payload.processor.log").write_text("ORIGINAL")
+    for name, payload in {**BAD_PAYLOADS, "good": GOOD_PAYLOAD}.items():
+        (config / f"{name}.yaml").write_text(yaml.safe_dump(_located(payload, where)))
     allow = ["s3://allowed-bucket/dpr", f"file://{allowed}"]
     with eopf_server(where, allow, narrow=["s3://allowed-bucket/dpr/narrow"]) as url:
         yield url, where
@@ -191,3 +258,25 @@ def test_conversion_paths_follow_the_end_of_options_marker(site):
     lines = [entry["line"] for entry in httpx.get(f"{url}/jobs/{job['jobID']}/logs").json()["logs"]]
     ran = next((line for line in lines if line.startswith("eopf stand-in ran convert")), str(job))
     assert ran.endswith(f" -- {safe} {where / 'allowed' / 'zarr'}"), ran
+
+
+@pytest.mark.parametrize("name", sorted(BAD_PAYLOADS))
+def test_a_payload_naming_a_location_the_server_does_not_allow_fails_the_run_naming_the_field(site, name):
+    """The payload is read on the worker: no 400 is possible, the run fails before EOPF runs."""
+    url, where = site
+    inputs = {"s3_config_dir": str(where / "allowed" / "config"), "payload_subpath": f"{name}.yaml"}
+    response = execute(url, "s1_l0", inputs)
+    assert response.status_code == 201, response.text
+    job = wait_done(url, response.json()["jobID"])
+    lines = [entry["line"] for entry in httpx.get(f"{url}/jobs/{job['jobID']}/logs").json()["logs"]]
+    assert job["status"] == "failed" and BAD_PAYLOADS[name][1] in job["message"], job
+    assert not [line for line in lines if line.startswith("eopf stand-in ran")], "EOPF ran"
+
+
+def test_a_payload_naming_only_allowed_locations_runs(site):
+    url, where = site
+    inputs = {"s3_config_dir": str(where / "allowed" / "config"), "payload_subpath": "good.yaml"}
+    response = execute(url, "s1_l0", inputs)
+    job = wait_done(url, response.json()["jobID"])
+    lines = [entry["line"] for entry in httpx.get(f"{url}/jobs/{job['jobID']}/logs").json()["logs"]]
+    assert [line for line in lines if line.startswith("eopf stand-in ran trigger local")], (job, lines)

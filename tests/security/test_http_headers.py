@@ -31,15 +31,17 @@ def client() -> Iterator[TestClient]:
 def test_by_default_no_other_origin_may_read_or_preflight(client):
     simple = client.get("/jobs", headers={"Origin": EVIL})
     assert "access-control-allow-origin" not in simple.headers
-    preflight = client.options(
-        "/processes/echo/execution",
-        headers={
-            "Origin": EVIL,
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type",
-        },
-    )
-    assert "access-control-allow-origin" not in preflight.headers
+    for path in ("/processes/echo/execution", "/dpr/processes/echo/execution"):
+        preflight = client.options(
+            path,
+            headers={
+                "Origin": EVIL,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
+        assert "access-control-allow-origin" not in preflight.headers
+    assert "access-control-allow-origin" not in client.get("/dpr/jobs", headers={"Origin": EVIL}).headers
 
 
 def test_only_the_configured_origins_are_allowed():
@@ -50,7 +52,20 @@ def test_only_the_configured_origins_are_allowed():
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/jobs", "/processes/echo?f=html", "/jobs/nope", "/no/such/route", "/api", "/api/docs", "/health"]
+    "path",
+    [
+        "/",
+        "/jobs",
+        "/processes/echo?f=html",
+        "/jobs/nope",
+        "/no/such/route",
+        "/api",
+        "/api/docs",
+        "/health",
+        "/dpr/processes",
+        "/dpr/jobs",
+        "/dpr/jobs/nope",
+    ],
 )
 def test_every_response_forbids_framing_sniffing_and_referrers(client, path):
     headers = client.get(path).headers

@@ -1,9 +1,10 @@
 """Resource limits a shared service needs (issue 14, section 3), against real servers: a bound
-on outstanding jobs by default, and ``Prefer: wait`` never holding a request past the server's
-own bound."""
+on outstanding jobs by default, on the whole service and per owner, and ``Prefer: wait`` never
+holding a request past the server's own bound."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -11,12 +12,16 @@ import httpx
 import yaml
 
 from tests.integration.server import running_server
+from tests.integration.test_cli import dpr
 
 SLOW = {"inputs": {"duration": 60}}
+ASYNC = {"Prefer": "respond-async"}
 
 
 def test_outstanding_jobs_are_bounded_by_default():
-    with running_server("--ephemeral") as url, httpx.Client(base_url=url, timeout=30) as client:
+    # one owner may hold 16 by default: here every caller is anonymous, so lift that bound
+    env = {"DPR_LIMITS_MAX_ACTIVE_PER_OWNER": "100"}
+    with running_server("--ephemeral", env=env) as url, httpx.Client(base_url=url, timeout=30) as client:
         answers = [
             client.post("/processes/mockup/execution", json=SLOW, headers={"Prefer": "respond-async"}).status_code
             for _ in range(40)
@@ -24,6 +29,59 @@ def test_outstanding_jobs_are_bounded_by_default():
         assert answers.count(201) == 32 and answers[32:] == [429] * 8
         refused = client.post("/processes/mockup/execution", json=SLOW, headers={"Prefer": "respond-async"})
         assert refused.status_code == 429 and "retry-after" in refused.headers
+
+
+def overloaded(response: httpx.Response) -> bool:
+    """A 429 with Retry-After and an OGC exception document saying why."""
+    document = response.json()
+    return (
+        response.status_code == 429
+        and int(response.headers["retry-after"]) > 0
+        and document["status"] == 429
+        and "outstanding jobs" in document["detail"]
+        and response.headers["content-type"].startswith("application/json")
+    )
+
+
+def test_anonymous_callers_are_one_owner_bounded_by_default_on_both_routes():
+    with running_server("--ephemeral") as url, httpx.Client(base_url=url, timeout=30) as client:
+        answers = [client.post("/processes/mockup/execution", json=SLOW, headers=ASYNC) for _ in range(16)]
+        assert [a.status_code for a in answers] == [201] * 16
+        assert overloaded(client.post("/processes/mockup/execution", json=SLOW, headers=ASYNC))
+        assert overloaded(client.post("/dpr/processes/mockup/execution", json=SLOW["inputs"]))
+        client.delete(f"/jobs/{answers[0].json()['jobID']}")
+        assert client.post("/processes/mockup/execution", json=SLOW, headers=ASYNC).status_code == 201
+
+
+def test_one_owner_cannot_take_every_slot_others_still_get_in(tmp_path):
+    """Two API keys, two owners: alice holds her 3, bob still gets in; the service's own bound
+    still counts everyone's jobs."""
+    config = tmp_path / "dpr.yaml"
+    settings = {
+        "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'dpr.sqlite'}"},
+        "executor": {"kind": "fake"},
+        "auth": {"methods": ["api_key"]},
+        "limits": {"max_active": 5, "max_active_per_owner": 3, "retry_after": 11},
+    }
+    config.write_text(yaml.safe_dump(settings))
+    keys = {}
+    for owner in ("alice", "bob", "carol"):
+        made = dpr("keys", "create", "--config", str(config), "--owner", owner, "--json")
+        assert made.returncode == 0, made.stderr
+        keys[owner] = json.loads(made.stdout)["key"]
+    with running_server("--config", str(config)) as url, httpx.Client(base_url=url, timeout=30) as client:
+
+        def submit(owner: str) -> httpx.Response:
+            headers = {**ASYNC, "x-api-key": keys[owner]}
+            return client.post("/processes/mockup/execution", json=SLOW, headers=headers)
+
+        assert [submit("alice").status_code for _ in range(3)] == [201] * 3
+        refused = submit("alice")
+        assert overloaded(refused) and refused.headers["retry-after"] == "11"
+        assert "3 outstanding jobs" in refused.json()["detail"]
+        assert [submit("bob").status_code for _ in range(2)] == [201] * 2
+        assert overloaded(submit("carol"))  # the service holds 5: its own bound
+        assert "the server already has 5" in submit("carol").json()["detail"]
 
 
 def test_prefer_wait_is_clamped_to_the_servers_sync_timeout(tmp_path):

@@ -1,6 +1,6 @@
 """Log injection (issue 14, section 4): a newline or an ESC sequence in a request path, an input
-or a processor's output must not forge a line of the server's log, of ``dpr jobs logs`` or of
-the HTML log."""
+or a processor's output must not forge a line of the server's log, of ``dpr jobs logs``, of
+the HTML log, or an event of the log streams (server-sent events)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,42 @@ def test_processor_output_is_shown_escaped_by_the_cli_and_the_html_log(server):
     for shown in (printed.stdout, page):
         assert "first\\r" + FORGED + "\\x1b[31m" in shown
         assert "\x1b" not in shown and not any(row.strip().startswith(FORGED) for row in shown.splitlines())
+
+
+def events(stream: str) -> list[dict[str, list[str]]]:
+    """The events of a server-sent-event stream, each its fields' values (spec's parsing: CR,
+    LF and CRLF end lines; a blank line ends an event)."""
+    found, current = [], {}
+    for row in stream.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not row:
+            if current:
+                found.append(current)
+            current = {}
+            continue
+        name, _, value = row.partition(":")
+        current.setdefault(name, []).append(value.removeprefix(" "))
+    return found
+
+
+def test_processor_output_forges_no_event_of_either_log_stream(server):
+    """A line that holds an SSE field (``id:``, ``event:``) after a CR stays inside its own
+    event: both streams number their events 0, 1, 2... and carry no field the server did not write."""
+    said = "first\rid: 99\revent: forged\rdata: forged"
+    with httpx.Client(base_url=server, timeout=30) as client:
+        job = client.post(
+            "/processes/say/execution", json={"inputs": {"text": said}}, headers={"Prefer": "respond-async"}
+        ).json()["jobID"]
+        while client.get(f"/jobs/{job}").json()["status"] in ("accepted", "running"):
+            time.sleep(0.05)
+        ogc = client.get(f"/jobs/{job}/logs", headers={"Accept": "text/event-stream", "Last-Event-ID": "-1"})
+        original = client.get(f"/dpr/jobs/{job}/logs")
+    for stream in (ogc, original):
+        assert stream.headers["content-type"].startswith("text/event-stream"), stream.text
+        seen = events(stream.text)
+        ids = [int(event["id"][0]) for event in seen if "id" in event]
+        assert ids == list(range(len(ids))) and len(ids) >= 2, seen
+        assert all(set(event) <= {"id", "data", "event", "retry"} for event in seen), seen
+        assert not [event for event in seen if event.get("event") == ["forged"]], seen
 
 
 def test_the_escaping_keeps_tabs_and_writes_every_other_control_visibly():

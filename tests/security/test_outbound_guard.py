@@ -91,6 +91,13 @@ def test_a_malformed_href_is_a_400_at_submission(server, bad):
 
 
 @pytest.mark.parametrize("bad", BAD_URLS)
+def test_the_original_route_refuses_the_same_malformed_hrefs(server, bad):
+    response = httpx.post(f"{server}/dpr/processes/echo/execution", json={"echo": {"href": bad}})
+    assert response.status_code == 400, response.text
+    assert response.json()["status"] == 400
+
+
+@pytest.mark.parametrize("bad", BAD_URLS)
 def test_a_malformed_subscriber_is_a_400_at_submission(server, bad):
     body = {"inputs": {"echo": "x"}, "subscriber": {"successUri": bad}}
     response = httpx.post(f"{server}/processes/echo/execution", json=body, headers={"Prefer": "respond-async"})

@@ -18,6 +18,7 @@ from dpr.domain.errors import (
 )
 from dpr.domain.job import Job
 from dpr.domain.mode import Mode, Preference
+from dpr.domain.principal import Principal
 from dpr.domain.query import JobQuery
 from dpr.domain.status import JobStatus
 from dpr.services.recovery import LOST
@@ -172,6 +173,23 @@ async def test_admission_limits_answer_overloaded():
         assert info.value.retry_after == 9
         await service.dismissal.dismiss(run.job.job_id)
         await service.submission.execute("echo", execute_body({"inputs": {"echo": "room again"}}))
+    finally:
+        await service.close()
+
+
+async def test_one_owner_may_hold_only_its_share_of_outstanding_jobs_others_still_get_in():
+    service = build_service(limits=Limits(max_active=10, max_active_per_owner=2, retry_after=7))
+    alice, bob = Principal(subject="alice"), Principal(subject="bob")
+    slow = execute_body({"inputs": {"duration": 5}})
+    await service.start()
+    try:
+        held = [(await service.submission.execute("mockup", slow, ASYNC, caller=alice)).job for _ in range(2)]
+        with pytest.raises(Overloaded) as info:
+            await service.submission.execute("mockup", slow, ASYNC, caller=alice)
+        assert info.value.retry_after == 7 and "2 outstanding jobs" in info.value.reason
+        assert (await service.submission.execute("mockup", slow, ASYNC, caller=bob)).job.owner == "bob"
+        await service.dismissal.dismiss(held[0].job_id)
+        assert (await service.submission.execute("mockup", slow, ASYNC, caller=alice)).job.owner == "alice"
     finally:
         await service.close()
 

@@ -57,8 +57,12 @@ class InMemoryJobRepository(JobRepository):
     async def list_active(self) -> list[Job]:
         return [j for j in self._jobs.values() if j.status in ACTIVE]
 
-    async def count_active(self, process_id: str | None = None) -> int:
-        return sum(1 for j in self._jobs.values() if j.status in ACTIVE and process_id in (None, j.process_id))
+    async def count_active(self, process_id: str | None = None, *, owner: str | None = None) -> int:
+        return sum(
+            1
+            for j in self._jobs.values()
+            if j.status in ACTIVE and process_id in (None, j.process_id) and owner in (None, j.owner)
+        )
 
     async def delete(self, job_id: str) -> None:
         if self._jobs.pop(job_id, None) is None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from dpr.adapters.processor_loader import load_processor
 from dpr.domain.errors import Cancelled, ProcessorError
 from dpr.domain.events import AnyEvent, Failed, Logged, Progressed, Started, Succeeded
+from dpr.domain.locations import LocationPolicy
 from dpr.domain.run import WorkOrder
 from dpr.domain.secrets import mask
 from dpr.ports.processor import ProcessorContext
@@ -51,6 +52,7 @@ class RunContext(ProcessorContext):
         self._env = {**allowed, **order.secrets}
         self._secrets = list(self._env.values())
         self._limits, self._logged = order.log_limits, 0
+        self._locations = order.processor.locations
 
     def progress(self, percent: int | None = None, message: str | None = None) -> None:
         text = None if message is None else mask(message, self._secrets)
@@ -83,6 +85,10 @@ class RunContext(ProcessorContext):
     @property
     def env(self) -> Mapping[str, str]:
         return dict(self._env)
+
+    @property
+    def locations(self) -> LocationPolicy:
+        return self._locations
 
     def masked(self, text: str) -> str:
         return mask(text, self._secrets)

@@ -54,6 +54,9 @@ class ExecutorSettings(_Section):
 class LimitSettings(_Section):
     max_active: int | None = 32  # outstanding (accepted or running) jobs; null: no bound
     max_active_per_process: int | None = None
+    # of them, submitted by one owner (a principal's subject; all anonymous callers are one):
+    # one client cannot take every slot
+    max_active_per_owner: int | None = 16
     retry_after: int = 5
     sync_timeout: float = 300.0
     max_log_line: int = 8192  # characters of one log line kept; the rest is cut

@@ -11,6 +11,10 @@ A prefix is a URL: ``s3://bucket/prefix`` (``s3://`` for any bucket), ``file:///
 its scheme, segment by segment, after ``.`` and ``..`` are resolved; S3 and HTTP locations
 with ``..`` segments are refused outright (stores do not resolve them alike), and so are
 fsspec's chained URLs (``a::b``).
+
+Locations a processor only learns on the worker (those an EOPF payload file names) cannot be
+checked at submission: the processor checks them against the same rules (``LocationPolicy``)
+before it starts its work, and fails the run naming the field.
 """
 
 from __future__ import annotations
@@ -60,6 +64,16 @@ class LocationRules(msgspec.Struct, frozen=True, kw_only=True):
 
     def prefixes(self) -> list[Location]:
         return [parse_location(p, allow_any_authority=True) for p in self.allow]
+
+
+class LocationPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """What a processor may use on the worker, where locations it reads from a file (an EOPF
+    payload names its products) are checked when the run starts: every one of ``rules``
+    must allow a location, and http(s) hosts must be public unless ``allow_internal_urls``.
+    It travels with the work order; the default is the deployment default (any S3 bucket)."""
+
+    rules: tuple[LocationRules, ...] = (LocationRules(),)
+    allow_internal_urls: bool = False
 
 
 def parse_location(text: str, *, allow_any_authority: bool = False) -> Location:

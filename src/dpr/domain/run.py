@@ -6,19 +6,23 @@ from typing import Any
 
 import msgspec
 
+from dpr.domain.locations import LocationPolicy
+
 
 class ProcessorRef(msgspec.Struct, frozen=True, kw_only=True):
     """Where a worker finds a processor: an import path and the options it is built with.
 
     ``target`` is ``"package.module:ClassName"``; the class must implement the ``Processor`` port.
     ``env`` names the environment variables this processor needs from the worker (only those are
-    handed to it).
+    handed to it). ``locations`` is the location policy of this process, for the locations it
+    only learns on the worker.
     """
 
     target: str
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     env: list[str] = msgspec.field(default_factory=list)
     retries: int = 0
+    locations: LocationPolicy = msgspec.field(default_factory=LocationPolicy)
 
 
 JUPYTER_TOKEN = "jupyter_token"

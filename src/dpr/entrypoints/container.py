@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dependency_injector import containers, providers
+from msgspec.structs import replace
 
 from dpr.adapters.api_key_authenticator import ApiKeyAuthenticator
 from dpr.adapters.catalog import build_catalog
@@ -26,8 +27,8 @@ from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import Settings
 from dpr.domain.execute import ResponseMode
 from dpr.domain.job import Job
-from dpr.domain.locations import LocationRules
-from dpr.domain.run import LogLimits
+from dpr.domain.locations import LocationPolicy, LocationRules
+from dpr.domain.run import LogLimits, ProcessorRef
 from dpr.ports.authenticator import Authenticator
 from dpr.ports.clock import Clock
 from dpr.ports.executor import Executor
@@ -178,6 +179,7 @@ def limits_of(settings: Settings) -> Limits:
     return Limits(
         max_active=lim.max_active,
         max_active_per_process=lim.max_active_per_process,
+        max_active_per_owner=lim.max_active_per_owner,
         retry_after=lim.retry_after,
         sync_timeout=lim.sync_timeout,
         log=LogLimits(line_chars=lim.max_log_line, lines=lim.max_log_lines),
@@ -187,6 +189,26 @@ def limits_of(settings: Settings) -> Limits:
 def follow_timing(settings: Settings) -> FollowTiming:
     """Keep-alives at least as often as an idle stream is closed, so it is closed on time."""
     return FollowTiming(keep_alive=min(FollowTiming().keep_alive, settings.limits.stream_idle_timeout))
+
+
+def location_rules(settings: Settings, process_id: str) -> tuple[LocationRules, ...]:
+    """``locations.allow``, and the process's own ``locations`` when its definition has some."""
+    own = next((d.locations for d in settings.processes.definitions if d.id == process_id), None)
+    deployment = LocationRules(allow=tuple(settings.locations.allow))
+    return (deployment, LocationRules(allow=tuple(own))) if own else (deployment,)
+
+
+def with_location_policy(refs: dict[str, ProcessorRef], settings: Settings) -> dict[str, ProcessorRef]:
+    """The processor references, each carrying its process's location policy to the worker
+    (for the locations a processor learns only there: those an EOPF payload names)."""
+    allow_internal = settings.security.allow_internal_urls
+    return {
+        process_id: replace(
+            ref,
+            locations=LocationPolicy(rules=location_rules(settings, process_id), allow_internal_urls=allow_internal),
+        )
+        for process_id, ref in refs.items()
+    }
 
 
 def location_guard(settings: Settings) -> PolicyLocationGuard:
@@ -272,7 +294,9 @@ class Container(containers.DeclarativeContainer):
 
     _catalog = providers.Singleton(build_catalog, settings.provided.processes)
     catalog = providers.Callable(lambda built: built[0], _catalog)
-    processor_refs = providers.Callable(lambda built: built[1], _catalog)
+    processor_refs = providers.Singleton(
+        with_location_policy, providers.Callable(lambda built: built[1], _catalog), settings
+    )
 
     _engine = providers.Singleton(sql_engine, settings)
     repository = providers.Selector(

@@ -68,8 +68,9 @@ class JobRepository(ABC):
         """Every job that is ``accepted`` or ``running`` (for recovery at start-up)."""
 
     @abstractmethod
-    async def count_active(self, process_id: str | None = None) -> int:
-        """How many jobs are ``accepted`` or ``running``, for one process or overall."""
+    async def count_active(self, process_id: str | None = None, *, owner: str | None = None) -> int:
+        """How many jobs are ``accepted`` or ``running``: overall, of one process, of one
+        ``owner`` (jobs without an owner count only overall), or of both."""
 
     @abstractmethod
     async def delete(self, job_id: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dpr.domain.errors import Cancelled
+from dpr.domain.locations import LocationPolicy
 from dpr.domain.process import ProcessDescription
 
 
@@ -50,6 +51,13 @@ class ProcessorContext(ABC):
     @abstractmethod
     def env(self) -> Mapping[str, str]:
         """The environment (and per-run secrets) this processor is allowed to see."""
+
+    @property
+    def locations(self) -> LocationPolicy:
+        """The locations this run may read and write: a processor checks those it learns
+        only now (from a file it fetched) against it before using them. This default is the
+        deployment default (any S3 bucket, nothing local)."""
+        return LocationPolicy()
 
 
 class Processor(ABC):

@@ -24,10 +24,13 @@ from dpr.services.records import JobRecords
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True):
-    """Admission control: outstanding (accepted + running) jobs allowed before answering 429."""
+    """Admission control: outstanding (accepted + running) jobs allowed before answering 429:
+    on the whole service, of one process, of one owner (a caller's subject; every anonymous
+    caller is the one owner ``anonymous``). ``None``: no bound."""
 
     max_active: int | None = None
     max_active_per_process: int | None = None
+    max_active_per_owner: int | None = None
     retry_after: int = 5
     sync_timeout: float = 300.0
     log: LogLimits = msgspec.field(default_factory=LogLimits)
@@ -100,7 +103,7 @@ class Submission:
         await check_subscriber(self.notifier, request.subscriber)
         inputs = await self.inputs.resolve(process_id, request.inputs)
         mode = choose_mode(process, preference)
-        await self._admit(process_id)
+        await self._admit(process_id, owner)
         job = Job.accept(
             job_id=self.ids.new_id(), process_id=process_id, request=request, now=self.clock.now(), owner=owner
         )
@@ -154,8 +157,15 @@ class Submission:
             roles = ", ".join(sorted(allowed or ()))
             raise Forbidden(f"process {process_id!r} may be run by the roles {roles} only")
 
-    async def _admit(self, process_id: str) -> None:
+    async def _admit(self, process_id: str, owner: str | None) -> None:
         lim = self.limits
+        if owner is not None and lim.max_active_per_owner is not None:
+            if await self.repository.count_active(owner=owner) >= lim.max_active_per_owner:
+                raise Overloaded(
+                    f"you already have {lim.max_active_per_owner} outstanding jobs, the most one client may have; "
+                    "try again when one has ended",
+                    lim.retry_after,
+                )
         if lim.max_active_per_process is not None:
             if await self.repository.count_active(process_id) >= lim.max_active_per_process:
                 raise Overloaded(

@@ -18,8 +18,10 @@ between SIGTERM and SIGKILL on dismissal), ``work_dir`` (parent of the per-job f
 ``description``, ``version``, ``keywords``.
 
 Locations (``s3_config_dir``, ``s3_report_dir``) are checked at submission by the service's
-location policy. The configuration folder is copied without following links that leave it and
-without devices or FIFOs; reports never overwrite a file already in ``s3_report_dir``.
+location policy, and again on the worker; the locations the payload names are checked there
+against the same policy before EOPF runs (``eopf_locations``). The configuration folder is
+copied without following links that leave it and without devices or FIFOs; reports never
+overwrite a file already in ``s3_report_dir``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dpr.adapters.processors import eopf_locations as locations
 from dpr.adapters.processors import eopf_payload as payloads
 from dpr.adapters.processors import eopf_storage as storage
 from dpr.adapters.processors.eopf_cluster import MODES, plan_for
@@ -142,10 +145,14 @@ class EopfProcessor(Processor):
         self.environment.require(self.modules)
         folder, subpath = _text(inputs, "s3_config_dir"), _text(inputs, "payload_subpath")
         reports_to = str(inputs.get("s3_report_dir") or "") or None
-        env = dict(context.env)
+        env, policy = dict(context.env), context.locations
+        inside = policy.allow_internal_urls
+        for field, location in (("s3_config_dir", folder), ("s3_report_dir", reports_to)):
+            if location:
+                locations.check_input(policy, field, location)  # again: a link or a host may have changed
         with RunFolder(context.job_id, self.options.get("work_dir")) as run:
             context.progress(1, f"fetching the configuration folder {folder}")
-            skipped = storage.fetch_folder(folder, run.config, env, self.max_copy_bytes)
+            skipped = storage.fetch_folder(folder, run.config, env, self.max_copy_bytes, allow_internal=inside)
             if skipped:
                 context.log(f"not copied (links leaving the folder, devices, FIFOs): {', '.join(skipped)}", "WARNING")
             payload_file = run.payload_file(subpath)
@@ -158,7 +165,8 @@ class EopfProcessor(Processor):
                 raise
             if reports_to:
                 context.log(f"uploading the reports to {reports_to}")
-                _log_kept(storage.upload_folder(reports, reports_to, env), reports_to, context)
+                kept = storage.upload_folder(reports, reports_to, env, allow_internal=inside)
+                _log_kept(kept, reports_to, context)
         return {"products": products, **({"reports": reports_to} if reports_to else {})}
 
     def _trigger(
@@ -166,8 +174,10 @@ class EopfProcessor(Processor):
     ) -> list[dict[str, Any]]:
         """Run ``eopf trigger local`` on the prepared payload; the products it wrote."""
         payload, plan = self._prepare(payload_file, experimental or {}, run)
-        self.environment.require(_unit_packages(payload))
         workdir = payload_file.parent
+        policy = context.locations
+        locations.check_payload(payload, policy, workdir, context.env, own_dask=plan.kind == "payload")
+        self.environment.require(_unit_packages(payload))
         output = EopfOutput(
             context, payloads.secret_values(payload), workdir / "reports" / f"{payload_file.stem}.processor.log"
         )
@@ -195,7 +205,7 @@ class EopfProcessor(Processor):
                     self.environment.command(*args), output, cwd=str(workdir), env=child, cancel_grace=self.cancel_grace
                 )
             context.progress(EOPF_SPAN[1], "checking the written products")
-            return written_products(payload, output.report, workdir, child)
+            return written_products(payload, output.report, workdir, child, allow_internal=policy.allow_internal_urls)
         finally:
             output.close()
 
@@ -227,7 +237,8 @@ def _upload_quietly(reports: Path, location: str | None, env: Mapping[str, str],
     """Upload the reports of a failed or dismissed run; a failure here is only logged."""
     if location:
         try:
-            _log_kept(storage.upload_folder(reports, location, env), location, context)
+            kept = storage.upload_folder(reports, location, env, allow_internal=context.locations.allow_internal_urls)
+            _log_kept(kept, location, context)
         except ProcessorError as e:
             context.log(e.reason, level="ERROR")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from dpr.adapters.processors import eopf_storage as storage
 from dpr.adapters.processors.eopf_env import EopfEnvironment
+from dpr.adapters.processors.eopf_locations import check_opened_by_eopf
 from dpr.adapters.processors.eopf_run import ForwardingContext, RunFolder
 from dpr.adapters.subprocess_runner import run_command
 from dpr.domain.errors import ProcessorError
@@ -69,8 +70,11 @@ class EopfConvertProcessor(Processor):
     def run(self, inputs: Mapping[str, Any], context: ProcessorContext) -> dict[str, Any]:
         self.environment.require(["eopf.store.convert"])
         source, target = _path(inputs, "input_safe_path"), _path(inputs, "output_zarr_dir_path").rstrip("/")
-        env = dict(context.env)
-        if not storage.exists(source, env):
+        env, policy = dict(context.env), context.locations
+        inside = policy.allow_internal_urls
+        for field, location in (("input_safe_path", source), ("output_zarr_dir_path", target)):
+            check_opened_by_eopf(policy, field, location)  # again, on the worker: EOPF opens them
+        if not storage.exists(source, env, allow_internal=inside):
             raise ProcessorError(f"the SAFE product {source} does not exist")
         names = _Names(context)
         with RunFolder(context.job_id, self.options.get("work_dir")) as run:
@@ -84,7 +88,7 @@ class EopfConvertProcessor(Processor):
         if names.name is None:
             raise ProcessorError("eopf convert ended without saying which product it wrote")
         for candidate in (f"{target}/{names.name}.zarr", f"{target}/{names.name}"):
-            if storage.exists(candidate, env):
+            if storage.exists(candidate, env, allow_internal=inside):
                 return {"zarr": candidate}
         raise ProcessorError(f"eopf convert reported {names.name!r}, but it is not in {target}")
 

@@ -172,6 +172,8 @@ def build(venv: Path, python: Interpreter, say: Callable[[str], None]) -> Instal
             f"creating the virtualenv with Python {python.version} ({python.path})",
             [python.path, "-m", "venv", str(venv)],
         ),
+        # the installer's own tools first, as the Makefile does for dpr's venv (known fixes)
+        ("upgrading pip and setuptools", [*pip, "--upgrade", "pip", "setuptools"]),
         (f"installing EOPF {EOPF_VERSION} and dpr's worker packages", [*pip, *requirements()]),
         (f"installing dpr's worker side ({_source()})", [*pip, "--no-deps", *_dpr_argument()]),
     ]

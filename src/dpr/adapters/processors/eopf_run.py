@@ -18,6 +18,7 @@ from dpr.adapters.processors import eopf_payload as payloads
 from dpr.adapters.processors import eopf_storage as storage
 from dpr.adapters.processors.eopf_logs import EopfLines, Record
 from dpr.domain.errors import ProcessorError
+from dpr.domain.locations import LocationPolicy
 from dpr.domain.secrets import mask
 from dpr.ports.processor import ProcessorContext
 
@@ -71,6 +72,10 @@ class ForwardingContext(ProcessorContext):
     def env(self) -> Mapping[str, str]:
         return self._context.env
 
+    @property
+    def locations(self) -> LocationPolicy:
+        return self._context.locations
+
 
 class EopfOutput(ForwardingContext):
     """The job's context as the ``eopf`` process's output sees it: every line has the run's
@@ -117,7 +122,12 @@ class EopfOutput(ForwardingContext):
 
 
 def written_products(
-    payload: Mapping[str, Any], report: Mapping[str, Any] | None, workdir: Path, env: Mapping[str, str]
+    payload: Mapping[str, Any],
+    report: Mapping[str, Any] | None,
+    workdir: Path,
+    env: Mapping[str, str],
+    *,
+    allow_internal: bool = False,
 ) -> list[dict[str, Any]]:
     """The products the run wrote, each checked to exist: those EOPF's report lists, then the
     declared outputs it does not mention that exist. Raises ``ProcessorError`` when a reported
@@ -126,13 +136,13 @@ def written_products(
     products: list[dict[str, Any]] = []
     for entry in (report or {}).get("written_products") or []:
         path = storage.resolve(str(entry.get("path", "")), workdir, env)
-        if not storage.exists(path, env):
+        if not storage.exists(path, env, allow_internal=allow_internal):
             raise ProcessorError(f"EOPF reported output {entry.get('product_id')!r} at {path}, but it is not there")
         products.append(_product(str(entry.get("product_id")), path, entry.get("engine"), entry.get("unit")))
     reported = {p["id"] for p in products}
     for output in declared.values():
         path = storage.resolve(output.path, workdir, env)
-        if output.id not in reported and storage.exists(path, env):
+        if output.id not in reported and storage.exists(path, env, allow_internal=allow_internal):
             products.append(_product(output.id, path, output.engine, None))
     if declared and not products:
         names = ", ".join(f"{o.id} ({storage.resolve(o.path, workdir, env)})" for o in declared.values())

@@ -4,6 +4,8 @@ A location is an fsspec URL (``s3://bucket/prefix``) or a local path / ``file://
 credentials come from the run's own environment (never the worker's): ``AWS_ACCESS_KEY_ID``,
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``, ``AWS_DEFAULT_REGION``
 (or the original service's ``S3_ACCESSKEY``, ``S3_SECRETKEY``, ``S3_ENDPOINT``, ``S3_REGION``).
+http(s) locations connect only to public addresses checked as they connect (``guarded_fsspec``)
+unless ``allow_internal`` (the service's ``security.allow_internal_urls``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 
 import fsspec
 
+from dpr.adapters.guarded_fsspec import http_options
 from dpr.domain.errors import ProcessorError
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -49,32 +52,52 @@ def local_path(location: str) -> Path:
     return Path(urlsplit(location).path if location.startswith("file://") else location)
 
 
-def _fs(location: str, env: Mapping[str, str]) -> tuple[Any, str]:
-    scheme = urlsplit(location).scheme
-    options = s3_options(env) if scheme in ("s3", "s3a") else {}
+def _fs(location: str, env: Mapping[str, str], allow_internal: bool) -> tuple[Any, str]:
+    scheme = urlsplit(location).scheme.lower()
+    options: dict[str, Any] = {}
+    if scheme in ("s3", "s3a"):
+        options = s3_options(env)
+    elif scheme in ("http", "https"):
+        options = http_options(allow_internal=allow_internal)
     try:
         return fsspec.core.url_to_fs(location, **options)
     except (ImportError, ValueError) as e:
         raise ProcessorError(f"cannot reach {location}: {e}") from None
 
 
-def fetch_folder(location: str, dest: Path, env: Mapping[str, str], max_bytes: int | None = None) -> list[str]:
+def fetch_folder(
+    location: str, dest: Path, env: Mapping[str, str], max_bytes: int | None = None, *, allow_internal: bool = False
+) -> list[str]:
     """Copy the folder at ``location`` (its content) into ``dest``; what was left out (see
     ``copy_tree``). Raises ``ProcessorError``, also when the folder holds more than ``max_bytes``."""
     try:
         if not is_remote(location):
             return copy_tree(local_path(location), dest, max_bytes)
-        fs, path = _fs(location, env)
+        fs, path = _fs(location, env, allow_internal)
         if not fs.isdir(path):
             raise ProcessorError(f"the configuration folder {location} does not exist")
         if max_bytes is not None and fs.du(path, total=True) > max_bytes:
             raise ProcessorError(f"the configuration folder {location} holds more than {max_bytes} bytes")
-        fs.get(path.rstrip("/") + "/", str(dest) + "/", recursive=True)
+        if urlsplit(location).scheme.lower() in ("http", "https"):
+            _get_listed(fs, path, dest)  # fsspec's recursive get takes an http folder for a file
+        else:
+            fs.get(path.rstrip("/") + "/", str(dest) + "/", recursive=True)
         return []
     except ProcessorError:
         raise
     except (OSError, ValueError) as e:
         raise ProcessorError(f"cannot fetch the configuration folder {location}: {_reason(e)}") from None
+
+
+def _get_listed(fs: Any, path: str, dest: Path) -> None:
+    """Fetch the files an http(s) folder's index page links to, below the folder."""
+    root = path.rstrip("/") + "/"
+    dest.mkdir(parents=True, exist_ok=True)
+    for url in fs.find(root):
+        relative = Path(url.removeprefix(root))
+        if url.startswith(root) and relative.parts and ".." not in relative.parts:
+            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+            fs.get_file(url, str(dest / relative))
 
 
 def copy_tree(src: Path, dest: Path, max_bytes: int | None = None) -> list[str]:
@@ -102,13 +125,15 @@ def copy_tree(src: Path, dest: Path, max_bytes: int | None = None) -> list[str]:
     return skipped
 
 
-def upload_folder(src: Path, location: str, env: Mapping[str, str]) -> list[str]:
+def upload_folder(src: Path, location: str, env: Mapping[str, str], *, allow_internal: bool = False) -> list[str]:
     """Copy the files under ``src`` into the folder at ``location``, never overwriting a file
     already there; the relative paths left out because they existed. Raises ``ProcessorError``."""
     kept: list[str] = []
     try:
         remote = is_remote(location)
-        fs, base = _fs(location, env) if remote else (fsspec.filesystem("file"), str(local_path(location)))
+        fs, base = (
+            _fs(location, env, allow_internal) if remote else (fsspec.filesystem("file"), str(local_path(location)))
+        )
         for file in sorted(p for p in src.rglob("*") if p.is_file() and not p.is_symlink()):
             relative = file.relative_to(src).as_posix()
             target = f"{base.rstrip('/')}/{relative}"
@@ -123,10 +148,10 @@ def upload_folder(src: Path, location: str, env: Mapping[str, str]) -> list[str]
     return kept
 
 
-def exists(location: str, env: Mapping[str, str]) -> bool:
+def exists(location: str, env: Mapping[str, str], *, allow_internal: bool = False) -> bool:
     if not is_remote(location):
         return local_path(location).exists()
-    fs, path = _fs(location, env)
+    fs, path = _fs(location, env, allow_internal)
     try:
         return bool(fs.exists(path))
     except (OSError, ValueError):
@@ -136,11 +161,15 @@ def exists(location: str, env: Mapping[str, str]) -> bool:
 def resolve(path: str, workdir: Path, env: Mapping[str, str]) -> str:
     """A payload path as EOPF will use it: variables expanded from the run's environment,
     relative paths taken from the working directory, EOPF's ``zip::`` style prefixes dropped."""
-    expanded = _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), path)
-    expanded = expanded.rsplit("::", 1)[-1]
+    expanded = expand(path, env).rsplit("::", 1)[-1]
     if is_remote(expanded) or os.path.isabs(expanded) or expanded.startswith("file://"):
         return expanded
     return str((workdir / expanded).resolve())
+
+
+def expand(text: str, env: Mapping[str, str]) -> str:
+    """``text`` with ``$VAR`` and ``${VAR}`` replaced from the run's environment (as EOPF does)."""
+    return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), text)
 
 
 def _reason(error: Exception) -> str:

@@ -128,13 +128,15 @@ class SqlJobRepository(JobRepository):
                 rows = (await conn.execute(sql.LIST_ACTIVE)).all()
         return [row_to_job(row) for row in rows]
 
-    async def count_active(self, process_id: str | None = None) -> int:
-        statement, parameters = (
-            (sql.COUNT_ACTIVE, {}) if process_id is None else (sql.COUNT_ACTIVE_OF, {"process_id": process_id})
-        )
+    async def count_active(self, process_id: str | None = None, *, owner: str | None = None) -> int:
+        statement = sql.COUNT_ACTIVE
+        if process_id is not None:
+            statement = statement.where(jobs.c.process_id == process_id)
+        if owner is not None:
+            statement = statement.where(jobs.c.owner == owner)
         with self._boundary:
             async with self._auto.connect() as conn:
-                return int((await conn.execute(statement, parameters)).scalar_one())
+                return int((await conn.execute(statement)).scalar_one())
 
     async def delete(self, job_id: str) -> None:
         """Remove the job and its log lines in one transaction. Raises ``NoSuchJob``."""

@@ -37,8 +37,6 @@ UPDATE_JOB = (
 
 COUNT_ACTIVE = select(func.count()).select_from(jobs).where(jobs.c.status.in_(_ACTIVE))
 
-COUNT_ACTIVE_OF = COUNT_ACTIVE.where(jobs.c.process_id == bindparam("process_id"))
-
 LIST_ACTIVE = select(jobs).where(jobs.c.status.in_(_ACTIVE)).order_by(jobs.c.created, jobs.c.job_id)
 
 # ``INSERT INTO job_logs SELECT :job_id, coalesce(max(seq), -1) + 1, ... RETURNING seq``.
