@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_store import cpu_model, create_database, drop_database, load_average
 from store_data import psycopg_connect
-from tests.integration.server import running_server
+from tests.integration.server import ROOT, running_server
 
 BODY = json.dumps({"inputs": {"echo": "x"}, "response": "document"}).encode()
 PG_COUNTERS = ("xact_commit", "tup_inserted", "tup_updated", "tup_fetched")
@@ -179,13 +179,15 @@ def scheduler_of(pid: int, http_port: int) -> str:
 
 
 @contextmanager
-def serving(name: str, storage_url: str, db_name: str | None) -> Iterator[Server]:
+def serving(name: str, storage_url: str, db_name: str | None, src: Path | None = None) -> Iterator[Server]:
     env = {
         "DPR_STORAGE_URL": storage_url,
         "DPR_LOGGING_LEVEL": "WARNING",
         "DPR_LIMITS_MAX_ACTIVE": str(10**9),  # the default 32 would turn this load away with 429s
         "DPR_RETENTION_DAYS": str(10**4),
     }
+    if src is not None:  # another version of dpr (its src folder), this checkout for tests.processors
+        env["PYTHONPATH"] = os.pathsep.join([str(src), str(ROOT)])
     with running_server(env=env, timeout=300) as base:
         port = httpx.URL(base).port
         pid = next(
@@ -201,7 +203,7 @@ def py_spy(server: Server, out_dir: Path | None, seconds: float) -> Iterator[Non
         yield
         return
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{server.name}.txt"
+    out = out_dir / f"{server.name.replace(', ', '-')}.txt"
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     command = [spy, "record", "-p", str(server.pid), "-d", str(round(seconds)), "-f", "raw", "-r", "200"]
     proc = subprocess.Popen([*command, "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -276,16 +278,26 @@ def main() -> None:
         "--admin-url", default=os.environ.get("DPR_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--py-spy", type=Path, default=None, help="folder for py-spy samples of the last round")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="the src folder of another dpr version, served on PostgreSQL too (before/after in one run), e.g. "
+        "mkdir /tmp/old && git archive COMMIT src | tar -x -C /tmp/old, then --baseline /tmp/old/src",
+    )
     args = parser.parse_args()
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="dpr-bench-e2e-") as tmp:
         servers = []
         for store in stores:
             if store == "postgres":
-                db_name = f"dpr_bench_e2e_{os.getpid()}"
-                url = create_database(args.admin_url, db_name)
-                stack.callback(drop_database, args.admin_url, db_name)
-                servers.append(stack.enter_context(serving("postgres", url, db_name)))
+                for label, src in [("postgres", None), ("postgres, baseline", args.baseline)]:
+                    if label != "postgres" and src is None:
+                        continue
+                    db_name = f"dpr_bench_e2e_{os.getpid()}_{len(servers)}"
+                    url = create_database(args.admin_url, db_name)
+                    stack.callback(drop_database, args.admin_url, db_name)
+                    servers.append(stack.enter_context(serving(label, url, db_name, src)))
             elif store == "sqlite":
                 url = f"sqlite+aiosqlite:///{tmp}/dpr.sqlite"
                 servers.append(stack.enter_context(serving("sqlite", url, None)))
