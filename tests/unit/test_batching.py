@@ -12,7 +12,7 @@ import pytest
 from dpr.adapters.batching import Gathered, GroupCommit, SharedReads, coalesce
 from dpr.adapters.dask.wire import WorkerTuning, decode_events
 from dpr.adapters.dask.worker_side import Numbering, emitter, event_batches
-from dpr.domain.events import AnyEvent, Logged, Progressed, Started
+from dpr.domain.events import AnyEvent, Logged, Progressed, Started, Succeeded
 
 AT = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -273,3 +273,15 @@ def test_a_workers_batches_number_its_events_in_the_order_sent_after_coalescing(
         ("Progressed", "run-1", 1),
         ("Logged", "run-1", 2),
     ]
+
+
+def test_a_short_jobs_events_leave_the_worker_in_one_batch_sent_by_its_outcome() -> None:
+    sent: list[bytes] = []
+    timers: list[float] = []
+    batches = event_batches(sent.append, lambda delay, fn: timers.append(delay), WorkerTuning(), Numbering("run-1"))
+    emit = emitter(batches)
+    emit(Started(job_id="a", at=AT))
+    emit(Logged(job_id="a", at=AT, line="x"))
+    assert sent == [] and timers == [WorkerTuning().flush_interval]  # Started waits, at most one interval
+    emit(Succeeded(job_id="a", at=AT, outputs={}))
+    assert [[type(e).__name__ for e in decode_events(data)] for data in sent] == [["Started", "Logged", "Succeeded"]]
