@@ -13,7 +13,9 @@ for each server in turn (interleaved, so all see the same machine load):
   database's own counters (``pg_stat_database``) give transactions and rows written per job.
 
 Prints the medians over the rounds and the ratio dpr/raw. ``--py-spy DIR`` samples the servers
-with py-spy (``pip install py-spy``) during their last dpr round.
+with py-spy (``pip install py-spy``) during their last dpr round; ``--baseline SRC`` serves another
+dpr version's ``src`` folder on PostgreSQL too, for a before/after in one run. The servers run with
+``limits.max_active`` raised: the default 32 would answer most of the burst with 429.
 
 Run: ``.venv/bin/python bench/bench_e2e.py [-n 2000] [-c 32] [--rounds 5] [--stores postgres,sqlite]``.
 """
