@@ -48,6 +48,14 @@ async def test_a_successful_job_reports_started_first_and_succeeded_last_with_it
     assert [type(e) for e in events].count(Succeeded) == 1
 
 
+async def test_a_reference_named_before_submitting_is_the_one_submit_returns(running):
+    executor, recorder = running
+    work = order(ECHO, echo="x")
+    known = executor.reference(work)  # the job is stored with it: one write instead of two
+    assert await executor.submit(work) == known
+    assert isinstance(await recorder.outcome(work.job_id), Succeeded)
+
+
 async def test_a_failing_processor_ends_its_job_with_failed_and_the_processors_message(running):
     executor, recorder = running
     work = order(MOCKUP, duration=0.1, fail=True)

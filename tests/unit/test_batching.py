@@ -1,4 +1,5 @@
-"""The batching helper: group commit on the loop, timed batches from threads, coalescing."""
+"""The batching helper: group commit on the loop, shared reads, timed batches from threads,
+coalescing."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dpr.adapters.batching import Gathered, GroupCommit, coalesce
+from dpr.adapters.batching import Gathered, GroupCommit, SharedReads, coalesce
 from dpr.adapters.dask.wire import WorkerTuning, decode_events
 from dpr.adapters.dask.worker_side import Numbering, emitter, event_batches
-from dpr.domain.events import AnyEvent, Logged, Progressed, Started
+from dpr.domain.events import AnyEvent, Logged, Progressed, Started, Succeeded
 
 AT = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -139,6 +140,82 @@ class Timers:
             fn()
 
 
+class HeldCount:
+    """A count whose reads each wait until released; ``value`` is what the store holds now,
+    read when a read starts (as a query sees what was committed before it began)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.reads: list[str | None] = []
+        self.gates: list[asyncio.Event] = []
+        self.fail = False
+
+    async def __call__(self, key: str | None) -> int:
+        seen = self.value
+        self.reads.append(key)
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        await gate.wait()
+        if self.fail:
+            raise OSError("the connection broke")
+        return seen
+
+    async def release(self, n: int) -> None:
+        while len(self.gates) < n:
+            await asyncio.sleep(0)
+        self.gates[n - 1].set()
+
+
+async def test_calls_made_during_a_read_share_the_next_one_which_sees_what_was_written_before_them() -> None:
+    count = HeldCount()
+    shared = SharedReads(count)
+    first = asyncio.create_task(shared(None))
+    while not count.reads:
+        await asyncio.sleep(0)
+    count.value = 5  # written while the first read is in flight: it cannot see it
+    later = [asyncio.create_task(shared(None)) for _ in range(3)]
+    await count.release(1)
+    await count.release(2)
+    assert await first == 0
+    assert await asyncio.gather(*later) == [5, 5, 5]
+    assert count.reads == [None, None]
+
+
+async def test_reads_of_different_keys_do_not_wait_for_each_other() -> None:
+    count = HeldCount()
+    shared = SharedReads(count)
+    calls = [asyncio.create_task(shared(key)) for key in ("echo", None, "echo")]
+    await count.release(1)
+    await count.release(2)
+    assert await asyncio.gather(*calls) == [0, 0, 0]
+    assert len(count.reads) == 2 and set(count.reads) == {"echo", None}
+
+
+async def test_a_failed_read_fails_every_call_that_waited_for_it_and_the_next_call_reads_again() -> None:
+    count = HeldCount()
+    shared = SharedReads(count)
+    count.fail = True
+    calls = [asyncio.create_task(shared(None)) for _ in range(2)]
+    await count.release(1)
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(o, OSError) for o in outcomes)
+    count.fail = False
+    again = asyncio.create_task(shared(None))
+    await count.release(2)
+    assert await again == 0
+
+
+async def test_a_caller_that_stops_waiting_does_not_cancel_the_read_of_the_others() -> None:
+    count = HeldCount()
+    shared = SharedReads(count)
+    quitter, stayer = asyncio.create_task(shared(None)), asyncio.create_task(shared(None))
+    await asyncio.sleep(0)
+    quitter.cancel()
+    await count.release(1)
+    assert await stayer == 0
+    assert quitter.cancelled()
+
+
 def test_items_wait_for_one_timer_then_go_in_one_batch_in_order() -> None:
     sent: list[list[str]] = []
     timers = Timers()
@@ -196,3 +273,15 @@ def test_a_workers_batches_number_its_events_in_the_order_sent_after_coalescing(
         ("Progressed", "run-1", 1),
         ("Logged", "run-1", 2),
     ]
+
+
+def test_a_short_jobs_events_leave_the_worker_in_one_batch_sent_by_its_outcome() -> None:
+    sent: list[bytes] = []
+    timers: list[float] = []
+    batches = event_batches(sent.append, lambda delay, fn: timers.append(delay), WorkerTuning(), Numbering("run-1"))
+    emit = emitter(batches)
+    emit(Started(job_id="a", at=AT))
+    emit(Logged(job_id="a", at=AT, line="x"))
+    assert sent == [] and timers == [WorkerTuning().flush_interval]  # Started waits, at most one interval
+    emit(Succeeded(job_id="a", at=AT, outputs={}))
+    assert [[type(e).__name__ for e in decode_events(data)] for data in sent] == [["Started", "Logged", "Succeeded"]]

@@ -5,6 +5,8 @@
   an item is flushed at once, alone; under load one round trip serves many.
 - ``Gathered``: from any thread, items held until a timer fires (or an urgent one arrives),
   so a chatty producer sends at most one batch per interval (a job's events on a Dask worker).
+- ``SharedReads``: concurrent calls of one read with the same argument share one query (a
+  count every submission asks for).
 - ``coalesce``: runs of progress reports of one job merged into the last.
 """
 
@@ -14,14 +16,16 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
 
 from dpr.domain.events import AnyEvent, Progressed
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 Outcomes = Sequence[BaseException | None] | None
 """What a flush returns: ``None`` when every item was written, else one outcome per item in order
@@ -140,6 +144,48 @@ class GroupCommit(Generic[T]):
             _, future = self._pending.popleft()
             if future is not None:
                 future.cancel()
+
+
+class SharedReads(Generic[K, V]):
+    """Runs ``read(key)`` for callers asking at the same time once: a call waits for the next
+    read of its key to start after it was made (so it sees every write that ended before it),
+    and every call that waited for that read gets its result or its error. At rest each call is
+    one read; under load one read in flight per key serves the callers that arrived meanwhile.
+    """
+
+    def __init__(self, read: Callable[[K], Awaitable[V]], *, name: str = "read") -> None:
+        self._read, self._name = read, name
+        self._next: dict[K, asyncio.Future[V]] = {}  # per key, the read not started yet
+        self._running: dict[K, asyncio.Task[None]] = {}
+
+    async def __call__(self, key: K) -> V:
+        future = self._next.get(key)
+        if future is None:
+            future = self._next[key] = asyncio.get_running_loop().create_future()
+            future.add_done_callback(_consume)  # no "never retrieved" when every caller gave up
+            if key not in self._running:
+                self._running[key] = asyncio.get_running_loop().create_task(self._run(key), name=f"dpr-{self._name}")
+        return await asyncio.shield(future)  # one caller giving up must not cancel the others' read
+
+    async def _run(self, key: K) -> None:
+        try:
+            while (future := self._next.pop(key, None)) is not None:
+                try:
+                    future.set_result(await self._read(key))
+                except asyncio.CancelledError:
+                    future.cancel()
+                    raise
+                except Exception as error:
+                    future.set_exception(error)
+        finally:
+            del self._running[key]
+            if (waiting := self._next.pop(key, None)) is not None:  # only when cancelled
+                waiting.cancel()
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class Gathered(Generic[T]):

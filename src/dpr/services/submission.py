@@ -145,7 +145,8 @@ class Submission:
             processor=self.processors[job.process_id],
             inputs=await self.inputs.resolve(job.process_id, job.request.inputs),
         )
-        if self.executor.reference(order) not in (None, job.executor_ref):
+        expected = self.executor.reference(order)
+        if None not in (expected, job.executor_ref) and expected != job.executor_ref:
             return False  # it was sent elsewhere than an order without a placement goes
         self.records.track(job)
         await self._submit(job, order)

@@ -20,12 +20,11 @@ import logging
 from distributed import Client
 from msgspec.structs import replace
 
-from dpr.adapters.dask.routes import PlacementSources, Route, Routes, open_route
+from dpr.adapters.dask.routes import PlacementSources, Route, Routes, names_cluster, open_route
 from dpr.adapters.dask.sources import ClusterSource
 from dpr.adapters.dask.tracing import with_current_context
 from dpr.adapters.dask.tracker_machine import Adoption, adoption, cancel_steps
 from dpr.adapters.dask.wire import TaskSpec, WorkerTuning, encode_spec, task_key
-from dpr.adapters.dask.worker_side import dask_task
 from dpr.domain.errors import Unavailable
 from dpr.domain.job import Job
 from dpr.domain.run import Placement, WorkOrder
@@ -61,16 +60,22 @@ class DaskExecutor(Executor):
             own = None
         self._routes = Routes(own, self.placements, handler, linger)
 
+    def reference(self, order: WorkOrder) -> str | None:
+        """``dask:<key>`` for an order bound for the executor's own cluster, so the job is stored
+        with it in one write; ``None`` for one whose placement names another cluster (its name
+        there is known once connected)."""
+        elsewhere = names_cluster(order.placement) and self.placements is not None
+        return None if elsewhere else f"dask:{task_key(order.job_id)}"
+
     async def submit(self, order: WorkOrder) -> str:
         route = await self._started().for_placement(order.placement)
         shipped = replace(with_current_context(order), placement=None)  # credentials stay here
         spec = encode_spec(TaskSpec(order=shipped, tuning=self.tuning))
         retries, key = order.processor.retries, task_key(order.job_id)
-        try:
-            future = route.calls.client.submit(dask_task, spec, key=key, pure=False, retries=retries)
+        try:  # sent with the other jobs submitted meanwhile, and watched
+            future = await route.launches.submit(order.job_id, spec, retries)
         except (OSError, RuntimeError) as e:
             raise Unavailable("dask cluster", str(e)) from e
-        route.jobs.watch(order.job_id, future, retries)
         if route.source.durable:
             try:
                 await route.calls.publish(order.job_id, future, retries)

@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from dpr.adapters.dask.launches import Launches
 from dpr.adapters.dask.scheduler_calls import SchedulerCalls
 from dpr.adapters.dask.sources import ClusterSource
 from dpr.adapters.dask.tracking import JobTracker
@@ -29,11 +30,17 @@ PlacementSources = Callable[[Placement], ClusterSource]
 """Builds the source of the cluster a placement names (e.g. ``GatewaySource.for_placement``)."""
 
 
+def names_cluster(placement: Placement | None) -> bool:
+    """Whether ``placement`` asks for a cluster of its own (else the executor's own one runs it)."""
+    return placement is not None and bool(placement.cluster_label or placement.cluster_instance)
+
+
 @dataclass(slots=True)
 class Route:
     source: ClusterSource
     calls: SchedulerCalls
     jobs: JobTracker
+    launches: Launches
 
     @property
     def name(self) -> str | None:
@@ -43,6 +50,7 @@ class Route:
     async def close(self) -> None:
         if self.calls.running:
             self.calls.client.unsubscribe_topic(TOPIC)
+        await self.launches.drained()
         await self.jobs.close()
         await self.calls.idle()
         await self.calls.client.close()
@@ -55,7 +63,7 @@ async def open_route(source: ClusterSource, handler: EventHandler, linger: float
     calls = SchedulerCalls(client)
     jobs = JobTracker(calls, handler, durable=source.durable, linger=linger)
     client.subscribe_topic(TOPIC, jobs.on_topic)
-    return Route(source, calls, jobs)
+    return Route(source, calls, jobs, Launches(jobs))
 
 
 class Routes:
@@ -78,8 +86,7 @@ class Routes:
     async def for_placement(self, placement: Placement | None) -> Route:
         """The route of the cluster ``placement`` names; the own route when it names none or the
         executor was given no way to reach other clusters."""
-        named = placement is not None and bool(placement.cluster_label or placement.cluster_instance)
-        if placement is None or not named or self._placements is None:
+        if placement is None or not names_cluster(placement) or self._placements is None:
             if self.own is None:
                 raise Unavailable("dask cluster", "the request names no cluster and there is no default one")
             return self.own

@@ -1,12 +1,13 @@
 """The worker side of a job: the module-level task function and its helpers.
 
-Only ``TaskSpec`` bytes reach the worker and only event bytes leave it. Events go to the
-scheduler's ``dpr-events`` topic in batches: ``Started`` and the outcome at once, progress and log
-lines at most every ``flush_interval`` seconds, coalesced and capped so a chatty processor cannot
-flood the API. Each execution of the task numbers the events it sends (a fresh ``run`` id,
-``seq`` from 0, after coalescing and capping), so the service stores each one once and sees gaps
-and re-runs. The scheduler keeps the last ``distributed.admin.low-level-log-length`` batches of
-the topic (of all jobs): an instance that adopts a job replays what it missed from there.
+Only ``TaskSpec`` bytes reach the worker and only event bytes leave it. Events go to the scheduler's
+``dpr-events`` topic in batches: the outcome at once, ``Started``, progress and log lines at most
+every ``flush_interval`` seconds, coalesced and capped so a chatty processor cannot flood the API
+(and a short job sends one batch: each costs the scheduler and the service a message). Each
+execution of the task numbers the events it sends (a fresh ``run`` id, ``seq`` from 0, after
+coalescing and capping), so the service stores each one once and sees gaps and re-runs. The
+scheduler keeps the last ``distributed.admin.low-level-log-length`` batches of the topic (of all
+jobs): an instance that adopts a job replays what it missed from there.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from dpr.adapters.dask.tracing import job_span
 from dpr.adapters.dask.wire import TOPIC, WorkerTuning, cancel_flag, decode_spec, encode_event, encode_events
 from dpr.adapters.runner import run_order, utcnow
 from dpr.adapters.subprocess_runner import default_grace
-from dpr.domain.events import AnyEvent, Failed, Logged, Started, Succeeded
+from dpr.domain.events import AnyEvent, Failed, Logged, Succeeded
 
 log = logging.getLogger(__name__)
 
-URGENT = (Started, Succeeded, Failed)
+URGENT = (Succeeded, Failed)  # ``Started`` waits for the outcome or the next batch
 
 
 def dask_task(spec_bytes: bytes) -> bytes:
@@ -59,12 +60,15 @@ def dask_task(spec_bytes: bytes) -> bytes:
 
 class CancelFlag:
     """The worker's view of the job's cancellation flag: asks the scheduler at most every
-    ``every`` seconds and remembers a ``True`` for good."""
+    ``every`` seconds, the first time ``every`` seconds into the run, and remembers a ``True``
+    for good. A job shorter than that never asks (a round trip to the scheduler per job): one
+    dismissed before it started had its task dropped, and one dismissed as it started still
+    stops within ``every`` seconds."""
 
     def __init__(self, job_id: str, every: float) -> None:
         self._name, self._every = cancel_flag(job_id), every
         self._event: Event | None = None
-        self._next = 0.0
+        self._next = time.monotonic() + every
         self._set = False
 
     def __call__(self) -> bool:
@@ -109,7 +113,7 @@ def event_batches(
     number: Callable[[list[AnyEvent]], list[AnyEvent]],
 ) -> Gathered[AnyEvent]:
     """A job's events, sent in order as encoded, numbered batches: coalesced and capped every
-    ``flush_interval`` seconds, at once for ``Started`` and the outcome."""
+    ``flush_interval`` seconds, at once for the outcome."""
     return Gathered(
         lambda events: send(encode_events(number(cap_lines(coalesce(events), tuning)))), later, tuning.flush_interval
     )

@@ -9,7 +9,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dpr.adapters.batching import GroupCommit
+from dpr.adapters.batching import GroupCommit, SharedReads
 from dpr.adapters.sql import leases
 from dpr.adapters.sql import statements as sql
 from dpr.adapters.sql.errors import Boundary
@@ -49,6 +49,10 @@ class SqlJobRepository(JobRepository):
         # Jobs submitted at the same time are inserted together: one transaction, and with
         # psycopg's pipeline one round trip (group commit).
         self._adds: GroupCommit[Job] = GroupCommit(self._insert, max_batch=200, name="sql-insert")
+        # Every submission asks how many jobs are active: those asking at once share one count.
+        self._counts: SharedReads[tuple[str | None, str | None], int] = SharedReads(
+            self._count_active, name="sql-count-active"
+        )
 
     async def add(self, job: Job) -> None:
         await self._adds.submit(job)
@@ -129,6 +133,10 @@ class SqlJobRepository(JobRepository):
         return [row_to_job(row) for row in rows]
 
     async def count_active(self, process_id: str | None = None, *, owner: str | None = None) -> int:
+        return await self._counts((process_id, owner))
+
+    async def _count_active(self, key: tuple[str | None, str | None]) -> int:
+        process_id, owner = key
         statement = sql.COUNT_ACTIVE
         if process_id is not None:
             statement = statement.where(jobs.c.process_id == process_id)
