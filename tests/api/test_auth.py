@@ -164,8 +164,8 @@ def test_keys_never_appear_in_responses_job_records_or_logs(
     assert all(key not in text and key[4:] not in text for text in texts)
 
 
-def test_an_oidc_method_is_refused_at_start_up_until_it_exists() -> None:
-    with pytest.raises(ValueError, match="oidc"):
+def test_an_oidc_method_without_issuer_and_audience_is_refused_at_start_up() -> None:
+    with pytest.raises(ValueError, match=r"auth\.oidc\.issuer and auth\.oidc\.audience"):
         create_app(container=build_container(secured(["oidc"])))
 
 
