@@ -259,3 +259,20 @@ def test_tokens_never_appear_in_responses_job_records_the_database_or_logs(
 def test_symmetric_or_no_algorithms_are_refused_at_start_up(issuer: OidcIssuer, algorithms: list[str]) -> None:
     with pytest.raises(ValueError, match="asymmetric"):
         create_app(container=build_container(settings_for(issuer, algorithms=algorithms)))
+
+
+def test_the_api_definition_declares_bearer_jwts_of_the_issuer_next_to_api_keys(
+    client: TestClient, issuer: OidcIssuer
+) -> None:
+    api = client.get("/api", headers={"Accept": "application/vnd.oai.openapi+json;version=3.0"}).json()
+    schemes = api["components"]["securitySchemes"]
+    assert schemes["Bearer"]["bearerFormat"] == "JWT" and issuer.url in schemes["Bearer"]["description"]
+    assert set(schemes) == {"ApiKey", "Bearer"} and api["security"] == [{"ApiKey": []}, {"Bearer": []}]
+    with serve(
+        msgspec.structs.replace(
+            settings_for(issuer),
+            auth=AuthSettings(methods=["oidc"], oidc=OidcSettings(issuer=issuer.url, audience=AUDIENCE)),
+        )
+    ) as oidc_only:
+        api = oidc_only.get("/api", headers={"Accept": "application/vnd.oai.openapi+json;version=3.0"}).json()
+    assert set(api["components"]["securitySchemes"]) == {"Bearer"} and api["security"] == [{"Bearer": []}]

@@ -139,6 +139,8 @@ def redacted(settings: Settings) -> dict[str, Any]:
     data["storage"]["url"] = redact_url(settings.storage.url)
     if settings.executor.address:
         data["executor"]["address"] = redact_url(settings.executor.address)
+    if settings.auth.oidc.issuer:
+        data["auth"]["oidc"]["issuer"] = redact_url(settings.auth.oidc.issuer)
     return data
 
 
