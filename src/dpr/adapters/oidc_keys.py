@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import jwt
 
+from dpr.adapters.config import redact_url
 from dpr.domain.errors import Unavailable
 
 log = logging.getLogger("dpr.auth")
@@ -93,7 +94,7 @@ class IssuerKeys:
                 jwks = await _document(client, str(discovery.get("jwks_uri") or ""))
             self._keys = _usable(jwks)
         except (httpx.HTTPError, ValueError) as e:
-            self._failure = f"{self.issuer}: {e.__class__.__name__}: {e}"
+            self._failure = redact_url(f"{self.issuer}: {e.__class__.__name__}: {e}")  # answered in the 503
             if self._keys:
                 log.warning("%s unreachable, its known keys stay in use: %s", ISSUER, self._failure)
             return
