@@ -276,3 +276,15 @@ def test_the_api_definition_declares_bearer_jwts_of_the_issuer_next_to_api_keys(
     ) as oidc_only:
         api = oidc_only.get("/api", headers={"Accept": "application/vnd.oai.openapi+json;version=3.0"}).json()
     assert set(api["components"]["securitySchemes"]) == {"Bearer"} and api["security"] == [{"Bearer": []}]
+
+
+def test_known_keys_outlive_their_cache_time_while_the_issuer_is_down(issuer: OidcIssuer, rsa_key: SigningKey) -> None:
+    with serve(settings_for(issuer, jwks_cache=0, jwks_min_refresh=0)) as client:
+        assert client.get("/jobs", headers=bearer(issuer.token(rsa_key))).status_code == 200
+        issuer.down()
+        for _ in range(3):  # each request finds the keys stale and tries the issuer in the background
+            assert client.get("/jobs", headers=bearer(issuer.token(rsa_key))).status_code == 200
+        issuer.up()
+        rotated = SigningKey("rsa-9")
+        issuer.publish(rsa_key, rotated)
+        assert client.get("/jobs", headers=bearer(issuer.token(rotated))).status_code == 200
