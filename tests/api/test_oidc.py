@@ -4,6 +4,7 @@ that goes down."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Iterator
@@ -288,3 +289,27 @@ def test_known_keys_outlive_their_cache_time_while_the_issuer_is_down(issuer: Oi
         rotated = SigningKey("rsa-9")
         issuer.publish(rsa_key, rotated)
         assert client.get("/jobs", headers=bearer(issuer.token(rotated))).status_code == 200
+
+
+def compact(header: bytes, claims: bytes, signature: str = "AAAA") -> str:
+    return ".".join([*(base64.urlsafe_b64encode(part).rstrip(b"=").decode() for part in (header, claims)), signature])
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "eyJ.eyJ.x",
+        compact(b"[]", b"{}"),
+        compact(b'{"alg": "RS256", "kid": [1]}', b"{}"),
+        compact(b'{"alg": ["RS256"]}', b"{}"),
+        compact(b'{"alg": "RS256", "kid": "rsa-1"}', b"not json"),
+        compact(b'{"alg": "RS256", "kid": "rsa-1"}', b"[1, 2]"),
+        compact(b'{"alg": "RS256", "kid": "rsa-1"}', b"{}", "%%%"),
+        "ey" + "A" * 20_000 + ".e30.AAAA",
+    ],
+    ids=["short", "header-array", "kid-list", "alg-list", "claims-not-json", "claims-array", "bad-signature", "huge"],
+)
+def test_a_malformed_token_is_a_401_never_a_500(client: TestClient, token: str) -> None:
+    response = client.get("/jobs", headers=bearer(token))
+    assert response.status_code == 401, response.text
+    check(response.json(), "exception.yaml")
