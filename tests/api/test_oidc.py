@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -313,3 +314,21 @@ def test_a_malformed_token_is_a_401_never_a_500(client: TestClient, token: str) 
     response = client.get("/jobs", headers=bearer(token))
     assert response.status_code == 401, response.text
     check(response.json(), "exception.yaml")
+
+
+def test_malformed_symmetric_and_encryption_keys_in_the_key_set_are_ignored_alone(
+    client: TestClient, issuer: OidcIssuer, rsa_key: SigningKey
+) -> None:
+    odd = [
+        {"kty": "RSA", "kid": "no-modulus"},
+        {"kty": "RSA", "kid": "bad-modulus", "n": "!!", "e": "AQAB"},
+        {"kty": "oct", "kid": "shared", "k": "c2VjcmV0"},
+        {"kty": "RSA", "kid": "enc", "use": "enc", **{k: rsa_key.jwk[k] for k in ("n", "e")}},
+        "not a key",
+    ]
+    issuer.published = [rsa_key, *(SimpleNamespace(jwk=jwk) for jwk in odd)]  # type: ignore[list-item]
+    assert client.get("/jobs", headers=bearer(issuer.token(rsa_key))).status_code == 200
+    hmac_token = forged({"alg": "HS256", "kid": "shared"}, issuer.claims(), b"secret")
+    assert_refused(client.get("/jobs", headers=bearer(hmac_token)), "algorithm")
+    as_enc = SigningKey("enc", private=rsa_key.private)
+    assert_refused(client.get("/jobs", headers=bearer(issuer.token(as_enc))), "does not publish")

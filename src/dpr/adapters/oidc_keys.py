@@ -121,7 +121,7 @@ def _usable(jwks: dict[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         try:
             jwt.PyJWK(jwk)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, ValueError, KeyError, TypeError):  # a malformed key: ignore it alone
             continue
         keys[str(jwk.get("kid", ""))] = jwk
     return keys
