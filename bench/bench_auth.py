@@ -12,8 +12,11 @@ sees the same machine load:
 
 The job read is owned by the key's owner (submitted with the key). Printed: requests per second
 (median of the rounds), p50 and p99 latency, and the cost per request relative to anonymous
-(``rps_anonymous / rps - 1``). Needs PostgreSQL at ``--admin-url`` and wrk
-(``apt-get install -y wrk``); the database is dropped at the end.
+(``rps_anonymous / rps - 1``); then the server's own CPU time per request (user + system time
+of the ``dpr serve`` process over a run, over the requests it answered), which a machine shared
+with other work disturbs far less than throughput does (it leaves out the database's side).
+Needs PostgreSQL at ``--admin-url`` and wrk (``apt-get install -y wrk``); the database is
+dropped at the end.
 
 Run: ``.venv/bin/python bench/bench_auth.py [--rounds 5] [--seconds 5] [--connections 4]``.
 """
@@ -31,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -74,7 +78,23 @@ def submit(base: str, key: str) -> str:
     return str(response.json()["jobID"])
 
 
-def measure(bases: dict[str, str], key: str, args: argparse.Namespace) -> dict[str, list[Load]]:
+def server_process(base: str) -> psutil.Process:
+    """The process listening on the port of ``base``."""
+    port = int(base.rsplit(":", 1)[1])
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            return psutil.Process(conn.pid)
+    raise SystemExit(f"no process listens on port {port}")
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def measure(
+    bases: dict[str, str], key: str, args: argparse.Namespace
+) -> tuple[dict[str, list[Load]], dict[str, list[float]]]:
     job = submit(bases["API key (cached 2 s)"], key)
     path = [f"/jobs/{job}"]
     headers = {name: ({} if name == "anonymous" else {"x-api-key": key}) for name in bases}
@@ -82,18 +102,21 @@ def measure(bases: dict[str, str], key: str, args: argparse.Namespace) -> dict[s
         warm = run_wrk(base, path, seconds=1, connections=args.connections, headers=headers[name])
         if warm.bad_status:
             raise SystemExit(f"{name}: {warm.bad_status} answers other than 2xx/3xx")
+    processes = {name: server_process(base) for name, base in bases.items()}
     results: dict[str, list[Load]] = {name: [] for name in bases}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in bases}
     for round_ in range(args.rounds):
         for name, base in bases.items():
-            results[name].append(
-                run_wrk(base, path, seconds=args.seconds, connections=args.connections, headers=headers[name])
-            )
+            before = cpu_seconds(processes[name])
+            load = run_wrk(base, path, seconds=args.seconds, connections=args.connections, headers=headers[name])
+            cpu_ms[name].append((cpu_seconds(processes[name]) - before) * 1000 / max(1, load.requests))
+            results[name].append(load)
         line = ", ".join(f"{name} {runs[-1].ok_per_second:.0f}/s" for name, runs in results.items())
         print(f"  round {round_ + 1}: {line}; load {load_average()}", flush=True)
-    return results
+    return results, cpu_ms
 
 
-def report(results: dict[str, list[Load]], args: argparse.Namespace) -> None:
+def report(results: dict[str, list[Load]], cpu_ms: dict[str, list[float]], args: argparse.Namespace) -> None:
     def med(values: list[float]) -> float:
         return statistics.median(values)
 
@@ -110,6 +133,12 @@ def report(results: dict[str, list[Load]], args: argparse.Namespace) -> None:
         cost = "" if name == "anonymous" else f"{(base_rps / rps - 1) * 100:+.1f}%"
         p50, p99 = med([r.p50_ms for r in runs]), med([r.p99_ms for r in runs])
         print(f"| {name:<21} | {rps:6.0f} | {p50:6.2f} | {p99:6.2f} | {cost:>29} |")
+    base_cpu = med(cpu_ms["anonymous"])
+    print("\n| GET /jobs/{id}        | server CPU ms/request | vs anonymous |")
+    print("|-----------------------|-----------------------|--------------|")
+    for name, values in cpu_ms.items():
+        cost = "" if name == "anonymous" else f"{(med(values) / base_cpu - 1) * 100:+.1f}%"
+        print(f"| {name:<21} | {med(values):21.3f} | {cost:>12} |")
 
 
 def main() -> None:
@@ -131,8 +160,8 @@ def main() -> None:
         with ExitStack() as stack:
             bases = {side: stack.enter_context(running_server(env={**common, **env})) for side, env in SIDES.items()}
             print(f"servers up (load {load_average()})", flush=True)
-            results = measure(bases, key, args)
-        report(results, args)
+            results, cpu_ms = measure(bases, key, args)
+        report(results, cpu_ms, args)
     finally:
         drop_database(args.admin_url, name)
 
