@@ -105,8 +105,10 @@ def measure(
     processes = {name: server_process(base) for name, base in bases.items()}
     results: dict[str, list[Load]] = {name: [] for name in bases}
     cpu_ms: dict[str, list[float]] = {name: [] for name in bases}
+    names = list(bases)
     for round_ in range(args.rounds):
-        for name, base in bases.items():
+        for name in names[round_ % 3 :] + names[: round_ % 3]:  # each side first in turn: no order bias
+            base = bases[name]
             before = cpu_seconds(processes[name])
             load = run_wrk(base, path, seconds=args.seconds, connections=args.connections, headers=headers[name])
             cpu_ms[name].append((cpu_seconds(processes[name]) - before) * 1000 / max(1, load.requests))
