@@ -64,10 +64,19 @@ def require_wrk() -> str:
 
 
 def run_wrk(
-    base: str, paths: list[str], *, seconds: float, connections: int = 1, threads: int = 1, post_body: str | None = None
+    base: str,
+    paths: list[str],
+    *,
+    seconds: float,
+    connections: int = 1,
+    threads: int = 1,
+    post_body: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Load:
-    """Request ``paths`` in turn (GET, or POST ``post_body`` with ``Prefer: respond-async``)."""
+    """Request ``paths`` in turn (GET, or POST ``post_body`` with ``Prefer: respond-async``),
+    sending ``headers`` with every request."""
     script = REPORT + (POST % post_body if post_body is not None else "")
+    script += "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in (headers or {}).items())
     if len(paths) > 1:
         script += ROTATE % ", ".join(json.dumps(p) for p in paths)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 import pytest
 from litestar.testing import TestClient
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
-from dpr.adapters.settings import AuthSettings, ProcessDefinition, ProcessSettings, Settings, ephemeral
+from dpr.adapters.settings import (
+    AuthSettings,
+    ProcessDefinition,
+    ProcessSettings,
+    Settings,
+    StorageSettings,
+    ephemeral,
+)
 from dpr.entrypoints.container import Container, build_container
 from dpr.entrypoints.http.app import create_app
 from tests.ogc_schemas import check
 from tests.unit.conftest import DEFINITIONS
+from tests.waiting import wait_for
 
 ASYNC = {"Prefer": "respond-async"}
 
@@ -164,8 +173,8 @@ def test_keys_never_appear_in_responses_job_records_or_logs(
     assert all(key not in text and key[4:] not in text for text in texts)
 
 
-def test_an_oidc_method_is_refused_at_start_up_until_it_exists() -> None:
-    with pytest.raises(ValueError, match="oidc"):
+def test_an_oidc_method_without_issuer_and_audience_is_refused_at_start_up() -> None:
+    with pytest.raises(ValueError, match=r"auth\.oidc\.issuer and auth\.oidc\.audience"):
         create_app(container=build_container(secured(["oidc"])))
 
 
@@ -234,3 +243,22 @@ def test_the_session_cookie_is_secure_when_the_api_is_served_over_https(containe
         key = new_key(client, container, "alice")
         signed = client.post("/signin", data={"api_key": key}, follow_redirects=False)
     assert "secure" in signed.headers["set-cookie"].lower()
+
+
+def test_a_key_revoked_on_one_instance_is_refused_by_another_within_its_cache_time(tmp_path: Path) -> None:
+    """Two instances on one database, each caching key records for auth.key_cache seconds."""
+    settings = msgspec.structs.replace(
+        secured(), storage=StorageSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'dpr.db'}")
+    )
+    settings = msgspec.structs.replace(settings, auth=msgspec.structs.replace(settings.auth, key_cache=1.0))
+    one, other = build_container(settings), build_container(settings)
+    with (
+        TestClient(create_app(container=one), base_url="http://dpr.test") as first,
+        TestClient(create_app(container=other), base_url="http://dpr.test") as second,
+    ):
+        record, key = first.blocking_portal.call(one.keys().create, "alice")
+        assert second.get("/jobs", headers=as_(key)).status_code == 200  # made elsewhere, known at once
+        first.blocking_portal.call(one.keys().revoke, record.key_id)
+        assert first.get("/jobs", headers=as_(key)).status_code == 401  # at once where it was revoked
+        # the other instance within its cache time (1 s here; the bound is for a busy machine)
+        wait_for(lambda: second.get("/jobs", headers=as_(key)).status_code == 401, 10, "the revocation")

@@ -8,6 +8,7 @@ import pytest
 from contract_support import at
 from sqlalchemy.engine import make_url
 
+from dpr.adapters.cached_key_store import CachedKeyStore
 from dpr.adapters.memory_key_store import InMemoryKeyStore
 from dpr.adapters.sql.engine import create_sql_engine
 from dpr.adapters.sql.key_store import SqlKeyStore
@@ -16,14 +17,19 @@ from dpr.domain.errors import NoSuchKey
 from dpr.ports.key_store import KeyStore
 
 
-@pytest.fixture
-async def key_store(database_url: str | None) -> AsyncIterator[KeyStore]:
+@pytest.fixture(params=["direct", "cached"])
+async def key_store(database_url: str | None, request: pytest.FixtureRequest) -> AsyncIterator[KeyStore]:
+    """Each store as it is, and behind the cache API-key authentication reads it through."""
+
+    def wrapped(store: KeyStore) -> KeyStore:
+        return CachedKeyStore(store, ttl=60.0) if request.param == "cached" else store
+
     if database_url is None:
-        yield InMemoryKeyStore()
+        yield wrapped(InMemoryKeyStore())
         return
     engine = create_sql_engine(make_url(database_url))
     try:
-        yield SqlKeyStore(engine)
+        yield wrapped(SqlKeyStore(engine))
     finally:
         await engine.dispose()
 
@@ -70,3 +76,11 @@ async def test_revoking_records_the_first_time_only_and_the_key_is_still_found(k
 async def test_revoking_an_unknown_key_raises_no_such_key(key_store: KeyStore) -> None:
     with pytest.raises(NoSuchKey):
         await key_store.revoke("nope", at(0))
+
+
+async def test_a_key_found_then_revoked_is_found_revoked(key_store: KeyStore) -> None:
+    await key_store.add(make_key())
+    assert (await key_store.find(digest("dpr_secret-1"))).revoked is None  # type: ignore[union-attr]
+    await key_store.revoke("k1", at(10))
+    found = await key_store.find(digest("dpr_secret-1"))
+    assert found is not None and found.revoked == at(10)

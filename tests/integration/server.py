@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -63,6 +64,36 @@ def running_server(*args: str, env: Mapping[str, str] | None = None, timeout: fl
         yield url
     finally:
         stop(proc)
+
+
+def new_api_key(env: Mapping[str, str], owner: str, *roles: str) -> str:
+    """A key made with ``dpr keys create`` in the store ``env`` names (``DPR_STORAGE_URL``)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "dpr", "keys", "create", "--owner", owner, *(f"--role={r}" for r in roles), "--json"],
+        env={**os.environ, "PYTHONPATH": python_path(), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"dpr keys create exited {done.returncode}: {done.stderr}")
+    return str(json.loads(done.stdout)["key"])
+
+
+@contextmanager
+def keyed_server(folder: Path, env: Mapping[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """A ``dpr serve`` requiring API keys (jobs in a SQLite file of ``folder``, run in threads),
+    and a key of owner ``client`` for it: yields ``(url, key)``."""
+    full = {
+        "DPR_STORAGE_URL": f"sqlite+aiosqlite:///{folder / 'dpr.db'}",
+        "DPR_EXECUTOR_KIND": "fake",
+        "DPR_AUTH_METHODS": "api_key",
+        **(env or {}),
+    }
+    key = new_api_key(full, "client")
+    with running_server(env=full) as url:
+        yield url, key
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 300) -> None:

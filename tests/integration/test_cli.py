@@ -460,8 +460,30 @@ def test_config_check_prints_settings_without_secrets_and_connections(tmp_path: 
     assert "s3cret" not in out and "ops:***@" in out
     report = json.loads(ok(dpr("config", "check", "--config", str(config), "--json")))
     assert report["settings"]["limits"]["max_active"] == 4
-    assert set(report["connections"]) == {"storage", "executor", "processes"}
+    assert set(report["connections"]) == {"storage", "executor", "processes", "auth"}
     assert report["connections"]["processes"]["mockup"].endswith(":MockupProcessor")
+    assert "anonymous" in report["connections"]["auth"] and "auth: anonymous (no authentication" in out
+
+
+def test_config_check_shows_the_auth_mode_with_the_issuer_password_hidden(tmp_path: Path) -> None:
+    config = tmp_path / "dpr.yaml"
+    config.write_text(
+        "storage:\n  url: memory://\nexecutor:\n  kind: fake\nauth:\n  methods: [api_key, oidc]\n"
+        "  oidc:\n    issuer: https://proxy:pr0xy-pass@sso.example/realms/rs\n"
+    )
+    env = {"DPR_AUTH_OIDC_AUDIENCE": "rs-dpr", "DPR_AUTH_API_KEY_HEADER": "x-rs-key"}
+    out = ok(dpr("config", "check", "-c", str(config), env=env))
+    report = json.loads(ok(dpr("config", "check", "-c", str(config), "--json", env=env)))
+    assert "pr0xy-pass" not in out and "pr0xy-pass" not in json.dumps(report)
+    auth = report["connections"]["auth"]
+    assert set(auth) == {"api_key", "oidc"} and "header x-rs-key" in auth["api_key"]
+    assert "issuer https://proxy:***@sso.example/realms/rs" in auth["oidc"] and "audience rs-dpr" in auth["oidc"]
+    assert (
+        "realm_access.roles" in auth["oidc"] and "oidc (Authorization: Bearer JWTs of issuer https://proxy:***@" in out
+    )
+    assert report["settings"]["auth"]["oidc"]["issuer"] == "https://proxy:***@sso.example/realms/rs"
+    no_audience = dpr("config", "check", "-c", str(config))
+    assert no_audience.returncode == 2 and "auth.oidc.audience" in no_audience.stderr
 
 
 def test_config_check_of_a_bad_file_exits_2_naming_the_key(tmp_path: Path) -> None:

@@ -4,6 +4,11 @@ whole command-line flow against a real ``dpr serve`` process.
 cuiman executes without a ``Prefer`` header and expects a job (so the processes it runs must be
 async-only, as mockup is), and expects a results document for a job whose request named no
 ``response`` (the Processes 2.0 rule): the server runs with ``ogc.response_default=document``.
+It runs against an anonymous server, and against one requiring credentials: an API key
+(``--auth-type api-key``) or an OpenID Connect access token of a small issuer on 127.0.0.1
+(``--auth-type token``, sent as a bearer token), the secret given in cuiman's environment
+variables (``EOZILLA_AUTH__...``) as a headless client would, not in its configuration file.
+
 It needs Python >= 3.12, so it lives in its own virtualenv built from pyenv's (or
 ``DPR_PYTHON312``) once per version under ``.cache/`` and reused.
 """
@@ -21,7 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.server import ROOT, running_server
+from tests.integration.server import ROOT, keyed_server, running_server
+from tests.oidc_issuer import AUDIENCE, OidcIssuer, SigningKey, running_issuer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -80,11 +86,12 @@ def server() -> Iterator[str]:
 class Cuiman:
     """Runs cuiman commands with their own home and configuration file."""
 
-    def __init__(self, executable: Path, home: Path) -> None:
+    def __init__(self, executable: Path, home: Path, env: dict[str, str] | None = None) -> None:
         self.executable, self.home, self.config = executable, home, home / "cuiman.yaml"
+        self.env = env or {}
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "HOME": str(self.home), "COLUMNS": "200", "NO_COLOR": "1"}
+        env = {**os.environ, "HOME": str(self.home), "COLUMNS": "200", "NO_COLOR": "1", **self.env}
         return subprocess.run(
             [str(self.executable), *args], capture_output=True, text=True, timeout=120, env=env, cwd=self.home
         )
@@ -141,3 +148,49 @@ def test_cuiman_dismisses_a_running_job_and_its_work_stops(client: Cuiman) -> No
     client.job_when(job_id, "running")
     assert client.json("dismiss-job", job_id)["status"] == "dismissed"
     assert client.job_when(job_id, "dismissed")["message"]
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[OidcIssuer]:
+    with running_issuer(SigningKey("rsa-1")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def secured(issuer: OidcIssuer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    env = {
+        "DPR_OGC_RESPONSE_DEFAULT": "document",
+        "DPR_AUTH_METHODS": "api_key,oidc",
+        "DPR_AUTH_OIDC_ISSUER": issuer.url,
+        "DPR_AUTH_OIDC_AUDIENCE": AUDIENCE,
+    }
+    with keyed_server(tmp_path_factory.mktemp("cuiman-secured"), env=env) as (url, key):
+        yield url, key
+
+
+def configured(cuiman: Path, home: Path, url: str, env: dict[str, str], *auth: str) -> Cuiman:
+    c = Cuiman(cuiman, home, env)
+    done = c.run("configure", "--api-url", url, *auth, "-c", str(c.config))
+    assert done.returncode == 0 and c.config.exists(), done.stdout + done.stderr
+    return c
+
+
+@pytest.mark.parametrize("auth", ["api-key", "token"])
+def test_cuiman_with_an_api_key_or_a_bearer_token_runs_follows_and_lists_its_own_job(
+    cuiman: Path, secured: tuple[str, str], issuer: OidcIssuer, tmp_path: Path, auth: str
+) -> None:
+    url, key = secured
+    if auth == "api-key":
+        options, env = ("--auth-type", "api-key", "--api-key-header", "x-api-key"), {"EOZILLA_AUTH__API_KEY": key}
+    else:
+        token = issuer.token(issuer.published[0], sub="cuiman-user")
+        options, env = ("--auth-type", "token", "--access-token-header", ""), {"EOZILLA_AUTH__ACCESS_TOKEN": token}
+    client = configured(cuiman, tmp_path, url, env, *options)
+    job_id = client.json("execute-process", "mockup", "-i", "duration=0.2")["jobID"]
+    client.job_when(job_id, "successful")
+    assert [j["jobID"] for j in client.json("list-jobs")["jobs"]] == [job_id]
+    assert list(env.values())[0] not in client.config.read_text()
+    (tmp_path / "anonymous").mkdir()
+    anonymous = configured(cuiman, tmp_path / "anonymous", url, {}, "--auth-type", "none")
+    refused = anonymous.run("list-jobs", "-c", str(anonymous.config), "-f", "json")
+    assert refused.returncode != 0 and "401" in refused.stdout + refused.stderr

@@ -4,6 +4,10 @@ Every operation gets up to ``MAX_EXAMPLES`` generated requests in the examples, 
 fuzzing phases, valid and invalid; every answer must not be a server error and must have a
 documented status code, content type, headers and schema.
 
+It runs twice: against an anonymous server, and against one requiring API keys with a key sent
+in every request, so the authenticated routes (and the 401s of requests schemathesis strips of
+it) are fuzzed as well.
+
 The run goes through ``schemathesis run`` rather than its pytest plugin: the plugin's lazy
 ``from_fixture`` loader (the only one that can wait for a server started by a fixture) reads
 ``request.node._nodeid``, which pytest 9 no longer has.
@@ -18,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.server import running_server
+from tests.integration.server import keyed_server, running_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -44,9 +48,26 @@ def server() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    with keyed_server(tmp_path_factory.mktemp("schemathesis-keyed"), env=SERVER_ENV) as (url, key):
+        yield url, key
+
+
 def test_the_server_does_what_its_openapi_document_says(server: str, tmp_path: Path) -> None:
+    fuzz(server, tmp_path)
+
+
+def test_a_server_requiring_api_keys_does_what_its_openapi_document_says(
+    keyed: tuple[str, str], tmp_path: Path
+) -> None:
+    url, key = keyed
+    fuzz(url, tmp_path, "--header", f"x-api-key: {key}")
+
+
+def fuzz(server: str, tmp_path: Path, *extra: str) -> None:
     command = [
-        sys.executable, "-m", "schemathesis.cli", "run", f"{server}/api",
+        sys.executable, "-m", "schemathesis.cli", "run", f"{server}/api", *extra,
         "--checks", CHECKS,
         "--phases", "examples,coverage,fuzzing",
         "--max-examples", str(MAX_EXAMPLES),

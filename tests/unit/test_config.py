@@ -130,3 +130,20 @@ def test_authentication_is_off_by_default_and_its_methods_come_from_a_comma_sepa
 def test_an_unknown_authentication_method_is_named(tmp_path):
     with pytest.raises(ConfigError, match=r"key 'auth\.methods\[0\]'"):
         load_settings(write(tmp_path, "auth:\n  methods: [password]\n"), env={})
+
+
+def test_the_oidc_settings_come_from_the_file_and_from_dpr_auth_oidc_variables(tmp_path):
+    path = write(
+        tmp_path, "auth:\n  methods: [oidc]\n  oidc:\n    issuer: https://sso.example/realms/rs\n    audience: dpr\n"
+    )
+    env = {"DPR_AUTH_OIDC_AUDIENCE": "rs-dpr", "DPR_AUTH_OIDC_ALGORITHMS": "RS256, ES256", "DPR_AUTH_OIDC_LEEWAY": "5"}
+    oidc = load_settings(path, env=env).auth.oidc
+    assert (oidc.issuer, oidc.audience, oidc.algorithms, oidc.leeway) == (
+        "https://sso.example/realms/rs",
+        "rs-dpr",
+        ["RS256", "ES256"],
+        5.0,
+    )
+    assert oidc.roles_claim == "realm_access.roles"
+    with pytest.raises(ConfigError, match=r"unknown key 'auth\.oidc\.secret'"):
+        load_settings(write(tmp_path, "auth:\n  oidc:\n    secret: x\n"), env={})

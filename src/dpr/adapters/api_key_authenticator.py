@@ -14,8 +14,9 @@ class ApiKeyAuthenticator(Authenticator):
     """API keys from the key-header or ``Authorization: Bearer``.
 
     The key is looked up by its SHA-256 digest, never compared byte by byte with stored keys,
-    so timing reveals nothing about any key; the store is read on every request, so a
-    revocation made by any instance holds at once.
+    so timing reveals nothing about any key. The store given may cache records for a few
+    seconds (``CachedKeyStore``), which bounds how late another instance's revocation is seen;
+    expiry is checked on every request.
     """
 
     def __init__(self, store: KeyStore, clock: Clock) -> None:
@@ -31,8 +32,9 @@ class ApiKeyAuthenticator(Authenticator):
         )
         if not key:
             return None  # nothing, or a bearer token that is no API key (a JWT for OIDC)
-        record = await self.store.find(digest(key))
-        reason = "unknown API key" if record is None else record.refusal(key, self.clock.now())
+        hashed = digest(key)
+        record = await self.store.find(hashed)
+        reason = "unknown API key" if record is None else record.refusal(key, self.clock.now(), presented_digest=hashed)
         if reason is not None or record is None:
             raise BadCredentials(reason or "unknown API key")
         return record.principal()

@@ -15,12 +15,13 @@ import yaml
 from dpr.adapters.settings import Settings
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_LIST_KEYS = {
+_LIST_KEYS: set[tuple[str, ...]] = {
     ("processes", "enabled"),
     ("server", "cors_origins"),
     ("server", "trusted_hosts"),
     ("locations", "allow"),
     ("auth", "methods"),
+    ("auth", "oidc", "algorithms"),
 }
 
 
@@ -55,16 +56,32 @@ def _overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     sections = {f.name: f.type for f in msgspec.structs.fields(Settings)}
     for section, section_type in sections.items():
-        for field in msgspec.structs.fields(section_type):
-            name = f"DPR_{section}_{field.name}".upper()
-            if name in env:
-                raw: Any = env[name]
-                if (section, field.name) in _LIST_KEYS:
-                    raw = [item.strip() for item in raw.split(",") if item.strip()]
-                out.setdefault(section, {})[field.name] = raw
+        found = _section_overrides(env, (section,), section_type)
+        if found:
+            out[section] = found
     if "DPR_ENABLED_PROCESSORS" in env:  # the original rs-dpr-service's variable
         enabled = [p.strip() for p in env["DPR_ENABLED_PROCESSORS"].split(",") if p.strip()]
         out.setdefault("processes", {})["enabled"] = enabled
+    return out
+
+
+def _section_overrides(env: Mapping[str, str], path: tuple[str, ...], section_type: Any) -> dict[str, Any]:
+    """``DPR_<SECTION>_<KEY>`` for each key of a section, ``DPR_<SECTION>_<SUB>_<KEY>`` for
+    the keys of a section within it (``DPR_AUTH_OIDC_ISSUER``)."""
+    out: dict[str, Any] = {}
+    for field in msgspec.structs.fields(section_type):
+        where = (*path, field.name)
+        if isinstance(field.type, type) and issubclass(field.type, msgspec.Struct):
+            inner = _section_overrides(env, where, field.type)
+            if inner:
+                out[field.name] = inner
+            continue
+        name = "DPR_" + "_".join(where).upper()
+        if name in env:
+            raw: Any = env[name]
+            if where in _LIST_KEYS:
+                raw = [item.strip() for item in raw.split(",") if item.strip()]
+            out[field.name] = raw
     return out
 
 
@@ -122,6 +139,8 @@ def redacted(settings: Settings) -> dict[str, Any]:
     data["storage"]["url"] = redact_url(settings.storage.url)
     if settings.executor.address:
         data["executor"]["address"] = redact_url(settings.executor.address)
+    if settings.auth.oidc.issuer:
+        data["auth"]["oidc"]["issuer"] = redact_url(settings.auth.oidc.issuer)
     return data
 
 

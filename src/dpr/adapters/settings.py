@@ -104,6 +104,21 @@ class LocationSettings(_Section):
 
 
 AUTH_METHODS = ("api_key", "oidc")
+ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
+class OidcSettings(_Section):
+    """OpenID Connect bearer tokens (``auth.methods`` with ``oidc``): JWTs signed by ``issuer``."""
+
+    issuer: str | None = None  # the issuer URL; its keys come from <issuer>/.well-known/openid-configuration
+    audience: str | None = None  # the `aud` every token must name (this service's client id)
+    roles_claim: str = "realm_access.roles"  # dotted path to the list of roles (Keycloak's realm roles)
+    algorithms: list[str] = msgspec.field(default_factory=lambda: list(ASYMMETRIC_ALGORITHMS))
+    leeway: float = 30.0  # seconds of clock difference forgiven on exp, nbf and iat
+    jwks_cache: float = 300.0  # seconds the issuer's keys are used before they are fetched again
+    jwks_min_refresh: float = 10.0  # at most one fetch per this many seconds for unknown key ids
+    http_timeout: float = 5.0  # seconds for a discovery or key-set request
+    retry_after: int = 10  # Retry-After of the 503 answered while the issuer cannot be reached
 
 
 class AuthSettings(_Section):
@@ -111,6 +126,10 @@ class AuthSettings(_Section):
     methods: list[Literal["api_key", "oidc"]] = msgspec.field(default_factory=list)
     api_key_header: str = "x-api-key"  # also accepted: Authorization: Bearer <key>
     allow_anonymous_remote: bool = False  # let `dpr serve` listen beyond loopback without auth
+    # seconds an API key's record is reused without reading the store: a key revoked on another
+    # instance is refused at most this long after; 0 reads the store on every request
+    key_cache: float = 2.0
+    oidc: OidcSettings = msgspec.field(default_factory=OidcSettings)
 
     @property
     def anonymous(self) -> bool:

@@ -45,9 +45,11 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     expires: datetime | None = None
     revoked: datetime | None = None
 
-    def refusal(self, presented: str, now: datetime) -> str | None:
-        """Why the key ``presented`` is refused now (revoked, expired, not this key), or None."""
-        if not hmac.compare_digest(self.digest, digest(presented)):
+    def refusal(self, presented: str, now: datetime, *, presented_digest: str | None = None) -> str | None:
+        """Why the key ``presented`` is refused now (revoked, expired, not this key), or None;
+        ``presented_digest``, when the caller already has ``digest(presented)``, saves hashing
+        it again."""
+        if not hmac.compare_digest(self.digest, presented_digest or digest(presented)):
             return "unknown API key"
         if self.revoked is not None and self.revoked <= now:
             return "the API key was revoked"

@@ -16,6 +16,7 @@ from dependency_injector import containers, providers
 from msgspec.structs import replace
 
 from dpr.adapters.api_key_authenticator import ApiKeyAuthenticator
+from dpr.adapters.cached_key_store import CachedKeyStore
 from dpr.adapters.catalog import build_catalog
 from dpr.adapters.clock import SystemClock, UuidIdGenerator
 from dpr.adapters.fake_executor import FakeExecutor
@@ -110,11 +111,39 @@ def sql_key_store(engine: AsyncEngine) -> SqlKeyStore:
 def authenticators(settings: Settings, key_store: KeyStore, clock: Clock) -> list[Authenticator]:
     """One authenticator per entry of ``auth.methods`` (none: anonymous access)."""
     chosen: list[Authenticator] = []
-    for method in settings.auth.methods:
-        if method != "api_key":
-            raise ValueError(f"auth.methods: {method!r} is not available in this version (use api_key)")
-        chosen.append(ApiKeyAuthenticator(key_store, clock))
+    for method in dict.fromkeys(settings.auth.methods):
+        if method == "api_key":
+            chosen.append(ApiKeyAuthenticator(key_store, clock))
+        else:
+            chosen.append(oidc_authenticator(settings))
     return chosen
+
+
+def cached_keys(settings: Settings, key_store: KeyStore) -> KeyStore:
+    """The key store behind a cache of ``auth.key_cache`` seconds (0: none), which this
+    instance's revocations clear at once and other instances' reach when it expires."""
+    ttl = settings.auth.key_cache
+    return CachedKeyStore(key_store, ttl=ttl) if ttl > 0 else key_store
+
+
+def oidc_authenticator(settings: Settings) -> Authenticator:
+    """OpenID Connect tokens of ``auth.oidc.issuer`` for ``auth.oidc.audience`` (both required)."""
+    from dpr.adapters.oidc_authenticator import OidcAuthenticator
+    from dpr.adapters.oidc_keys import IssuerKeys
+
+    oidc = settings.auth.oidc
+    if not oidc.issuer or not oidc.audience:
+        raise ValueError("auth.methods has oidc: set auth.oidc.issuer and auth.oidc.audience")
+    keys = IssuerKeys(
+        oidc.issuer,
+        cache_for=oidc.jwks_cache,
+        min_refresh=oidc.jwks_min_refresh,
+        timeout=oidc.http_timeout,
+        retry_after=oidc.retry_after,
+    )
+    return OidcAuthenticator(
+        keys, audience=oidc.audience, algorithms=oidc.algorithms, roles_claim=oidc.roles_claim, leeway=oidc.leeway
+    )
 
 
 def upgrade_database(settings: Settings) -> None:
@@ -314,8 +343,11 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryKeyStore),
         sql=providers.Singleton(sql_key_store, _engine),
     )
-    keys = providers.Singleton(KeyManagement, store=key_store, clock=clock)
-    identification = providers.Singleton(Identification, providers.Callable(authenticators, settings, key_store, clock))
+    _keys_read = providers.Singleton(cached_keys, settings, key_store)
+    keys = providers.Singleton(KeyManagement, store=_keys_read, clock=clock)
+    identification = providers.Singleton(
+        Identification, providers.Callable(authenticators, settings, _keys_read, clock)
+    )
     executor = providers.Selector(
         providers.Callable(executor_kind, settings),
         fake=providers.Singleton(

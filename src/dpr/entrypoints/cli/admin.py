@@ -15,7 +15,7 @@ from rich.text import Text
 
 from dpr.adapters.config import ConfigError, redact_url, redacted
 from dpr.adapters.geoapi_config import load_config
-from dpr.adapters.settings import ExecutorSettings, Settings
+from dpr.adapters.settings import AuthSettings, ExecutorSettings, Settings
 from dpr.entrypoints.cli.errors import CliError, Exit, UsageError
 from dpr.entrypoints.cli.session import Session, json_option
 
@@ -63,6 +63,25 @@ def describe_executor(e: ExecutorSettings) -> str:
     }[e.kind]
 
 
+def describe_auth(auth: AuthSettings) -> dict[str, str]:
+    """How callers authenticate: each method, with what it reads and trusts (no secret: the
+    server holds none but API keys' digests, and an issuer URL's password is hidden)."""
+    if auth.anonymous:
+        remote = "allowed beyond loopback" if auth.allow_anonymous_remote else "loopback only"
+        return {"anonymous": f"no authentication, every caller sees every job ({remote})"}
+    shown: dict[str, str] = {}
+    if "api_key" in auth.methods:
+        cache = f"records cached {auth.key_cache:g} s" if auth.key_cache > 0 else "no cache"
+        shown["api_key"] = f"header {auth.api_key_header} or Authorization: Bearer, digests in the job store ({cache})"
+    if "oidc" in auth.methods:
+        o = auth.oidc
+        shown["oidc"] = (
+            f"Authorization: Bearer JWTs of issuer {redact_url(o.issuer or '(not set)')}, "
+            f"audience {o.audience or '(not set)'}, roles from {o.roles_claim}, algorithms {', '.join(o.algorithms)}"
+        )
+    return shown
+
+
 def connections(settings: Settings, source: str) -> dict[str, Any]:
     """What each adapter will connect to, after the checks the server makes when it starts."""
     from dpr.adapters.catalog import CatalogError
@@ -71,13 +90,16 @@ def connections(settings: Settings, source: str) -> dict[str, Any]:
     try:
         storage_kind(settings)
         executor_kind(settings)
-        refs = build_container(settings).processor_refs()
+        container = build_container(settings)
+        refs = container.processor_refs()
+        container.identification()  # the checks of auth.methods (an OIDC issuer and audience)
     except (ValueError, CatalogError) as e:
         raise UsageError(f"{source}: {e}") from None
     return {
         "storage": describe_storage(settings.storage.url),
         "executor": describe_executor(settings.executor),
         "processes": {pid: ref.target for pid, ref in refs.items()},
+        "auth": describe_auth(settings.auth),
     }
 
 
@@ -95,7 +117,8 @@ def check(s: Session, config_path: str | None) -> None:
     and what each adapter will connect to. Exits 2 with the reason when it is unusable.
 
     \b
-    --json: {"source": FILE, "settings": {...}, "connections": {"storage", "executor", "processes"}}.
+    --json: {"source": FILE, "settings": {...}, "connections": {"storage", "executor", "processes",
+    "auth"}}; "auth" names each method of auth.methods (or "anonymous") with what it reads.
     """
     source = config_path or "<defaults>"
     settings = load(config_path)

@@ -74,7 +74,7 @@ def api_document(app: Litestar) -> dict[str, Any]:
     doc = to_openapi30(
         complete(app.openapi_schema.to_schema(), app.state.queries.process_ids(), settings.ogc.response_default)
     )
-    return doc if settings.auth.anonymous else with_security(doc, settings.auth.api_key_header)
+    return doc if settings.auth.anonymous else with_security(doc, settings.auth)
 
 
 def complete(

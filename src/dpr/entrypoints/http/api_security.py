@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from dpr.adapters.settings import AuthSettings
 from dpr.entrypoints.http.api_parts import JSON, ref
 from dpr.entrypoints.http.openapi30 import METHODS
 
@@ -16,19 +17,37 @@ def _refusal(description: str) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": ref("schemas", "Exception")}}}
 
 
-def with_security(doc: dict[str, Any], key_header: str) -> dict[str, Any]:
-    """``doc`` (OpenAPI 3.0) declaring API keys in ``key_header`` and bearer tokens."""
+def schemes(auth: AuthSettings) -> dict[str, Any]:
+    """The security schemes of ``auth.methods``: API keys in their header, and bearer tokens
+    (API keys, OpenID Connect access tokens, or both)."""
+    keys, oidc = "api_key" in auth.methods, "oidc" in auth.methods
+    bearer = " or ".join(
+        [*(["an API key"] if keys else []), *([f"an access token of {auth.oidc.issuer}"] if oidc else [])]
+    )
+    found: dict[str, Any] = {}
+    if keys:
+        found["ApiKey"] = {
+            "type": "apiKey",
+            "in": "header",
+            "name": auth.api_key_header,
+            "description": "An API key (dpr keys).",
+        }
+    found["Bearer"] = {"type": "http", "scheme": "bearer", "description": f"{bearer[0].upper()}{bearer[1:]}."}
+    if oidc:
+        found["Bearer"]["bearerFormat"] = "JWT"
+    return found
+
+
+def with_security(doc: dict[str, Any], auth: AuthSettings) -> dict[str, Any]:
+    """``doc`` (OpenAPI 3.0) declaring the schemes ``auth`` accepts."""
     out = copy.deepcopy(doc)
     components = out.setdefault("components", {})
-    components["securitySchemes"] = {
-        "ApiKey": {"type": "apiKey", "in": "header", "name": key_header, "description": "An API key (dpr keys)."},
-        "Bearer": {"type": "http", "scheme": "bearer", "description": "An API key as a bearer token."},
-    }
+    components["securitySchemes"] = schemes(auth)
     components.setdefault("responses", {}).update(
         Unauthorized=_refusal("Missing or refused credentials (OGC exception; WWW-Authenticate names the schemes)."),
         Forbidden=_refusal("The caller may not run this process (OGC exception)."),
     )
-    out["security"] = [{"ApiKey": []}, {"Bearer": []}]
+    out["security"] = [{name: []} for name in components["securitySchemes"]]
     for path, item in out.get("paths", {}).items():
         for method in METHODS:
             operation = item.get(method)

@@ -8,7 +8,7 @@ keeps the principal in the connection's state, where the ``caller`` dependency r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -26,11 +26,25 @@ SESSION_COOKIE = "dpr_session"
 
 
 def credentials(connection: ASGIConnection, key_header: str) -> Credentials:
-    """The API key header (else the session cookie) and the bearer token of ``Authorization``."""
-    scheme, _, token = connection.headers.get("authorization", "").strip().partition(" ")
+    """The API key header (else the session cookie) and the bearer token of ``Authorization``
+    (the first of each), read from the raw ASGI headers: no header object is built for it."""
+    authorization, key = _first_headers(connection.scope["headers"], key_header.lower().encode("latin-1"))
+    scheme, _, token = authorization.strip().partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    key = connection.headers.get(key_header) or (None if bearer else connection.cookies.get(SESSION_COOKIE))
+    key = key or (None if bearer else connection.cookies.get(SESSION_COOKIE))
     return Credentials(api_key=key or None, bearer=bearer)
+
+
+def _first_headers(headers: Iterable[tuple[bytes, bytes]], key_name: bytes) -> tuple[str, str | None]:
+    authorization: str | None = None
+    key: str | None = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+        elif lowered == key_name and key is None:
+            key = value.decode("latin-1")
+    return authorization or "", key
 
 
 def signed_in(connection: ASGIConnection) -> Principal | None:
