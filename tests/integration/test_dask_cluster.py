@@ -271,7 +271,7 @@ async def test_an_executor_that_never_saw_a_job_cancels_it_on_the_scheduler(clus
         job = await running(service, "sleep", {"seconds": 60})
         pid = await subprocess_pid(stores[1], job.job_id)
         await other.start(ignore)
-        await other.cancel(job.job_id)
+        await other.cancel(job)
         await until(lambda: not alive(pid), timeout=TUNING.cancel_grace + 10, what=f"subprocess {pid} to end")
         await until(lambda: _task_state(client, job.job_id, None), what="the scheduler to drop the task")
     finally:

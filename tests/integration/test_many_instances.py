@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,7 +206,7 @@ async def prove(instances: list[Instance], db: sa.Engine, count: int, cluster: s
     check(db, run)
     taken_over = [j for j in victims if owners(db, [j]) - killed]
     assert taken_over, "the killed instance's jobs were finished by another one"
-    await until_cluster_idle(cluster)
+    await until_cluster_idle(cluster, db)
 
 
 def owners(db: sa.Engine, jobs: list[Submitted]) -> set[str]:
@@ -217,17 +217,26 @@ def owners(db: sa.Engine, jobs: list[Submitted]) -> set[str]:
     return {r.owner_instance for r in rows if r.job_id in wanted and r.owner_instance}
 
 
-async def until_cluster_idle(cluster: str) -> None:
+async def until_cluster_idle(cluster: str, db: sa.Engine) -> None:
     """Every dismissed run was stopped and every ended job's task released: nothing of dpr's
     runs or stays on the cluster."""
     async with Client(cluster, asynchronous=True, set_as_default=False) as client:
 
-        async def idle() -> bool:
-            processing = await client.processing()
-            datasets = [name for name in await client.list_datasets() if str(name).startswith("dpr-")]
-            return not any(processing.values()) and not datasets
+        async def leftovers() -> list[str]:
+            processing = [str(key) for keys in (await client.processing()).values() for key in keys]
+            datasets = [str(name) for name in await client.list_datasets() if str(name).startswith("dpr-")]
+            return processing + datasets
 
-        await async_wait_for(idle, 60, "the cluster to run and keep nothing of dpr's")
+        try:
+            await async_wait_for(lambda: _none(leftovers()), 60, "the cluster to run and keep nothing of dpr's")
+        except TimeoutError:
+            left = await leftovers()
+            found = statuses(db, [key.removeprefix("dpr-job-") for key in left])
+            raise AssertionError(f"left on the cluster: {left[:10]}; their jobs: {list(found.items())[:10]}") from None
+
+
+async def _none(items: Awaitable[list[str]]) -> bool:
+    return not await items
 
 
 def stop_all(instances: list[Instance]) -> None:

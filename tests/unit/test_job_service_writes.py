@@ -39,7 +39,7 @@ class HeldExecutor(Executor):
     async def submit(self, order: WorkOrder) -> str:
         return f"held:{order.job_id}"
 
-    async def cancel(self, job_id: str) -> None:
+    async def cancel(self, job: Job) -> None:
         pass
 
     async def adopt(self, job: Job) -> bool:
