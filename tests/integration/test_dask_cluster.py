@@ -368,3 +368,26 @@ async def test_a_second_instance_leaves_a_live_ones_job_alone_and_takes_it_over_
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_second_instance_dismisses_a_queued_job_and_its_task_never_runs(cluster, client, stores):
+    first, second = service_on(cluster.address, *stores), service_on(cluster.address, *stores)
+    await asyncio.gather(first.start(), second.start())
+    try:
+        busy = [await running(first, "sleep", {"seconds": 60}) for _ in range(2)]  # both workers
+        queued = (await first.submission.execute("sleep", execute_body({"inputs": {"seconds": 60}}), ASYNC)).job
+        await until(lambda: _task_known(client, queued.job_id), what="the third job to reach the scheduler")
+        dismissed = await second.dismissal.dismiss(queued.job_id)
+        assert dismissed.status is JobStatus.DISMISSED
+        await until(lambda: _task_state(client, queued.job_id, None), what="the scheduler to drop the queued task")
+        for job in busy:
+            await first.dismissal.dismiss(job.job_id)
+        await until(lambda: no_dpr_datasets(client), what="every dismissed job's dataset to go")
+        assert await _task_state(client, queued.job_id, None), "the dismissed job never ran once workers were free"
+        assert (await first.queries.status(queued.job_id)).status is JobStatus.DISMISSED
+    finally:
+        await asyncio.gather(first.close(), second.close())
+
+
+async def _task_known(client: Client, job_id: str) -> bool:
+    return not await _task_state(client, job_id, None)

@@ -231,8 +231,12 @@ async def until_cluster_idle(cluster: str, db: sa.Engine) -> None:
             await async_wait_for(lambda: _none(leftovers()), 60, "the cluster to run and keep nothing of dpr's")
         except TimeoutError:
             left = await leftovers()
-            found = statuses(db, [key.removeprefix("dpr-job-") for key in left])
-            raise AssertionError(f"left on the cluster: {left[:10]}; their jobs: {list(found.items())[:10]}") from None
+            ids = sorted({key.removeprefix("dpr-job-") for key in left})
+            found = statuses(db, ids)
+            with db.connect() as conn:
+                rows = conn.execute(sa.text("SELECT job_id, line FROM job_logs ORDER BY job_id, seq")).all()
+            logs = [(r.job_id[:8], r.line) for r in rows if r.job_id in set(ids)]
+            raise AssertionError(f"left on the cluster: {left[:10]}; their jobs: {found}; their logs: {logs}") from None
 
 
 async def _none(items: Awaitable[list[str]]) -> bool:
