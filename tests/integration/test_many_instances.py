@@ -272,7 +272,7 @@ async def test_two_instances_on_one_sqlite_file_lose_nothing_when_one_is_killed_
     ]
     db = sa.create_engine(f"sqlite:///{path}", poolclass=sa.NullPool)
     try:
-        await prove(instances, db, 200, cluster.address)
+        await prove(instances, db, 500, cluster.address)
     finally:
         stop_all(instances)
         db.dispose()
