@@ -93,8 +93,8 @@ async def test_a_job_cancelled_while_queued_never_starts(running):
     await executor.submit(busy)
     await recorder.wait_for(busy.job_id, Started)
     await executor.submit(queued)
-    await executor.cancel(queued.job_id)
-    await executor.cancel(busy.job_id)
+    await executor.cancel(make_job(job_id=queued.job_id))
+    await executor.cancel(make_job(job_id=busy.job_id))
     await recorder.outcome(busy.job_id)
     after = order(ECHO, echo="after")  # one worker, first come first served: had the queued
     await executor.submit(after)  # job been kept, it would have started before this one ended
@@ -107,7 +107,7 @@ async def test_a_job_cancelled_while_running_sees_the_flag_and_stops(running):
     work = order(ECHO, echo="long", pause=30)
     await executor.submit(work)
     await recorder.wait_for(work.job_id, Started)
-    await executor.cancel(work.job_id)
+    await executor.cancel(make_job(job_id=work.job_id))
     outcome = await recorder.outcome(work.job_id)
     assert isinstance(outcome, Failed) and outcome.error == "cancelled on request"
 
@@ -117,15 +117,15 @@ async def test_the_next_job_runs_after_a_running_one_was_cancelled(running):
     first, second = order(ECHO, echo="first", pause=30), order(ECHO, echo="second")
     await executor.submit(first)
     await recorder.wait_for(first.job_id, Started)
-    await executor.cancel(first.job_id)
+    await executor.cancel(make_job(job_id=first.job_id))
     await executor.submit(second)
     assert isinstance(await recorder.outcome(second.job_id), Succeeded)
 
 
 async def test_cancelling_an_unknown_job_does_nothing(running):
     executor, recorder = running
-    await executor.cancel("no-such-job")
-    await executor.cancel("no-such-job")
+    await executor.cancel(make_job(job_id="no-such-job"))
+    await executor.cancel(make_job(job_id="no-such-job"))
     assert recorder.events == []
 
 

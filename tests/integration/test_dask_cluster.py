@@ -13,10 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -34,14 +31,13 @@ from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from dpr.services.recovery import LOST
 from tests.builders import execute_body, make_job
-from tests.integration.server import free_port, wait_for_port
+from tests.integration.dask_processes import Cluster
 from tests.services import Services, wire
 from tests.waiting import async_wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ASYNC = Preference(respond_async=True)
-DASK = str(Path(sys.executable).with_name("dask"))
 TUNING = WorkerTuning(flush_interval=0.1, cancel_poll=0.1, cancel_grace=1.0)
 SLEEP = {"argv": ["sleep", "{seconds}"], "inputs": {"seconds": {"type": "number"}}}
 STUBBORN = {"argv": ["sh", "-c", "trap '' TERM; sleep {seconds}"], "inputs": {"seconds": {"type": "number"}}}
@@ -51,69 +47,6 @@ DEFINITIONS = [
     ProcessDefinition(id="sleep", processor="dpr.adapters.processors.command:CommandProcessor", options=SLEEP),
     ProcessDefinition(id="stubborn", processor="dpr.adapters.processors.command:CommandProcessor", options=STUBBORN),
 ]
-
-
-class Cluster:
-    """A scheduler and its workers as child processes of the test run."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.port = folder, free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
-        self.workers: dict[str, subprocess.Popen[bytes]] = {}
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
-        self.scheduler = self._spawn(
-            "scheduler", [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"], env
-        )
-        try:
-            wait_for_port(self.port)
-        except BaseException:
-            self.stop()
-            raise
-
-    def add_worker(self) -> str:
-        port = free_port()
-        address = f"tcp://127.0.0.1:{port}"
-        self.workers[address] = self._spawn(
-            f"worker-{port}",
-            [
-                DASK,
-                "worker",
-                self.address,
-                "--host",
-                "127.0.0.1",
-                "--worker-port",
-                str(port),
-                "--nthreads",
-                "1",
-                "--no-nanny",
-                "--no-dashboard",
-                "--death-timeout",
-                "30",
-                "--local-directory",
-                str(self.folder),
-            ],
-            dict(os.environ),
-        )
-        return address
-
-    def kill_worker(self, address: str) -> None:
-        process = self.workers.pop(address)
-        process.kill()
-        process.wait()
-
-    def stop(self) -> None:
-        """Workers first (a worker whose scheduler vanished first waits to reconnect)."""
-        for process in [*self.workers.values(), self.scheduler]:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        with open(self.folder / f"{name}.log", "wb") as out:
-            return subprocess.Popen(argv, cwd=self.folder, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 @pytest.fixture(scope="module")
@@ -338,7 +271,7 @@ async def test_an_executor_that_never_saw_a_job_cancels_it_on_the_scheduler(clus
         job = await running(service, "sleep", {"seconds": 60})
         pid = await subprocess_pid(stores[1], job.job_id)
         await other.start(ignore)
-        await other.cancel(job.job_id)
+        await other.cancel(job)
         await until(lambda: not alive(pid), timeout=TUNING.cancel_grace + 10, what=f"subprocess {pid} to end")
         await until(lambda: _task_state(client, job.job_id, None), what="the scheduler to drop the task")
     finally:
@@ -435,3 +368,26 @@ async def test_a_second_instance_leaves_a_live_ones_job_alone_and_takes_it_over_
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_second_instance_dismisses_a_queued_job_and_its_task_never_runs(cluster, client, stores):
+    first, second = service_on(cluster.address, *stores), service_on(cluster.address, *stores)
+    await asyncio.gather(first.start(), second.start())
+    try:
+        busy = [await running(first, "sleep", {"seconds": 60}) for _ in range(2)]  # both workers
+        queued = (await first.submission.execute("sleep", execute_body({"inputs": {"seconds": 60}}), ASYNC)).job
+        await until(lambda: _task_known(client, queued.job_id), what="the third job to reach the scheduler")
+        dismissed = await second.dismissal.dismiss(queued.job_id)
+        assert dismissed.status is JobStatus.DISMISSED
+        await until(lambda: _task_state(client, queued.job_id, None), what="the scheduler to drop the queued task")
+        for job in busy:
+            await first.dismissal.dismiss(job.job_id)
+        await until(lambda: no_dpr_datasets(client), what="every dismissed job's dataset to go")
+        assert await _task_state(client, queued.job_id, None), "the dismissed job never ran once workers were free"
+        assert (await first.queries.status(queued.job_id)).status is JobStatus.DISMISSED
+    finally:
+        await asyncio.gather(first.close(), second.close())
+
+
+async def _task_known(client: Client, job_id: str) -> bool:
+    return not await _task_state(client, job_id, None)

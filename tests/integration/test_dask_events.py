@@ -21,6 +21,7 @@ from dpr.adapters.runner import utcnow
 from dpr.domain.errors import Unavailable
 from dpr.domain.events import Logged, Progressed, Started, Succeeded
 from dpr.domain.run import Placement, ProcessorRef, WorkOrder
+from tests.builders import make_job
 from tests.contract.executors import Recorder, in_process_cluster
 from tests.waiting import async_wait_for
 
@@ -154,5 +155,5 @@ async def test_a_placements_credentials_never_reach_the_task_while_the_runs_secr
     await recorder.wait_for(work.job_id, Started)
     shipped = pickle.dumps(cluster.scheduler.tasks["dpr-job-placed-1"].run_spec)
     assert b"run-secret-1234" in shipped and b"hub-token-5678" not in shipped
-    await executor.cancel(work.job_id)
+    await executor.cancel(make_job(job_id=work.job_id))
     await recorder.outcome(work.job_id)  # let the worker's thread go before the cluster closes

@@ -7,6 +7,7 @@ this machine. The cluster is picked by its ``cluster_name`` option, as in produc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ from dpr.domain.status import JobStatus
 from tests.builders import execute_body
 from tests.integration.server import free_port, wait_for_port
 from tests.services import Services, wire
-from tests.waiting import scaled, wait_for
+from tests.waiting import async_wait_for, scaled, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -250,3 +251,45 @@ async def test_a_request_names_its_cluster_and_brings_its_token_and_a_restarted_
         assert token not in records and token not in repr(await logs.read(job.job_id)) and token not in caplog.text
     finally:
         await second.close()
+
+
+async def task_state(stack: Stack, token: str, cluster_name: str, key: str) -> str | None:
+    """The state of ``key`` on the gateway cluster ``cluster_name``, asked with alice's token."""
+    async with Gateway(stack.address, auth=JupyterHubAuth(api_token=token), asynchronous=True) as gateway:
+        cluster = await gateway.connect(cluster_name, shutdown_on_close=False)
+        async with cluster.get_client(set_as_default=False) as client:
+            states = await client.scheduler.get_task_status(keys=[key])
+        await cluster.close()
+    return states.get(key)
+
+
+async def test_an_instance_that_never_reached_the_requests_cluster_dismisses_its_job_there(stack, token):
+    """The job runs on the cluster its request named; another instance, with no default cluster
+    and no route to that one, stops it from what the job's record says about its placement."""
+    placements = lambda p: GatewaySource.for_placement(stack.address, p, fallback_token=lambda: token)  # noqa: E731
+    repository, logs = InMemoryJobRepository(), InMemoryJobLogStore()
+    first = service_on(GatewaySource(stack.address, cluster_label="no-default"), logs, repository, placements)
+    second = service_on(GatewaySource(stack.address, cluster_label="no-default"), logs, repository, placements)
+    await first.start()
+    await second.start()
+    try:
+        placement = Placement(cluster_label=LABEL, credentials={"jupyter_token": token})
+        body = execute_body({"inputs": {"duration": 120}})
+        job = (await first.submission.execute("mockup", body, Preference(respond_async=True), placement=placement)).job
+        assert job.executor_ref is not None
+        cluster_name, key = job.executor_ref.removeprefix("dask:").split("/")
+        await async_wait_for(
+            lambda: task_state(stack, token, cluster_name, key), 60, "the job's task to reach its cluster"
+        )
+        dismissed = await second.dismissal.dismiss(job.job_id)
+        assert dismissed.status is JobStatus.DISMISSED
+        await async_wait_for(
+            lambda: _gone(stack, token, cluster_name, key), 60, "the dismissed job's task to leave its cluster"
+        )
+        assert (await first.queries.status(job.job_id)).status is JobStatus.DISMISSED
+    finally:
+        await asyncio.gather(first.close(), second.close())
+
+
+async def _gone(stack: Stack, token: str, cluster_name: str, key: str) -> bool:
+    return await task_state(stack, token, cluster_name, key) is None

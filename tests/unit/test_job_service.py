@@ -160,7 +160,7 @@ async def test_a_process_without_dismiss_refuses_it(service):
     with pytest.raises(NotAllowed):
         await service.dismissal.dismiss(run.job.job_id)
     assert (await service.queries.status(run.job.job_id)).status is not JobStatus.DISMISSED
-    await service.executor.cancel(run.job.job_id)
+    await service.executor.cancel(run.job)
 
 
 async def test_admission_limits_answer_overloaded():

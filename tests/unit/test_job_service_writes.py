@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
+from dpr.domain.errors import Unavailable
 from dpr.domain.events import AnyEvent, Failed, Logged, Progressed, Started, Succeeded
 from dpr.domain.job import Job
 from dpr.domain.mode import Preference
@@ -39,7 +40,7 @@ class HeldExecutor(Executor):
     async def submit(self, order: WorkOrder) -> str:
         return f"held:{order.job_id}"
 
-    async def cancel(self, job_id: str) -> None:
+    async def cancel(self, job: Job) -> None:
         pass
 
     async def adopt(self, job: Job) -> bool:
@@ -264,3 +265,22 @@ async def test_a_log_line_that_cannot_be_stored_costs_only_itself(caplog) -> Non
     await records.record([Logged(job_id="a", at=LATER, line=text) for text in ("one", "poison", "two")])
     assert [r.line for r in await logs.read("a")] == ["one", "two"]
     assert "could not store a log line of job a" in caplog.text
+
+
+class UnreachableExecutor(HeldExecutor):
+    """Its cluster cannot be reached when a job is to be cancelled."""
+
+    async def cancel(self, job: Job) -> None:
+        raise Unavailable("dask gateway", f"cluster of {job.executor_ref} is down")
+
+
+async def test_a_job_whose_cluster_cannot_be_reached_is_dismissed_and_the_log_says_its_run_was_not_stopped(
+    caplog,
+) -> None:
+    service = await started_service(UnreachableExecutor(), CountingRepository())
+    job_id = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)).job.job_id
+    dismissed = await service.dismissal.dismiss(job_id)
+    assert dismissed.status is JobStatus.DISMISSED
+    assert (await service.queries.status(job_id)).status is JobStatus.DISMISSED
+    assert f"job {job_id} is dismissed, but its run could not be stopped" in caplog.text
+    assert "is down" in caplog.text

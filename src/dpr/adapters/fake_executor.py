@@ -66,7 +66,8 @@ class FakeExecutor(Executor):
     def reference(self, order: WorkOrder) -> str:
         return f"fake:{order.job_id}"
 
-    async def cancel(self, job_id: str) -> None:
+    async def cancel(self, job: Job) -> None:
+        job_id = job.job_id
         if self._inline is not None:
             self._inline.cancel(job_id)
             return

@@ -42,9 +42,13 @@ class Executor(ABC):
         return None
 
     @abstractmethod
-    async def cancel(self, job_id: str) -> None:
+    async def cancel(self, job: Job) -> None:
         """Stop the job: drop it if queued, signal the processor if running. Idempotent;
-        unknown ids are ignored."""
+        unknown jobs are ignored.
+
+        Any instance may cancel any job, also one it neither submitted nor adopted: the job's
+        record (its ``executor_ref``) says where it was placed. Raises ``Unavailable`` when that
+        place cannot be reached."""
 
     @abstractmethod
     async def adopt(self, job: Job) -> bool:

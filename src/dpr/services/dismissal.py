@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from msgspec.structs import replace
 
-from dpr.domain.errors import NotAllowed
+from dpr.domain.errors import NotAllowed, Unavailable
 from dpr.domain.job import Job
 from dpr.domain.principal import ANONYMOUS, Principal
 from dpr.domain.process import JobControl, ProcessCatalog
@@ -15,6 +17,8 @@ from dpr.ports.job_repository import JobRepository
 from dpr.ports.log_store import JobLogStore
 from dpr.services.ownership import owned
 from dpr.services.records import JobRecords
+
+log = logging.getLogger(__name__)
 
 
 class Dismissal:
@@ -50,5 +54,8 @@ class Dismissal:
         if job.process_id in self.catalog and not self.catalog.get(job.process_id).allows(JobControl.DISMISS):
             raise NotAllowed(f"process {job.process_id!r} does not allow dismissing its jobs")
         dismissed = await self.records.mutate(job_id, lambda j: j if j.is_terminal else j.dismiss(self.clock.now()))
-        await self.executor.cancel(job_id)
+        try:
+            await self.executor.cancel(job)
+        except Unavailable as e:  # the record says dismissed: its events are ignored from now on
+            log.warning("job %s is dismissed, but its run could not be stopped: %s", job_id, e)
         return dismissed or job

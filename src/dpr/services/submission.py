@@ -7,13 +7,14 @@ from collections.abc import Mapping
 import msgspec
 from msgspec.structs import replace
 
-from dpr.domain.errors import DomainError, Forbidden, Overloaded
+from dpr.domain.errors import DomainError, Forbidden, NoSuchJob, Overloaded
 from dpr.domain.execute import ExecuteBody
 from dpr.domain.job import Job
 from dpr.domain.mode import Mode, Preference, choose_mode
 from dpr.domain.principal import Principal
 from dpr.domain.process import ProcessCatalog, ProcessDescription
 from dpr.domain.run import LogLimits, Placement, ProcessorRef, WorkOrder
+from dpr.domain.status import JobStatus
 from dpr.ports.clock import Clock, IdGenerator
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
@@ -136,9 +137,13 @@ class Submission:
         instance that accepted it stopped before it started), from its stored request. Only
         what was stored goes with it: a job whose request named another cluster (whose
         credentials were never stored) or whose process is gone is not re-queued (False).
-        Raises what the executor's ``submit`` raises, the job then being failed."""
+        ``job`` is what the take-over read: a job no longer ``accepted`` in the store (dismissed
+        meanwhile) is left as it is (True), and one dismissed while it is submitted again is
+        cancelled. Raises what the executor's ``submit`` raises, the job then being failed."""
         if job.process_id not in self.processors or job.process_id not in self.catalog:
             return False
+        if not await self._still_accepted(job.job_id):
+            return True
         order = WorkOrder(
             job_id=job.job_id,
             process_id=job.process_id,
@@ -150,7 +155,20 @@ class Submission:
             return False  # it was sent elsewhere than an order without a placement goes
         self.records.track(job)
         await self._submit(job, order)
+        now = await self._status(job.job_id)
+        if now is None or now is JobStatus.DISMISSED:  # its dismissal found nothing to stop yet
+            await self.executor.cancel(job)
         return True
+
+    async def _still_accepted(self, job_id: str) -> bool:
+        return await self._status(job_id) is JobStatus.ACCEPTED
+
+    async def _status(self, job_id: str) -> JobStatus | None:
+        """The stored status of the job, ``None`` once it was purged."""
+        try:
+            return (await self.repository.get(job_id)).status
+        except NoSuchJob:
+            return None
 
     def _authorize(self, process_id: str, caller: Principal) -> None:
         allowed = self.permissions.get(process_id)

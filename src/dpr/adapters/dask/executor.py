@@ -85,9 +85,9 @@ class DaskExecutor(Executor):
                 raise
         return f"dask:{key}" if route is self._started().own or route.name is None else f"dask:{route.name}/{key}"
 
-    async def cancel(self, job_id: str) -> None:
-        routes = self._started()
-        route = routes.watching(job_id) or routes.own
+    async def cancel(self, job: Job) -> None:
+        job_id = job.job_id
+        route = self._started().watching(job_id) or await self._placed(job)
         if route is None:
             return
         route.jobs.cancel_requested(job_id)
@@ -144,8 +144,17 @@ class DaskExecutor(Executor):
                 await route.jobs.drained()
 
     async def _route_of(self, job: Job) -> Route | None:
-        """Where an earlier run sent the job: ``dask:<cluster>/<key>`` names a placement cluster
-        (reconnected with the executor's own credentials), ``dask:<key>`` the own one."""
+        """The route of the cluster the job was placed on, ``None`` when it cannot be reached."""
+        try:
+            return await self._placed(job)
+        except Unavailable:
+            return None
+
+    async def _placed(self, job: Job) -> Route | None:
+        """Where the job was sent, by this instance or any other: ``dask:<cluster>/<key>`` names
+        a placement cluster (reached with the executor's own credentials), ``dask:<key>`` the
+        own one. ``None`` when the executor has no way to reach the cluster named; raises
+        ``Unavailable`` when it cannot reach it now."""
         routes = self._started()
         ref = (job.executor_ref or "").removeprefix("dask:")
         cluster, _, _key = ref.rpartition("/")
@@ -153,10 +162,7 @@ class DaskExecutor(Executor):
             return routes.own
         if self.placements is None:
             return None
-        try:
-            return await routes.for_placement(Placement(cluster_instance=cluster))
-        except Unavailable:
-            return None
+        return await routes.for_placement(Placement(cluster_instance=cluster))
 
     def _started(self) -> Routes:
         if self._routes is None:

@@ -7,6 +7,7 @@ batched: one round trip serves every job submitted or ended meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any
 
@@ -77,13 +78,24 @@ class SchedulerCalls:
         await self._unpublish.drained()
 
     async def _publish_now(self, items: list[tuple[str, Any]]) -> None:
-        await self.client.publish_dataset(dict(items), override=True)
+        # As keyword arguments: one request on newer distributed, one per dataset on older
+        # ones (which ignore a positional mapping of names).
+        await self.client.publish_dataset(override=True, **dict(items))
 
     async def _unpublish_now(self, keys: list[str]) -> None:
-        if self.running:
+        if not self.running:
+            return
+        if _UNPUBLISHES_MANY:
             names: list[Key] = list(keys)
             await self.client.unpublish_dataset(names)
+        else:
+            await asyncio.gather(*(self.client.unpublish_dataset(key) for key in keys))
 
+
+# Newer distributed (since its publish_dataset overhaul of 2026) unpublishes a list of names in
+# one request; older versions take one name, and read a list as a name of its own (nothing is
+# unpublished).
+_UNPUBLISHES_MANY = "list" in str(inspect.signature(Client.unpublish_dataset).parameters["name"].annotation)
 
 # Older distributed (2024.8 among them) lets a hand-built Future tell the scheduler this client
 # wants the key unless given ``inform=False``; newer versions never tell it and refuse the argument.

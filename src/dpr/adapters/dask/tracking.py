@@ -58,6 +58,7 @@ class JobTracker:
     def __init__(self, calls: SchedulerCalls, handler: EventHandler, *, durable: bool, linger: float) -> None:
         self.calls = calls
         self.machine = TrackerMachine(durable=durable, linger=linger)
+        self._durable = durable
         self._handler = handler
         self._futures: dict[str, Future] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -98,15 +99,25 @@ class JobTracker:
         await self._pump.drained()
 
     async def close(self) -> None:
-        """Deliver what was received, then stop watching (the tasks go on on a durable cluster)."""
+        """Deliver what was received, then stop watching (the tasks go on on a durable cluster).
+
+        On a durable cluster nothing is read from the tasks any more once closing began: the
+        topic is no longer followed, so an outcome read from a task's result would be recorded
+        without the log lines sent meanwhile. The instance that takes the jobs over replays
+        them, in order, from the scheduler's event log."""
+        if self._durable:
+            await self._cancel_tasks()
         await self._pump.drained()
         await self._pump.close()
+        await self._cancel_tasks()
+        self.machine.close()
+        self._futures.clear()
+
+    async def _cancel_tasks(self) -> None:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self.machine.close()
-        self._futures.clear()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
