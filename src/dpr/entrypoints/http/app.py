@@ -23,6 +23,7 @@ from dpr.entrypoints.http import dpr as dpr_api
 from dpr.entrypoints.http.api_doc import SwaggerUI30, docs_assets
 from dpr.entrypoints.http.auth import caller_of, challenge, guard
 from dpr.entrypoints.http.common import Config, Dismiss, Queries, Submit
+from dpr.entrypoints.http.encoded import EncodedResponses
 from dpr.entrypoints.http.errors import CHALLENGE, EXCEPTION_HANDLERS
 from dpr.entrypoints.http.guards import check_request
 from dpr.entrypoints.http.headers import add_security_headers
@@ -122,6 +123,7 @@ def create_app(
                 "identification": identification,
                 CHALLENGE: challenge(identification, key_header),
                 "streams": stream_slots(settings),
+                "encoded": EncodedResponses(),
             }
         ),
         guards=[guard(identification, key_header)],
