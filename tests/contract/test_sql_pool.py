@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 from contract_support import empty_tables, make_job
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 
 from dpr.adapters.settings import Settings, StorageSettings
+from dpr.adapters.sql.engine import create_sql_engine
+from dpr.domain.errors import Unavailable
 from dpr.entrypoints.container import sql_engine
 from tests.sql_stores import open_sql_store
 
@@ -48,5 +51,32 @@ async def test_more_concurrent_reads_than_connections_queue_on_the_pool(postgres
             assert {job.job_id for job in found} == {"job-1"}
         assert len(opened) <= 2  # connect events since the listener: at most the pool's 2
         assert repository._engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await repository.close()
+
+
+@pytest.mark.postgres
+async def test_a_point_read_on_a_connection_killed_in_use_is_unavailable_once_then_reconnects(
+    postgres_url: str,
+) -> None:
+    """Job reads go through the driver itself: a connection found dead there is dropped from
+    the pool (not handed out again) and the error is the database's ``Unavailable``."""
+    empty_tables(postgres_url)
+    repository, _ = await open_sql_store(postgres_url, pool_size=1, migrate=False)
+    try:
+        await repository.add(make_job("job-1"))
+        async with repository._engine.connect() as conn:  # the pool's one connection
+            backend = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        killer = create_sql_engine(make_url(postgres_url), pool_size=1)
+        try:
+            async with killer.connect() as conn:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        finally:
+            await killer.dispose()
+        # The same connection (idle for less than the ping interval, so not pinged) fails in use.
+        with pytest.raises(Unavailable) as caught:
+            await repository.get("job-1")
+        assert caught.value.what == "database"
+        assert (await repository.get("job-1")).job_id == "job-1"
     finally:
         await repository.close()
