@@ -13,7 +13,7 @@ async def open_sql_store(
     url: str,
     *,
     pool_size: int = 10,
-    max_overflow: int = 10,
+    max_overflow: int = 0,
     connect_timeout: float = 30.0,
     connect_pause: float = 1.0,
     migrate: bool = True,

@@ -83,7 +83,11 @@ def sql_engine(settings: Settings) -> AsyncEngine:
 
     st = settings.storage
     return create_sql_engine(
-        storage_url(settings), pool_size=st.pool_size, max_overflow=st.max_overflow, connect_timeout=st.connect_timeout
+        storage_url(settings),
+        pool_size=st.pool_size,
+        max_overflow=st.max_overflow,
+        pool_timeout=st.pool_timeout,
+        connect_timeout=st.connect_timeout,
     )
 
 

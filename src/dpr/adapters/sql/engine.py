@@ -29,9 +29,18 @@ PING_AFTER_IDLE_SECONDS = 2.0
 
 
 def create_sql_engine(
-    url: str | URL, *, pool_size: int = 10, max_overflow: int = 10, connect_timeout: float = 10.0
+    url: str | URL,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 0,
+    pool_timeout: float = 30.0,
+    connect_timeout: float = 10.0,
 ) -> AsyncEngine:
     """An engine that survives restarts (idle connections are pinged) and stores JSON with msgspec.
+
+    The pool keeps ``pool_size`` connections; by default a burst waits up to ``pool_timeout``
+    seconds for one of them rather than opening overflow connections that are closed again
+    as soon as they are returned (a new PostgreSQL session costs more than a point query).
 
     For SQLite it creates the file's folder and turns on WAL and a busy timeout, so readers
     never block the writer and concurrent writers wait instead of failing.
@@ -40,6 +49,7 @@ def create_sql_engine(
     options: dict[str, Any] = {
         "pool_size": pool_size,
         "max_overflow": max_overflow,
+        "pool_timeout": pool_timeout,
         "json_serializer": encode_json,
         "json_deserializer": decode_json,
     }

@@ -10,6 +10,7 @@ import re
 from types import TracebackType
 from urllib.parse import quote, quote_plus
 
+import psycopg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 
@@ -20,6 +21,8 @@ from dpr.domain.errors import DomainError, Unavailable
 # gave no connection in time, or the socket error itself.
 UNREACHABLE: tuple[type[BaseException], ...] = (
     sa_exc.OperationalError,
+    psycopg.OperationalError,  # from reads through the driver itself (point_reads)
+    psycopg.InterfaceError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
     ConnectionError,

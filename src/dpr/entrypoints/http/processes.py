@@ -12,10 +12,12 @@ from dpr.domain import ogc
 from dpr.domain.documents import Link, Process, ProcessList
 from dpr.entrypoints.http.bodies import decode_execute_body, require_json
 from dpr.entrypoints.http.common import Caller, Config, Queries, Submit, base_url
+from dpr.entrypoints.http.encoded import EncodedResponses
 from dpr.entrypoints.http.forms import form_fields
+from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.outcome import execution_response
 from dpr.entrypoints.http.prefer import parse_prefer
-from dpr.entrypoints.http.respond import respond
+from dpr.entrypoints.http.respond import requested_format, respond
 
 TASK_TABLE_REL = "task-table"  # what `dpr processes describe` follows to show the table
 
@@ -28,11 +30,18 @@ async def list_processes(
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 100,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> Response[ProcessList]:
-    everything = queries.processes()
-    page = everything[offset : offset + limit]
-    return respond(
-        request, ogc.process_list(page, base_url(request, settings), limit, offset, len(everything)), "processes.html"
-    )
+    fmt, base = requested_format(request), base_url(request, settings)
+
+    def answer() -> Response[Any]:
+        everything = queries.processes()
+        page = everything[offset : offset + limit]
+        return respond(request, ogc.process_list(page, base, limit, offset, len(everything)), "processes.html", fmt=fmt)
+
+    if fmt is Format.HTML:  # every page has a nonce of its own
+        return answer()
+    # The catalog is fixed while the server runs and the list is the same for every caller.
+    encoded: EncodedResponses = request.app.state.encoded
+    return encoded.get(("processes", base, limit, offset), answer)
 
 
 @get("/processes/{process_id:str}", summary="A process description", tags=["Processes"])

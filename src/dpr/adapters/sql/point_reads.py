@@ -1,0 +1,56 @@
+"""One row by key, read through psycopg itself on a pooled connection (PostgreSQL only).
+
+``GET /jobs/{id}`` is the most frequent request a client polling its job makes, and one
+indexed row costs PostgreSQL microseconds: the cost is in Python. SQLAlchemy's execution
+path (execution context, greenlet hand-offs, result proxy, row objects) took about as much
+CPU as the rest of the request together. The statement is still the Core statement,
+compiled once for the engine's dialect; the pool, its pings and the connection's settings
+are SQLAlchemy's as for every other statement. SQLite keeps SQLAlchemy's path (its times
+are integers that a Core type turns into datetimes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Select
+
+from dpr.adapters.sql.mapping import row_values
+
+
+class PointRead:
+    """A compiled single-row ``SELECT`` and how to run it on a connection of ``engine``."""
+
+    def __init__(self, engine: AsyncEngine, statement: Select[Any]) -> None:
+        self._statement = statement
+        dialect = engine.dialect
+        self._direct = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        self._text = str(statement.compile(dialect=dialect)) if self._direct else ""
+        # What the columns' Core types do to a value read (times to UTC), as SQLAlchemy would.
+        self._convert = [
+            (column.name, convert)
+            for column in statement.selected_columns
+            if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
+        ]
+
+    async def one_or_none(self, conn: AsyncConnection, parameters: dict[str, Any]) -> dict[str, Any] | None:
+        """The row as a dict of column name to value, or None. A connection the driver found
+        broken is dropped from the pool before the error goes on (to the boundary)."""
+        if not self._direct:
+            row = (await conn.execute(self._statement, parameters)).one_or_none()
+            return None if row is None else row_values(row)
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        try:
+            async with driver.cursor(row_factory=dict_row) as cursor:
+                await cursor.execute(self._text, parameters)
+                values: dict[str, Any] | None = await cursor.fetchone()
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            await conn.invalidate()
+            raise
+        if values is not None:
+            for name, convert in self._convert:
+                values[name] = convert(values[name])
+        return values
