@@ -36,6 +36,7 @@ from dpr.ports.key_store import KeyStore
 from dpr.services.dismissal import Dismissal
 from dpr.services.identity import Identification
 from dpr.services.inputs import Inputs
+from dpr.services.instance import InstanceIds
 from dpr.services.keys import KeyManagement
 from dpr.services.logs import FollowTiming
 from dpr.services.queries import JobQueries
@@ -268,7 +269,9 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidIdGenerator)
-    instance = providers.Singleton(instance_id)  # this instance's lease on its jobs, new at every start
+    # This instance's id in the store (its lease on its jobs): new at every start, and whenever
+    # another instance took its lease over.
+    instance = providers.Singleton(InstanceIds, providers.Callable(instance_id), providers.Object(instance_id))
 
     _catalog = providers.Singleton(build_catalog, settings.provided.processes)
     catalog = providers.Callable(lambda built: built[0], _catalog)
@@ -323,6 +326,7 @@ class Container(containers.DeclarativeContainer):
         catalog,
         notifier,
         providers.Callable(lambda s: s.server.base_url or "", settings),
+        instance=instance,
     )
     inputs = providers.Singleton(
         Inputs,

@@ -20,6 +20,7 @@ from dpr.ports.job_repository import JobRepository
 from dpr.ports.notifier import Notifier
 from dpr.services.callbacks import check_subscriber, with_callback_base
 from dpr.services.inputs import Inputs
+from dpr.services.instance import InstanceIds
 from dpr.services.records import JobRecords
 
 
@@ -61,7 +62,7 @@ class Submission:
         ids: IdGenerator,
         limits: Limits | None = None,
         notifier: Notifier | None = None,
-        instance: str | None = None,
+        instance: InstanceIds | None = None,
         permissions: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.repository, self.executor, self.catalog, self.processors = repository, executor, catalog, processors
@@ -115,7 +116,7 @@ class Submission:
             log_limits=self.limits.log,
         )
         # Stored with its executor reference when the executor can tell it beforehand: one write.
-        job = replace(job, executor_ref=self.executor.reference(order), owner_instance=self.instance)
+        job = replace(job, executor_ref=self.executor.reference(order), owner_instance=self._instance())
         await self.repository.add(job)
         self.records.track(job, base_url)
         job = await self._submit(job, order)
@@ -147,6 +148,9 @@ class Submission:
         self.records.track(job)
         await self._submit(job, order)
         return True
+
+    def _instance(self) -> str | None:
+        return self.instance.current if self.instance is not None else None
 
     def _authorize(self, process_id: str, caller: Principal) -> None:
         allowed = self.permissions.get(process_id)
