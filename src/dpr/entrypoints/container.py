@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from dependency_injector import containers, providers
 
 from dpr.adapters.api_key_authenticator import ApiKeyAuthenticator
+from dpr.adapters.background_start import BackgroundStart
 from dpr.adapters.catalog import build_catalog
 from dpr.adapters.clock import SystemClock, UuidIdGenerator
 from dpr.adapters.fake_executor import FakeExecutor
@@ -38,6 +39,7 @@ from dpr.services.identity import Identification
 from dpr.services.inputs import Inputs
 from dpr.services.instance import InstanceIds
 from dpr.services.keys import KeyManagement
+from dpr.services.lifecycle import Lifecycle
 from dpr.services.logs import FollowTiming
 from dpr.services.queries import JobQueries
 from dpr.services.records import JobRecords
@@ -150,6 +152,11 @@ def dask_executor(settings: Settings) -> Executor:
         needed = {name for d in settings.processes.definitions for name in d.env}
         source = LocalClusterSource(
             workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit, keep_env=needed
+        )
+        # Its worker processes take seconds to spawn: the service answers meanwhile, and the
+        # jobs it accepts wait for the cluster.
+        return BackgroundStart(
+            DaskExecutor(source, tuning=WorkerTuning(cancel_grace=ex.cancel_grace)), "the embedded Dask cluster"
         )
     elif ex.kind == "gateway":
         address = str(ex.address)
@@ -336,8 +343,18 @@ class Container(containers.DeclarativeContainer):
         response_default=providers.Callable(lambda s: ResponseMode(s.ogc.response_default), settings),
     )
 
+    lifecycle = providers.Singleton(
+        Lifecycle,
+        repository=repository,
+        executor=executor,
+        records=records,
+        clock=clock,
+        grace=settings.provided.server.grace_period,
+        retry_after=settings.provided.limits.retry_after,
+    )
     submission = providers.Singleton(
         Submission,
+        lifecycle=lifecycle,
         repository=repository,
         executor=executor,
         catalog=catalog,
@@ -411,8 +428,13 @@ async def running(
     container: Container, *, recover: bool = True, storage_only: bool = False
 ) -> AsyncIterator[list[Job]]:
     """The container's resources started (store open, executor connected, outbound clients
-    ready) and, unless ``recover`` is false, the jobs an earlier run left active settled; yields
-    those that were failed because the executor lost them. Everything started stops on exit.
+    ready) and, unless ``recover`` is false, this instance's lease held and the jobs an earlier
+    run left active settled; yields those that were failed because the executor lost them.
+    Everything started stops on exit: the executor first (this instance stops following its
+    jobs), then the lease is released (another instance takes them over at once), then the rest.
+
+    An executor that starts in the background (the embedded cluster) does not hold the start
+    up: the jobs left active are settled in the background once it is up (none are yielded).
 
     ``storage_only`` opens the store alone (waiting for the database and migrating it), for
     a process that prepares the database for others. The one lifespan of the server, the
@@ -425,8 +447,9 @@ async def running(
             lost: list[Job] = []
         else:
             await _settled(container.init_resources())
-            lost = await container.recovery().recover() if recover else []
-            leasing = asyncio.ensure_future(container.recovery().keep_lease()) if recover else None
+            deferred = container.executor().starting() is not None
+            lost = await _recovered(container, deferred) if recover else []
+            leasing = asyncio.ensure_future(_leased(container, deferred)) if recover else None
         if lost:
             log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
         yield lost
@@ -434,8 +457,33 @@ async def running(
         if leasing is not None:
             leasing.cancel()
             await asyncio.gather(leasing, return_exceptions=True)
+            await _settled(container.execution.shutdown())
             await _released(container)
         await _settled(container.shutdown_resources())
+
+
+async def _recovered(container: Container, deferred: bool) -> list[Job]:
+    """Hold the lease and, unless the executor is still starting, settle the jobs left active."""
+    recovery = container.recovery()
+    if not deferred:
+        return await recovery.recover()
+    await recovery.hold()
+    return []
+
+
+async def _leased(container: Container, deferred: bool) -> None:
+    """Keep the lease; first, when ``deferred``, settle the jobs left active once the executor is up."""
+    executor, recovery = container.executor(), container.recovery()
+    if deferred:
+        await executor.started()
+        try:
+            lost = await recovery.recover()
+        except Exception:  # the store is down: the heartbeat tries again
+            log.warning("could not settle the jobs left active", exc_info=True)
+            lost = []
+        if lost:
+            log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
+    await recovery.keep_lease()
 
 
 async def _released(container: Container) -> None:

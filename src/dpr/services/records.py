@@ -65,6 +65,10 @@ class JobRecords:
         """The job was removed: wake its waiters and drop what is remembered of it."""
         self._perform(self.machine.forget(job_id))
 
+    def followed(self) -> list[str]:
+        """The jobs this process follows (submitted or taken over here) that it has not seen end."""
+        return list(self.machine.running)
+
     def disown(self, instance: str) -> None:
         """Another instance took over the jobs ``instance`` owned: stop writing from what this
         process remembers of them (their next event, if any, reads the store and finds them

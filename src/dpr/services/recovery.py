@@ -81,7 +81,10 @@ class Recovery:
         await self.hold()
         lost = []
         for job in await self.repository.take_over(self.instance, self.clock.now()):
-            if await self.executor.adopt(job) or await self._requeued(job):
+            if await self.executor.adopt(job):
+                self.records.track(job)
+                continue
+            if await self._requeued(job):
                 continue
             # It may have ended meanwhile: a server shutting down still records outcomes.
             failed = await self.records.mutate(

@@ -21,6 +21,7 @@ from dpr.ports.notifier import Notifier
 from dpr.services.callbacks import check_subscriber, with_callback_base
 from dpr.services.inputs import Inputs
 from dpr.services.instance import InstanceIds
+from dpr.services.lifecycle import Lifecycle
 from dpr.services.records import JobRecords
 
 
@@ -64,6 +65,7 @@ class Submission:
         notifier: Notifier | None = None,
         instance: InstanceIds | None = None,
         permissions: Mapping[str, frozenset[str]] | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
         self.repository, self.executor, self.catalog, self.processors = repository, executor, catalog, processors
         self.inputs, self.records, self.clock, self.ids = inputs, records, clock, ids
@@ -71,6 +73,7 @@ class Submission:
         self.notifier = notifier
         self.instance = instance  # the service instance that owns (follows) the jobs it submits
         self.permissions = dict(permissions or {})  # process id -> the roles that may run it
+        self.lifecycle = lifecycle  # refuses new jobs while this instance stops
 
     async def execute(
         self,
@@ -90,8 +93,10 @@ class Submission:
         Synchronous executions wait for the outcome (up to ``Prefer: wait`` or the configured
         timeout, then fall back to asynchronous). A ``caller`` owns the job, and must hold one
         of the roles the process is reserved to, if any. Raises ``NoSuchProcess``,
-        ``Forbidden``, ``InvalidInput``, ``Overloaded``.
+        ``Forbidden``, ``InvalidInput``, ``Overloaded``, ``Unavailable`` (the instance is stopping).
         """
+        if self.lifecycle is not None:
+            self.lifecycle.admit()
         preference = preference or Preference()
         process = self.catalog.get(process_id)
         if caller is not None:

@@ -61,6 +61,14 @@ class DaskExecutor(Executor):
             own = None
         self._routes = Routes(own, self.placements, handler, linger)
 
+    def reference(self, order: WorkOrder) -> str | None:
+        # Without placements every order runs on the own cluster, under a key its id makes.
+        return f"dask:{task_key(order.job_id)}" if self.placements is None else None
+
+    @property
+    def durable(self) -> bool:
+        return self.source.durable
+
     async def submit(self, order: WorkOrder) -> str:
         route = await self._started().for_placement(order.placement)
         shipped = replace(with_current_context(order), placement=None)  # credentials stay here
