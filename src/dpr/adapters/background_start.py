@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from dpr.domain.errors import DomainError
@@ -20,20 +21,31 @@ RETRY_FIRST, RETRY_MAX = 2.0, 30.0  # seconds between attempts to start a cluste
 
 
 class BackgroundStart(Executor):
-    """``inner``, started by a task of its own: ``start`` returns at once.
+    """The executor ``make`` builds (in a thread: building it may import heavy libraries),
+    started by a task of its own: ``start`` returns at once.
 
-    Until ``inner`` has started, submitted orders are kept here (in submission order) and handed
-    to it once it is up; a dismissed one is dropped. ``adopt`` waits for the start. A start that
-    fails is tried again with back-off; ``starting()`` says why jobs wait. ``inner`` must tell
-    its references beforehand (``reference``), as those of the orders kept here are returned.
+    Until it has started, submitted orders are kept here (in submission order) and handed to it
+    once it is up; a dismissed one is dropped. ``adopt`` waits for the start. A start that fails
+    is tried again with back-off; ``starting()`` says why jobs wait.
 
     Args:
-        inner: the executor to start.
+        make: builds the executor to start.
         what: what is starting, for the reasons given (``the embedded Dask cluster``).
+        reference: the reference the built executor gives an order (it must tell beforehand);
+            those of the orders kept here are answered with it.
+        durable: whether the built executor's jobs outlive this process.
     """
 
-    def __init__(self, inner: Executor, what: str = "the cluster") -> None:
-        self.inner, self.what = inner, what
+    def __init__(
+        self,
+        make: Callable[[], Executor],
+        what: str = "the cluster",
+        *,
+        reference: Callable[[WorkOrder], str],
+        durable: bool = False,
+    ) -> None:
+        self.make, self.what, self._reference, self._durable = make, what, reference, durable
+        self.inner: Executor | None = None
         self._waiting: dict[str, WorkOrder] = {}
         self._up = asyncio.Event()
         self._closing = asyncio.Event()
@@ -47,6 +59,8 @@ class BackgroundStart(Executor):
         delay = RETRY_FIRST
         while not self._closing.is_set():
             try:
+                if self.inner is None:
+                    self.inner = await asyncio.to_thread(self.make)
                 await self.inner.start(handler)
             except Exception as e:  # a cluster that cannot start: tell why, try again
                 self._reason = f"{self.what} could not start ({e}); trying again in {delay:.0f} s"
@@ -65,33 +79,29 @@ class BackgroundStart(Executor):
 
     async def _hand_over(self, order: WorkOrder, handler: EventHandler) -> None:
         try:
-            await self.inner.submit(order)
+            await self._up_one().submit(order)
         except DomainError as e:
             reason = f"could not be submitted: {e.describe()}"
             await handler([Failed(job_id=order.job_id, at=datetime.now(UTC), error=reason)])
 
     async def submit(self, order: WorkOrder) -> str:
         if self._up.is_set():
-            return await self.inner.submit(order)
-        ref = self.inner.reference(order)
-        if ref is None:  # nothing to answer with before it is up
-            await self._up.wait()
-            return await self.inner.submit(order)
+            return await self._up_one().submit(order)
         self._waiting[order.job_id] = order
-        return ref
+        return self._reference(order)
 
     def reference(self, order: WorkOrder) -> str | None:
-        return self.inner.reference(order)
+        return self._reference(order)
 
     async def cancel(self, job_id: str) -> None:
         if self._waiting.pop(job_id, None) is None and self._up.is_set():
-            await self.inner.cancel(job_id)
+            await self._up_one().cancel(job_id)
 
     async def adopt(self, job: Job) -> bool:
         if job.job_id in self._waiting:
             return True
         await self._up.wait()
-        return await self.inner.adopt(job)
+        return await self._up_one().adopt(job)
 
     async def close(self) -> None:
         # A start under way is let finish (a cluster half started would leave processes behind);
@@ -99,17 +109,22 @@ class BackgroundStart(Executor):
         self._closing.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
-        await self.inner.close()
+        if self.inner is not None:
+            await self.inner.close()
 
     def dashboard_link(self) -> str | None:
-        return self.inner.dashboard_link()
+        return self.inner.dashboard_link() if self.inner is not None else None
 
     @property
     def durable(self) -> bool:
-        return self.inner.durable
+        return self._durable
 
     def starting(self) -> str | None:
         return self._reason
 
     async def started(self) -> None:
         await self._up.wait()
+
+    def _up_one(self) -> Executor:
+        assert self.inner is not None, "started"
+        return self.inner

@@ -137,28 +137,14 @@ def executor_kind(settings: Settings) -> str:
 def dask_executor(settings: Settings) -> Executor:
     """The Dask executor on the cluster ``executor.kind`` names. The gateway's own token is read
     from the variable ``executor.token_env`` names, when connecting, never stored."""
+    if settings.executor.kind == "local":
+        return embedded_cluster(settings)
     # Imported here: distributed is heavy, and a fake-executor server or the CLI never needs it.
-    from dpr.adapters.dask import (
-        DaskExecutor,
-        GatewaySource,
-        LocalClusterSource,
-        SchedulerSource,
-        WorkerTuning,
-    )
+    from dpr.adapters.dask import DaskExecutor, GatewaySource, SchedulerSource, WorkerTuning
 
     ex = settings.executor
-    source: LocalClusterSource | SchedulerSource | GatewaySource
-    if ex.kind == "local":
-        needed = {name for d in settings.processes.definitions for name in d.env}
-        source = LocalClusterSource(
-            workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit, keep_env=needed
-        )
-        # Its worker processes take seconds to spawn: the service answers meanwhile, and the
-        # jobs it accepts wait for the cluster.
-        return BackgroundStart(
-            DaskExecutor(source, tuning=WorkerTuning(cancel_grace=ex.cancel_grace)), "the embedded Dask cluster"
-        )
-    elif ex.kind == "gateway":
+    source: SchedulerSource | GatewaySource
+    if ex.kind == "gateway":
         address = str(ex.address)
 
         def service_token() -> str | None:
@@ -179,6 +165,28 @@ def dask_executor(settings: Settings) -> Executor:
     else:
         source = SchedulerSource(str(ex.address))
     return DaskExecutor(source, tuning=WorkerTuning(cancel_grace=ex.cancel_grace))
+
+
+def embedded_cluster(settings: Settings) -> Executor:
+    """The Dask executor on an embedded LocalCluster. Its worker processes take seconds to
+    spawn (and distributed a second to import): the service answers meanwhile, and the jobs it
+    accepts wait for the cluster (``BackgroundStart``)."""
+    from dpr.adapters.dask.wire import task_key
+
+    ex = settings.executor
+    needed = {name for d in settings.processes.definitions for name in d.env}
+
+    def make() -> Executor:
+        from dpr.adapters.dask import DaskExecutor, LocalClusterSource, WorkerTuning
+
+        source = LocalClusterSource(
+            workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit, keep_env=needed
+        )
+        return DaskExecutor(source, tuning=WorkerTuning(cancel_grace=ex.cancel_grace))
+
+    return BackgroundStart(
+        make, "the embedded Dask cluster", reference=lambda order: f"dask:{task_key(order.job_id)}", durable=False
+    )
 
 
 def limits_of(settings: Settings) -> Limits:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -102,11 +104,14 @@ def create_app(
                 return
             gc.collect()
             gc.freeze()
+            # What the first execution needs and start-up did not wait for, imported meanwhile.
+            warming = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "jsonschema"))
             lifecycle = container.lifecycle()
             async with draining_on_signals(lifecycle.stop):
                 yield
             if not lifecycle.stopping:  # stopped otherwise than by a signal
                 await lifecycle.stop()
+            await asyncio.gather(warming, return_exceptions=True)
 
     return Litestar(
         route_handlers=[
