@@ -8,10 +8,11 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
 from dependency_injector import containers, providers
 
 from dpr.adapters.api_key_authenticator import ApiKeyAuthenticator
@@ -50,6 +51,7 @@ from dpr.services.submission import Limits, Submission
 if TYPE_CHECKING:  # imported when used: a memory-backed server never loads SQLAlchemy's drivers
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from dpr.adapters.dask import LocalClusterSource
     from dpr.adapters.sql import SqlJobLogStore, SqlJobRepository
     from dpr.adapters.sql.key_store import SqlKeyStore
 
@@ -174,19 +176,42 @@ def embedded_cluster(settings: Settings) -> Executor:
     from dpr.adapters.dask.wire import task_key
 
     ex = settings.executor
-    needed = {name for d in settings.processes.definitions for name in d.env}
 
     def make() -> Executor:
-        from dpr.adapters.dask import DaskExecutor, LocalClusterSource, WorkerTuning
+        from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
 
-        source = LocalClusterSource(
-            workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit, keep_env=needed
-        )
+        # With an address, the embedded cluster is the one the parent of ``--http-workers`` runs.
+        source = local_cluster(settings) if ex.address is None else SchedulerSource(ex.address, durable=False)
         return DaskExecutor(source, tuning=WorkerTuning(cancel_grace=ex.cancel_grace))
 
     return BackgroundStart(
         make, "the embedded Dask cluster", reference=lambda order: f"dask:{task_key(order.job_id)}", durable=False
     )
+
+
+def local_cluster(settings: Settings) -> LocalClusterSource:
+    """The embedded LocalCluster ``executor`` describes; its worker processes inherit only the
+    variables the configured processors declare (besides the basics)."""
+    from dpr.adapters.dask import LocalClusterSource
+
+    ex = settings.executor
+    needed = {name for d in settings.processes.definitions for name in d.env}
+    return LocalClusterSource(
+        workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit, keep_env=needed
+    )
+
+
+@contextlib.contextmanager
+def shared_cluster(settings: Settings) -> Iterator[Settings]:
+    """For the parent of ``--http-workers`` on the embedded cluster: one LocalCluster for all
+    the workers, started here (from the main thread) and stopped on exit; yields the workers'
+    settings, which name its scheduler (``executor.address`` with kind ``local``)."""
+    source = local_cluster(settings)
+    address = source.start_shared()
+    try:
+        yield msgspec.structs.replace(settings, executor=msgspec.structs.replace(settings.executor, address=address))
+    finally:
+        source.stop_shared()
 
 
 def limits_of(settings: Settings) -> Limits:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import logging.config
 import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -110,7 +112,8 @@ def exposure_warning(settings: Settings) -> str | None:
     show_default=True,
     envvar="DPR_HTTP_WORKERS",
     help="HTTP server processes sharing the port [env: DPR_HTTP_WORKERS]. More than 1 needs a "
-    "PostgreSQL (or SQLite) store and executor.kind fake; each runs the jobs it accepted.",
+    "PostgreSQL (or SQLite) store; each is an instance with its own lease, following the jobs it "
+    "accepted. On the embedded cluster (executor.kind local) they share one LocalCluster.",
 )
 @click.option(
     "--ephemeral", is_flag=True, help="Keep jobs in memory and run them in-process: nothing survives a restart."
@@ -161,7 +164,7 @@ def serve(
     logging.config.dictConfig(log_config(level))
     if exposed:
         log.warning(exposed)
-    prepare_storage(settings, recover=app is None)
+    prepare_storage(settings)
     announce = (
         f"dpr serving on http://{settings.server.host}:{settings.server.port} "
         f"(storage {redact_url(settings.storage.url)}, executor {settings.executor.kind}, "
@@ -177,9 +180,24 @@ def serve(
     if app is not None:
         run_http(app, announce, **options)
         return
-    # Workers are new interpreters: they get the settings resolved here, already migrated.
-    os.environ[WORKER_SETTINGS] = msgspec.json.encode(migrated).decode()
-    run_http(f"{__name__}:worker_app", announce, factory=True, workers=http_workers, **options)
+    with shared_embedded_cluster(migrated) as shared:
+        # Workers are new interpreters: they get the settings resolved here, already migrated.
+        os.environ[WORKER_SETTINGS] = msgspec.json.encode(shared).decode()
+        run_http(f"{__name__}:worker_app", announce, factory=True, workers=http_workers, **options)
+
+
+@contextlib.contextmanager
+def shared_embedded_cluster(settings: Settings) -> Iterator[Settings]:
+    """The settings of ``--http-workers`` processes: on the embedded cluster, one LocalCluster
+    started here for them all (they connect to its scheduler), stopped once they stopped."""
+    from dpr.entrypoints.container import shared_cluster
+
+    if settings.executor.kind != "local" or settings.executor.address is not None:
+        yield settings
+        return
+    with shared_cluster(settings) as shared:
+        log.info("embedded Dask cluster for the HTTP workers at %s", shared.executor.address)
+        yield shared
 
 
 def run_http(app: Any, announce: str, **options: Any) -> None:
@@ -215,18 +233,13 @@ def check_http_workers(settings: Settings, count: int) -> None:
         raise ValueError(
             "--http-workers above 1 needs a database (storage.url): each worker would keep its own jobs in memory"
         )
-    if settings.executor.kind != "fake":
-        raise ValueError(
-            f"--http-workers above 1 needs executor.kind fake: every worker's {settings.executor.kind} "
-            "executor would adopt the same jobs at start-up"
-        )
     if storage_url(settings).startswith("sqlite"):
         click.echo("warning: SQLite takes one writer at a time; one HTTP worker is usually faster", err=True)
 
 
-def prepare_storage(settings: Settings, *, recover: bool) -> None:
-    """Wait for the database and migrate it, before serving; with ``recover``, also settle
-    the jobs an earlier run left active (once, for all the workers about to start).
+def prepare_storage(settings: Settings) -> None:
+    """Wait for the database and migrate it, before serving (once, for all the workers about
+    to start; each settles the jobs an earlier run left active as it takes their leases over).
 
     Raises ``CliError`` (exit code 3) with one line naming the database when it does not
     answer within ``storage.connect_timeout``.
@@ -236,26 +249,25 @@ def prepare_storage(settings: Settings, *, recover: bool) -> None:
     if storage_kind(settings) == "memory":
         return
     try:
-        asyncio.run(_prepare(settings, recover))
+        asyncio.run(_prepare(settings))
     except Unavailable as e:
         raise CliError(f"cannot start: {e.describe()}", Exit.UNAVAILABLE) from None
 
 
-async def _prepare(settings: Settings, recover: bool) -> None:
+async def _prepare(settings: Settings) -> None:
     from dpr.entrypoints.container import build_container, running
 
-    # Without recovery only the store is opened: the server's own executor starts with it.
-    async with running(build_container(settings), recover=recover, storage_only=not recover):
+    async with running(build_container(settings), storage_only=True):
         pass
 
 
 def worker_app() -> Litestar:
-    """The app of one ``--http-workers`` process (a uvicorn factory): the parent's settings,
-    no start-up recovery (the parent did it)."""
+    """The app of one ``--http-workers`` process (a uvicorn factory), on the parent's settings:
+    an instance of its own, with its own lease."""
     from dpr.entrypoints.http.app import create_app
 
     settings = msgspec.json.decode(os.environ[WORKER_SETTINGS], type=Settings)
-    app = create_app(settings, recover=False, serving=True)
+    app = create_app(settings, serving=True)
     logging.config.dictConfig(log_config(settings.logging.level))
     return app
 

@@ -82,8 +82,8 @@ def create_app(
     """A ready-to-serve app. The container (built from ``settings`` when not given) supplies
     every service; its resources start with the app and stop with it (``running``).
 
-    ``recover=False`` skips settling the jobs an earlier run left active: for the worker
-    processes of one server, where the parent did it once before starting them.
+    ``recover=False`` holds no lease and skips settling the jobs an earlier run left active
+    (tests that drive several apps on one store).
     ``serving=True``, for a process that serves this one app until it exits: a SIGTERM or
     Ctrl-C drains it before the server stops (``Lifecycle.stop``, ``server.grace_period``). Once started,
     what exists is frozen out of the garbage collector's reach (``gc.freeze``). A full
