@@ -145,8 +145,6 @@ def serve(
     line naming it (exit code 3). Without auth.methods (anonymous access) it listens only on
     a loopback address unless --allow-anonymous is given.
     """
-    from dpr.entrypoints.http.app import create_app
-
     try:
         settings = resolve_settings(
             config, host=host, port=port, workers=workers, ephemeral=ephemeral, allow_anonymous=allow_anonymous
@@ -157,7 +155,7 @@ def serve(
         migrated = msgspec.structs.replace(
             settings, storage=msgspec.structs.replace(settings.storage, migrate_on_start=False)
         )
-        app = create_app(migrated, serving=True) if http_workers == 1 else None
+        app = _app(migrated) if http_workers == 1 else None  # the workers' parent serves none itself
     except (ConfigError, CatalogError, ValueError) as e:
         raise UsageError(str(e)) from None
     level = (log_level or settings.logging.level).upper()
@@ -259,6 +257,12 @@ async def _prepare(settings: Settings) -> None:
 
     async with running(build_container(settings), storage_only=True):
         pass
+
+
+def _app(settings: Settings) -> Litestar:
+    from dpr.entrypoints.http.app import create_app
+
+    return create_app(settings, serving=True)
 
 
 def worker_app() -> Litestar:
