@@ -112,7 +112,7 @@ def one_start(folder: Path, http_workers: int, python: str) -> dict[str, float]:
             f"{base}/processes/echo/execution",
             json={"inputs": {"echo": "hi"}},
             headers={"Prefer": "respond-async"},
-            timeout=30,
+            timeout=120,
         )
         job = submitted.json()["jobID"]
         until(lambda: answers(f"{base}/health/ready"), 120, "/health/ready")
