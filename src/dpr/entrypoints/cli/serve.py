@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import ipaddress
 import logging
 import logging.config
@@ -30,6 +31,7 @@ log = logging.getLogger("dpr")
 
 # Where the parent of ``--http-workers`` processes hands them its effective settings.
 WORKER_SETTINGS = "DPR_SERVE_WORKER_SETTINGS"
+WORKER_HEALTHCHECK = 60  # seconds an HTTP worker may take to answer its supervisor's ping
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -205,6 +207,10 @@ def run_http(app: Any, announce: str, **options: Any) -> None:
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
+    if options.get("workers", 1) > 1 and "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # The supervisor kills a worker that does not answer its ping in time (5 s by default)
+        # and starts another: on a busy machine a worker still importing would never live.
+        options = {**options, "timeout_worker_healthcheck": WORKER_HEALTHCHECK}
     config = uvicorn.Config(app, **options)
     if config.workers > 1:
         sock = config.bind_socket()
