@@ -505,18 +505,26 @@ async def _recovered(container: Container, deferred: bool) -> list[Job]:
 
 
 async def _leased(container: Container, deferred: bool) -> None:
-    """Keep the lease; first, when ``deferred``, settle the jobs left active once the executor is up."""
-    executor, recovery = container.executor(), container.recovery()
-    if deferred:
-        await executor.started()
-        try:
-            lost = await recovery.recover()
-        except Exception:  # the store is down: the heartbeat tries again
-            log.warning("could not settle the jobs left active", exc_info=True)
-            lost = []
-        if lost:
-            log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
-    await recovery.keep_lease()
+    """Keep the lease; when ``deferred``, meanwhile settle the jobs left active once the executor is up."""
+    recovery = container.recovery()
+    settling = asyncio.ensure_future(_settled_once_started(container)) if deferred else None
+    try:
+        await recovery.keep_lease()
+    finally:
+        if settling is not None:
+            settling.cancel()
+            await asyncio.gather(settling, return_exceptions=True)
+
+
+async def _settled_once_started(container: Container) -> None:
+    await container.executor().started()
+    try:
+        lost = await container.recovery().recover()
+    except Exception:  # the store is down: the heartbeat tries again
+        log.warning("could not settle the jobs left active", exc_info=True)
+        return
+    if lost:
+        log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
 
 
 async def _released(container: Container) -> None:
