@@ -34,6 +34,8 @@ class BackgroundStart(Executor):
         reference: the reference the built executor gives an order (it must tell beforehand);
             those of the orders kept here are answered with it.
         durable: whether the built executor's jobs outlive this process.
+        delay: seconds to wait before building it, so the service's own start-up (and its port
+            opening) does not compete with the build's imports for the interpreter.
     """
 
     def __init__(
@@ -43,8 +45,10 @@ class BackgroundStart(Executor):
         *,
         reference: Callable[[WorkOrder], str],
         durable: bool = False,
+        delay: float = 0.0,
     ) -> None:
         self.make, self.what, self._reference, self._durable = make, what, reference, durable
+        self.delay = delay
         self.inner: Executor | None = None
         self._waiting: dict[str, WorkOrder] = {}
         self._up = asyncio.Event()
@@ -56,6 +60,7 @@ class BackgroundStart(Executor):
         self._task = asyncio.create_task(self._starting(handler), name="dpr-executor-start")
 
     async def _starting(self, handler: EventHandler) -> None:
+        await self._pause(self.delay)
         delay = RETRY_FIRST
         while not self._closing.is_set():
             try:
@@ -65,8 +70,7 @@ class BackgroundStart(Executor):
             except Exception as e:  # a cluster that cannot start: tell why, try again
                 self._reason = f"{self.what} could not start ({e}); trying again in {delay:.0f} s"
                 log.error("%s could not start: %s", self.what, e, exc_info=not isinstance(e, DomainError))
-                with contextlib.suppress(TimeoutError):  # a pause that closing ends
-                    await asyncio.wait_for(self._closing.wait(), delay)
+                await self._pause(delay)
                 delay = min(delay * 2, RETRY_MAX)
                 continue
             self._reason = None
@@ -76,6 +80,11 @@ class BackgroundStart(Executor):
                 order = self._waiting.pop(next(iter(self._waiting)))
                 await self._hand_over(order, handler)
             return
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when the executor is closed meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
 
     async def _hand_over(self, order: WorkOrder, handler: EventHandler) -> None:
         try:

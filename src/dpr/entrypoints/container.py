@@ -57,6 +57,10 @@ if TYPE_CHECKING:  # imported when used: a memory-backed server never loads SQLA
 
 log = logging.getLogger("dpr")
 
+# Seconds the embedded cluster's build waits, so the port opens first (uvicorn binds it once the
+# lifespan started; importing distributed meanwhile would slow that down).
+STARTED_PORT = 0.3
+
 SQL_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
 
 
@@ -185,7 +189,11 @@ def embedded_cluster(settings: Settings) -> Executor:
         return DaskExecutor(source, tuning=WorkerTuning(cancel_grace=ex.cancel_grace))
 
     return BackgroundStart(
-        make, "the embedded Dask cluster", reference=lambda order: f"dask:{task_key(order.job_id)}", durable=False
+        make,
+        "the embedded Dask cluster",
+        reference=lambda order: f"dask:{task_key(order.job_id)}",
+        durable=False,
+        delay=STARTED_PORT,
     )
 
 

@@ -71,6 +71,15 @@ def _dependencies(container: Container) -> dict[str, Provide]:
     return {**services, "caller": Provide(caller_of, sync_to_thread=False)}
 
 
+async def _warm_up() -> None:
+    """Import what the first execution needs and start-up did not wait for, once the port is open."""
+    await asyncio.sleep(WARM_UP_AFTER)
+    await asyncio.to_thread(importlib.import_module, "jsonschema")
+
+
+WARM_UP_AFTER = 1.0  # seconds after start-up
+
+
 def stream_slots(settings: Settings) -> StreamSlots:
     lim = settings.limits
     return StreamSlots(lim.max_streams, lim.max_streams_per_client, lim.stream_idle_timeout, lim.retry_after)
@@ -104,13 +113,13 @@ def create_app(
                 return
             gc.collect()
             gc.freeze()
-            # What the first execution needs and start-up did not wait for, imported meanwhile.
-            warming = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "jsonschema"))
+            warming = asyncio.ensure_future(_warm_up())
             lifecycle = container.lifecycle()
             async with draining_on_signals(lifecycle.stop):
                 yield
             if not lifecycle.stopping:  # stopped otherwise than by a signal
                 await lifecycle.stop()
+            warming.cancel()
             await asyncio.gather(warming, return_exceptions=True)
 
     return Litestar(
