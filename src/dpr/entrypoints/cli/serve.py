@@ -146,6 +146,10 @@ def serve(
     Start-up waits up to storage.connect_timeout for the database, then gives up with one
     line naming it (exit code 3). Without auth.methods (anonymous access) it listens only on
     a loopback address unless --allow-anonymous is given.
+
+    SIGTERM or Ctrl-C drains first: new executions get 503, /health/ready turns unready, jobs
+    on a durable cluster are handed over and those on the embedded one waited for up to
+    server.grace_period; a second signal stops at once.
     """
     try:
         settings = resolve_settings(
