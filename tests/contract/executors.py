@@ -16,8 +16,10 @@ from typing import Any
 
 from distributed import LocalCluster
 
+from dpr.adapters.background_start import BackgroundStart
 from dpr.adapters.clock import ManualClock
 from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
+from dpr.adapters.dask.wire import task_key
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.domain.events import AnyEvent, Failed, Started, Succeeded
 from dpr.domain.run import ProcessorRef, WorkOrder
@@ -29,7 +31,7 @@ MOCKUP = ProcessorRef(target="dpr.adapters.processors.mockup:MockupProcessor")
 SECRET_ECHO = ProcessorRef(target="tests.processors:SecretEchoProcessor", env=["TOKEN"])
 TUNING = WorkerTuning(flush_interval=0.05, cancel_poll=0.05, cancel_grace=2.0)
 TICK = 0.1  # seconds of the inline executor's clock per look at the events
-KINDS = ["fake", "inline", "dask"]
+KINDS = ["fake", "inline", "dask", "background"]
 _ids = itertools.count(1)
 
 
@@ -60,6 +62,11 @@ def build_executor(kind: str, scheduler_address: str) -> Executor:
         return FakeExecutor(max_workers=1)
     if kind == "inline":
         return FakeExecutor(max_workers=1, clock=ManualClock())
+    if kind == "background":  # the Dask executor on a cluster that starts after the service
+        return BackgroundStart(
+            lambda: DaskExecutor(SchedulerSource(scheduler_address), tuning=TUNING),
+            reference=lambda order: f"dask:{task_key(order.job_id)}",
+        )
     return DaskExecutor(SchedulerSource(scheduler_address), tuning=TUNING)
 
 

@@ -49,7 +49,9 @@ def running_server(*args: str, env: Mapping[str, str] | None = None, timeout: fl
     """
     port = free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"dpr-server-{port}.log"
-    full_env = {**os.environ, "PYTHONPATH": python_path(), **(env or {})}
+    # A stop waits this long for jobs still running on an in-process or embedded executor.
+    grace = {"DPR_SERVER_GRACE_PERIOD": "5"}
+    full_env = {**os.environ, "PYTHONPATH": python_path(), **grace, **(env or {})}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "dpr", "serve", "--host", "127.0.0.1", "--port", str(port), *args],

@@ -362,7 +362,7 @@ async def test_a_second_instance_leaves_a_live_ones_job_alone_and_takes_it_over_
         await first.close()  # a clean stop: its lease is released, its job goes on on the cluster
         await until(lambda: second.executor.tracks(job.job_id), what="the second instance to take the job over")
         done = await second.queries.wait(job.job_id, 30)
-        assert done.status is JobStatus.SUCCESSFUL and done.owner_instance == second.container.instance()
+        assert done.status is JobStatus.SUCCESSFUL and done.owner_instance == second.container.instance().current
         recorded = [r.line for r in await stores[1].read(job.job_id)]
         assert recorded == await lines_sent(client, job.job_id), "every line once, in order"
     finally:

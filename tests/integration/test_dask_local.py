@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dpr.adapters.background_start import BackgroundStart
 from dpr.adapters.dask import DaskExecutor, LocalClusterSource
 from dpr.adapters.settings import (
     ExecutorSettings,
@@ -29,11 +30,14 @@ async def test_the_container_runs_jobs_on_an_embedded_cluster_of_worker_processe
     )
     container = build_container(settings)
     service = Services(container)
-    executor = container.executor()
-    assert isinstance(executor, DaskExecutor) and isinstance(executor.source, LocalClusterSource)
-    assert executor.tuning.cancel_grace == 3
+    starting = container.executor()
+    assert isinstance(starting, BackgroundStart) and starting.starting() == "the embedded Dask cluster is starting"
     await service.start()
     try:
+        await starting.started()
+        executor = starting.inner
+        assert isinstance(executor, DaskExecutor) and isinstance(executor.source, LocalClusterSource)
+        assert executor.tuning.cancel_grace == 3
         job = (
             await service.submission.execute(
                 "mockup", execute_body({"inputs": {"duration": 0.2}}), Preference(respond_async=True)

@@ -228,7 +228,7 @@ async def test_a_job_accepted_but_never_started_before_a_crash_is_queued_again_a
         assert [j.job_id for j in await second.start()] == [busy.job.job_id], "only the started job is lost"
         job = await finished(second, queued.job.job_id)
         assert job.status is JobStatus.SUCCESSFUL and job.results is not None and job.results["echo"] == "again"
-        assert job.owner_instance == second.container.instance()
+        assert job.owner_instance == second.container.instance().current
     finally:
         await first.dismissal.dismiss(busy.job.job_id)
         await first.close()
@@ -244,7 +244,7 @@ async def test_an_instance_starting_beside_a_live_one_leaves_its_jobs_alone():
         run = await first.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)
         assert await second.start() == []
         job = await second.queries.status(run.job.job_id)
-        assert not job.is_terminal and job.owner_instance == first.container.instance()
+        assert not job.is_terminal and job.owner_instance == first.container.instance().current
     finally:
         await first.dismissal.dismiss(run.job.job_id)
         await second.close()

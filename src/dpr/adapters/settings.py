@@ -23,6 +23,9 @@ class ServerSettings(_Section):
     # Host headers accepted (``name`` or ``name:port``); others are a 400. Empty: any (loopback use).
     trusted_hosts: list[str] = msgspec.field(default_factory=list)
     lease: float = 30.0  # seconds an instance's active jobs stay its own without a heartbeat
+    # Seconds a clean stop (SIGTERM, Ctrl-C) waits for the jobs running on the embedded cluster
+    # before failing them as stopped; jobs on a durable cluster are handed over at once.
+    grace_period: float = 30.0
 
 
 EMBEDDED_STORAGE = "sqlite+aiosqlite:///data/dpr.sqlite"  # relative to the working directory

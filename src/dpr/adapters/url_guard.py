@@ -99,7 +99,13 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, allow_internal: bool, resolver: Resolver = system_resolver, what: str = "URL") -> None:
         self.allow_internal, self.resolver, self.what = allow_internal, resolver, what
-        self._inner = httpx.AsyncHTTPTransport()
+        self._transport: httpx.AsyncHTTPTransport | None = None  # made when first used: its TLS set-up costs
+
+    @property
+    def _inner(self) -> httpx.AsyncHTTPTransport:
+        if self._transport is None:
+            self._transport = httpx.AsyncHTTPTransport()
+        return self._transport
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.allow_internal:
@@ -111,4 +117,5 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        if self._transport is not None:
+            await self._transport.aclose()

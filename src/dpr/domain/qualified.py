@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
-from jsonschema import Draft202012Validator, FormatChecker
 
 QUALIFIER_KEYS = frozenset({"value", "mediaType", "encoding", "schema"})
 
@@ -43,5 +42,7 @@ def schema_accepts(schema: Mapping[str, Any]) -> Accepts:
 
 @functools.lru_cache(maxsize=512)
 def _accepts(schema_json: bytes) -> Accepts:
+    from jsonschema import Draft202012Validator, FormatChecker  # when first needed: slow to import
+
     validator = Draft202012Validator(msgspec.json.decode(schema_json), format_checker=FormatChecker())
     return validator.is_valid

@@ -6,9 +6,6 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import best_match
-
 from dpr.domain.errors import InvalidInput
 from dpr.domain.execute import ExecuteBody, ExecuteRequest, ResponseMode, is_reference
 from dpr.domain.process import InputDescription, OutputDescription, ProcessDescription, Transmission
@@ -50,6 +47,10 @@ class RequestValidator:
     """
 
     def __init__(self, process: ProcessDescription, response_default: ResponseMode = ResponseMode.RAW) -> None:
+        # Imported when first needed: jsonschema (with its format checkers) takes up to a second
+        # to import, which a server's start-up need not wait for.
+        from jsonschema import Draft202012Validator, FormatChecker
+
         self.process, self.response_default = process, response_default
         self._validators = {
             name: Draft202012Validator(to_json_schema(d.schema), format_checker=FormatChecker())
@@ -112,6 +113,8 @@ class RequestValidator:
 
     def check_value(self, name: str, value: Any) -> None:
         """Raise ``InvalidInput`` if ``value`` breaks the schema of input ``name``."""
+        from jsonschema.exceptions import best_match
+
         error = best_match(self._validators[name].iter_errors(value))
         if error is not None:
             where = "".join(f"[{p!r}]" for p in error.absolute_path)

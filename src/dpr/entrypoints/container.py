@@ -8,14 +8,16 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
 from dependency_injector import containers, providers
 from msgspec.structs import replace
 
 from dpr.adapters.api_key_authenticator import ApiKeyAuthenticator
+from dpr.adapters.background_start import BackgroundStart
 from dpr.adapters.cached_key_store import CachedKeyStore
 from dpr.adapters.catalog import build_catalog
 from dpr.adapters.clock import SystemClock, UuidIdGenerator
@@ -38,7 +40,9 @@ from dpr.ports.key_store import KeyStore
 from dpr.services.dismissal import Dismissal
 from dpr.services.identity import Identification
 from dpr.services.inputs import Inputs
+from dpr.services.instance import InstanceIds
 from dpr.services.keys import KeyManagement
+from dpr.services.lifecycle import Lifecycle
 from dpr.services.logs import FollowTiming
 from dpr.services.queries import JobQueries
 from dpr.services.records import JobRecords
@@ -49,10 +53,15 @@ from dpr.services.submission import Limits, Submission
 if TYPE_CHECKING:  # imported when used: a memory-backed server never loads SQLAlchemy's drivers
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from dpr.adapters.dask import LocalClusterSource
     from dpr.adapters.sql import SqlJobLogStore, SqlJobRepository
     from dpr.adapters.sql.key_store import SqlKeyStore
 
 log = logging.getLogger("dpr")
+
+# Seconds the embedded cluster's build waits, so the port opens first (uvicorn binds it once the
+# lifespan started; importing distributed meanwhile would slow that down).
+STARTED_PORT = 0.3
 
 SQL_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
 
@@ -168,23 +177,14 @@ def executor_kind(settings: Settings) -> str:
 def dask_executor(settings: Settings) -> Executor:
     """The Dask executor on the cluster ``executor.kind`` names. The gateway's own token is read
     from the variable ``executor.token_env`` names, when connecting, never stored."""
+    if settings.executor.kind == "local":
+        return embedded_cluster(settings)
     # Imported here: distributed is heavy, and a fake-executor server or the CLI never needs it.
-    from dpr.adapters.dask import (
-        DaskExecutor,
-        GatewaySource,
-        LocalClusterSource,
-        SchedulerSource,
-        WorkerTuning,
-    )
+    from dpr.adapters.dask import DaskExecutor, GatewaySource, SchedulerSource, WorkerTuning
 
     ex = settings.executor
-    source: LocalClusterSource | SchedulerSource | GatewaySource
-    if ex.kind == "local":
-        needed = {name for d in settings.processes.definitions for name in d.env}
-        source = LocalClusterSource(
-            workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit, keep_env=needed
-        )
-    elif ex.kind == "gateway":
+    source: SchedulerSource | GatewaySource
+    if ex.kind == "gateway":
         address = str(ex.address)
 
         def service_token() -> str | None:
@@ -205,6 +205,55 @@ def dask_executor(settings: Settings) -> Executor:
     else:
         source = SchedulerSource(str(ex.address))
     return DaskExecutor(source, tuning=WorkerTuning(cancel_grace=ex.cancel_grace))
+
+
+def embedded_cluster(settings: Settings) -> Executor:
+    """The Dask executor on an embedded LocalCluster. Its worker processes take seconds to
+    spawn (and distributed a second to import): the service answers meanwhile, and the jobs it
+    accepts wait for the cluster (``BackgroundStart``)."""
+    from dpr.adapters.dask.wire import task_key
+
+    ex = settings.executor
+
+    def make() -> Executor:
+        from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
+
+        # With an address, the embedded cluster is the one the parent of ``--http-workers`` runs.
+        source = local_cluster(settings) if ex.address is None else SchedulerSource(ex.address, durable=False)
+        return DaskExecutor(source, tuning=WorkerTuning(cancel_grace=ex.cancel_grace))
+
+    return BackgroundStart(
+        make,
+        "the embedded Dask cluster",
+        reference=lambda order: f"dask:{task_key(order.job_id)}",
+        durable=False,
+        delay=STARTED_PORT,
+    )
+
+
+def local_cluster(settings: Settings) -> LocalClusterSource:
+    """The embedded LocalCluster ``executor`` describes; its worker processes inherit only the
+    variables the configured processors declare (besides the basics)."""
+    from dpr.adapters.dask import LocalClusterSource
+
+    ex = settings.executor
+    needed = {name for d in settings.processes.definitions for name in d.env}
+    return LocalClusterSource(
+        workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit, keep_env=needed
+    )
+
+
+@contextlib.contextmanager
+def shared_cluster(settings: Settings) -> Iterator[Settings]:
+    """For the parent of ``--http-workers`` on the embedded cluster: one LocalCluster for all
+    the workers, started here (from the main thread) and stopped on exit; yields the workers'
+    settings, which name its scheduler (``executor.address`` with kind ``local``)."""
+    source = local_cluster(settings)
+    address = source.start_shared()
+    try:
+        yield msgspec.structs.replace(settings, executor=msgspec.structs.replace(settings.executor, address=address))
+    finally:
+        source.stop_shared()
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -323,7 +372,9 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidIdGenerator)
-    instance = providers.Singleton(instance_id)  # this instance's lease on its jobs, new at every start
+    # This instance's id in the store (its lease on its jobs): new at every start, and whenever
+    # another instance took its lease over.
+    instance = providers.Singleton(InstanceIds, providers.Callable(instance_id), providers.Object(instance_id))
 
     _catalog = providers.Singleton(build_catalog, settings.provided.processes)
     catalog = providers.Callable(lambda built: built[0], _catalog)
@@ -383,6 +434,7 @@ class Container(containers.DeclarativeContainer):
         catalog,
         notifier,
         providers.Callable(lambda s: s.server.base_url or "", settings),
+        instance=instance,
     )
     inputs = providers.Singleton(
         Inputs,
@@ -392,8 +444,18 @@ class Container(containers.DeclarativeContainer):
         response_default=providers.Callable(lambda s: ResponseMode(s.ogc.response_default), settings),
     )
 
+    lifecycle = providers.Singleton(
+        Lifecycle,
+        repository=repository,
+        executor=executor,
+        records=records,
+        clock=clock,
+        grace=settings.provided.server.grace_period,
+        retry_after=settings.provided.limits.retry_after,
+    )
     submission = providers.Singleton(
         Submission,
+        lifecycle=lifecycle,
         repository=repository,
         executor=executor,
         catalog=catalog,
@@ -467,8 +529,13 @@ async def running(
     container: Container, *, recover: bool = True, storage_only: bool = False
 ) -> AsyncIterator[list[Job]]:
     """The container's resources started (store open, executor connected, outbound clients
-    ready) and, unless ``recover`` is false, the jobs an earlier run left active settled; yields
-    those that were failed because the executor lost them. Everything started stops on exit.
+    ready) and, unless ``recover`` is false, this instance's lease held and the jobs an earlier
+    run left active settled; yields those that were failed because the executor lost them.
+    Everything started stops on exit: the executor first (this instance stops following its
+    jobs), then the lease is released (another instance takes them over at once), then the rest.
+
+    An executor that starts in the background (the embedded cluster) does not hold the start
+    up: the jobs left active are settled in the background once it is up (none are yielded).
 
     ``storage_only`` opens the store alone (waiting for the database and migrating it), for
     a process that prepares the database for others. The one lifespan of the server, the
@@ -481,8 +548,9 @@ async def running(
             lost: list[Job] = []
         else:
             await _settled(container.init_resources())
-            lost = await container.recovery().recover() if recover else []
-            leasing = asyncio.ensure_future(container.recovery().keep_lease()) if recover else None
+            deferred = container.executor().starting() is not None
+            lost = await _recovered(container, deferred) if recover else []
+            leasing = asyncio.ensure_future(_leased(container, deferred)) if recover else None
         if lost:
             log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
         yield lost
@@ -490,8 +558,41 @@ async def running(
         if leasing is not None:
             leasing.cancel()
             await asyncio.gather(leasing, return_exceptions=True)
+            await _settled(container.execution.shutdown())
             await _released(container)
         await _settled(container.shutdown_resources())
+
+
+async def _recovered(container: Container, deferred: bool) -> list[Job]:
+    """Hold the lease and, unless the executor is still starting, settle the jobs left active."""
+    recovery = container.recovery()
+    if not deferred:
+        return await recovery.recover()
+    await recovery.hold()
+    return []
+
+
+async def _leased(container: Container, deferred: bool) -> None:
+    """Keep the lease; when ``deferred``, meanwhile settle the jobs left active once the executor is up."""
+    recovery = container.recovery()
+    settling = asyncio.ensure_future(_settled_once_started(container)) if deferred else None
+    try:
+        await recovery.keep_lease()
+    finally:
+        if settling is not None:
+            settling.cancel()
+            await asyncio.gather(settling, return_exceptions=True)
+
+
+async def _settled_once_started(container: Container) -> None:
+    await container.executor().started()
+    try:
+        lost = await container.recovery().recover()
+    except Exception:  # the store is down: the heartbeat tries again
+        log.warning("could not settle the jobs left active", exc_info=True)
+        return
+    if lost:
+        log.warning("%d job(s) left active by an earlier run were failed: their executor lost them", len(lost))
 
 
 async def _released(container: Container) -> None:

@@ -65,3 +65,17 @@ class Executor(ABC):
     def dashboard_link(self) -> str | None:
         """A URL of the cluster's dashboard, when there is one."""
         return None
+
+    @property
+    def durable(self) -> bool:
+        """Whether jobs outlive this process (a cluster of their own): on a clean stop they are
+        handed over to another instance rather than waited for. False, the default."""
+        return False
+
+    def starting(self) -> str | None:
+        """Why jobs submitted now would wait to run (the cluster is still starting, or failed to
+        and is tried again); ``None``, the default, once they run."""
+        return None
+
+    async def started(self) -> None:
+        """Return once ``starting()`` is ``None`` (at once, by default)."""

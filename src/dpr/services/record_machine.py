@@ -125,6 +125,11 @@ class RecordMachine:
         """``job`` was stored by this process, which runs it."""
         self.running[job.job_id] = job
 
+    def disown(self, instance: str) -> None:
+        """Forget the remembered records of the jobs ``instance`` owned."""
+        for job_id in [j.job_id for j in self.running.values() if j.owner_instance == instance]:
+            del self.running[job_id]
+
     def forget(self, job_id: str) -> list[Effect]:
         """The job was removed."""
         self.running.pop(job_id, None)

@@ -18,6 +18,7 @@ from dpr.domain.process import ProcessCatalog
 from dpr.ports.job_repository import JobRepository
 from dpr.ports.log_store import JobLogStore, LogLine
 from dpr.ports.notifier import Notifier
+from dpr.services.instance import InstanceIds
 from dpr.services.record_machine import Effect, Gone, Keep, Notify, RecordMachine, Wake, Write, applying, split
 from dpr.services.waiters import Waiters
 
@@ -35,6 +36,9 @@ class JobRecords:
     by this process it starts from the record this process last wrote instead of reading the
     store; a stale guess fails the compare-and-set and the change is re-applied to the stored
     record. Records each job's subscriber callbacks and wakes those waiting for it to end.
+
+    With ``instance``, executor events change only the jobs this instance owns: a job another
+    instance took over is that one's to record, even while this one's executor still reports it.
     """
 
     def __init__(
@@ -44,9 +48,11 @@ class JobRecords:
         catalog: ProcessCatalog,
         notifier: Notifier | None = None,
         public_base: str = "",
+        *,
+        instance: InstanceIds | None = None,
     ) -> None:
         self.repository, self.logs, self.catalog = repository, logs, catalog
-        self.notifier, self.public_base = notifier, public_base
+        self.notifier, self.public_base, self.instance = notifier, public_base, instance
         self.waiters = Waiters()
         self.machine = RecordMachine(catalog, public_base, calls_back=notifier is not None)
 
@@ -58,6 +64,16 @@ class JobRecords:
     def forget(self, job_id: str) -> None:
         """The job was removed: wake its waiters and drop what is remembered of it."""
         self._perform(self.machine.forget(job_id))
+
+    def followed(self) -> list[str]:
+        """The jobs this process follows (submitted or taken over here) that it has not seen end."""
+        return list(self.machine.running)
+
+    def disown(self, instance: str) -> None:
+        """Another instance took over the jobs ``instance`` owned: stop writing from what this
+        process remembers of them (their next event, if any, reads the store and finds them
+        owned by that instance)."""
+        self.machine.disown(instance)
 
     async def record(self, events: Sequence[AnyEvent]) -> None:
         """Record executor events: log lines first, then each job's status changes folded into
@@ -128,13 +144,20 @@ class JobRecords:
         for job_id in fallback:
             for event in changes[job_id]:
                 try:
-                    await self.mutate(job_id, applying(event))
+                    await self.mutate(job_id, self._if_owned(applying(event)))
                 except Unavailable:
                     raise
                 except DomainError as error:  # one job's trouble must not stop the others'
                     log.warning("could not record %s of job %s: %s", type(event).__name__, job_id, error)
                 except Exception:
                     log.exception("could not record %s of job %s", type(event).__name__, job_id)
+
+    def _if_owned(self, change: Callable[[Job], Job]) -> Callable[[Job], Job]:
+        """``change`` on a job this instance owns; any other job is left as stored."""
+        owns = self.instance.owns if self.instance is not None else None
+        if owns is None:
+            return change
+        return lambda job: change(job) if owns(job.owner_instance) else job
 
     async def _compare_and_set(self, old: Job, new: Job) -> bool:
         """Store ``new`` if ``old`` is still the stored version; False if another writer won."""

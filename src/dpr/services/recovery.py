@@ -6,6 +6,9 @@ its lease every ``lease / 3`` seconds, and takes over, with one compare-and-set 
 lease, the jobs of any instance whose lease ran out: it re-attaches the executor to them,
 re-queues those still ``accepted`` that the executor never saw (their request is stored), and
 fails the others the executor lost. A clean stop releases the lease, so the jobs move at once.
+
+An instance that finds its own lease taken over (it could not renew it in time) leaves those
+jobs to their new owner, never writing over it, and goes on under a new id with a new lease.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dpr.domain.status import JobStatus
 from dpr.ports.clock import Clock
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
+from dpr.services.instance import InstanceIds
 from dpr.services.records import JobRecords
 
 log = logging.getLogger(__name__)
@@ -32,7 +36,7 @@ class Recovery:
     """This instance's lease and the jobs it takes over.
 
     Args:
-        instance: this instance's id (new at every start).
+        instance: this instance's ids (new at every start, and after losing its lease).
         lease: seconds the instance's jobs stay its own without a heartbeat.
         requeue: submits again an ``accepted`` job the executor never saw; False if it cannot.
     """
@@ -44,23 +48,43 @@ class Recovery:
         executor: Executor,
         records: JobRecords,
         clock: Clock,
-        instance: str = "instance",
+        instance: InstanceIds | str = "instance",
         lease: float = 30.0,
         requeue: Callable[[Job], Awaitable[bool]] | None = None,
     ) -> None:
         self.repository, self.executor, self.records, self.clock = repository, executor, records, clock
-        self.instance, self.lease, self.requeue = instance, lease, requeue
+        self.ids = instance if isinstance(instance, InstanceIds) else InstanceIds(instance)
+        self.lease, self.requeue = lease, requeue
+
+    @property
+    def instance(self) -> str:
+        """This instance's id now."""
+        return self.ids.current
+
+    async def hold(self) -> None:
+        """Start or renew this instance's lease; under a new id when the current one's lease
+        was taken over by another instance (whose jobs those are now)."""
+        while not await self.repository.renew_lease(self.instance, self._until()):
+            lost = self.instance
+            self.records.disown(lost)
+            log.error(
+                "instance %s lost its lease: another instance took its jobs over and records them now; "
+                "going on as instance %s",
+                lost,
+                self.ids.renew(),
+            )
 
     async def recover(self) -> list[Job]:
         """Hold this instance's lease and take over the active jobs whose owner's lease expired
         (or that no instance owns), once the store is open and the executor started; returns
         those that were failed because the executor lost them."""
-        if not await self.repository.renew_lease(self.instance, self._until()):
-            log.error("instance %s lost its lease: another instance follows its jobs", self.instance)
-            return []
+        await self.hold()
         lost = []
         for job in await self.repository.take_over(self.instance, self.clock.now()):
-            if await self.executor.adopt(job) or await self._requeued(job):
+            if await self.executor.adopt(job):
+                self.records.track(job)
+                continue
+            if await self._requeued(job):
                 continue
             # It may have ended meanwhile: a server shutting down still records outcomes.
             failed = await self.records.mutate(

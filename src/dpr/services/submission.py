@@ -21,6 +21,8 @@ from dpr.ports.job_repository import JobRepository
 from dpr.ports.notifier import Notifier
 from dpr.services.callbacks import check_subscriber, with_callback_base
 from dpr.services.inputs import Inputs
+from dpr.services.instance import InstanceIds
+from dpr.services.lifecycle import Lifecycle
 from dpr.services.records import JobRecords
 
 
@@ -65,8 +67,9 @@ class Submission:
         ids: IdGenerator,
         limits: Limits | None = None,
         notifier: Notifier | None = None,
-        instance: str | None = None,
+        instance: InstanceIds | None = None,
         permissions: Mapping[str, frozenset[str]] | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
         self.repository, self.executor, self.catalog, self.processors = repository, executor, catalog, processors
         self.inputs, self.records, self.clock, self.ids = inputs, records, clock, ids
@@ -74,6 +77,7 @@ class Submission:
         self.notifier = notifier
         self.instance = instance  # the service instance that owns (follows) the jobs it submits
         self.permissions = dict(permissions or {})  # process id -> the roles that may run it
+        self.lifecycle = lifecycle  # refuses new jobs while this instance stops
 
     async def execute(
         self,
@@ -93,8 +97,10 @@ class Submission:
         Synchronous executions wait for the outcome (up to ``Prefer: wait`` or the configured
         timeout, then fall back to asynchronous). A ``caller`` owns the job, and must hold one
         of the roles the process is reserved to, if any. Raises ``NoSuchProcess``,
-        ``Forbidden``, ``InvalidInput``, ``Overloaded``.
+        ``Forbidden``, ``InvalidInput``, ``Overloaded``, ``Unavailable`` (the instance is stopping).
         """
+        if self.lifecycle is not None:
+            self.lifecycle.admit()
         preference = preference or Preference()
         process = self.catalog.get(process_id)
         if caller is not None:
@@ -119,7 +125,7 @@ class Submission:
             log_limits=self.limits.log,
         )
         # Stored with its executor reference when the executor can tell it beforehand: one write.
-        job = replace(job, executor_ref=self.executor.reference(order), owner_instance=self.instance)
+        job = replace(job, executor_ref=self.executor.reference(order), owner_instance=self._instance())
         await self.repository.add(job)
         self.records.track(job, base_url)
         job = await self._submit(job, order)
@@ -169,6 +175,9 @@ class Submission:
             return (await self.repository.get(job_id)).status
         except NoSuchJob:
             return None
+
+    def _instance(self) -> str | None:
+        return self.instance.current if self.instance is not None else None
 
     def _authorize(self, process_id: str, caller: Principal) -> None:
         allowed = self.permissions.get(process_id)

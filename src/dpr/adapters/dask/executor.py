@@ -67,6 +67,10 @@ class DaskExecutor(Executor):
         elsewhere = names_cluster(order.placement) and self.placements is not None
         return None if elsewhere else f"dask:{task_key(order.job_id)}"
 
+    @property
+    def durable(self) -> bool:
+        return self.source.durable
+
     async def submit(self, order: WorkOrder) -> str:
         route = await self._started().for_placement(order.placement)
         shipped = replace(with_current_context(order), placement=None)  # credentials stay here

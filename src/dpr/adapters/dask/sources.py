@@ -12,6 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import dask
 from distributed import Client, LocalCluster
@@ -131,8 +132,15 @@ class LocalClusterSource(ClusterSource):
         self.keep_env = set(keep_env)
         self.processes, self.dashboard = processes, dashboard
         self._cluster: LocalCluster | None = None
+        self._shared: LocalCluster | None = None
 
     async def connect(self) -> Client:
+        with self._spawning():
+            self._cluster = await self._start_cluster()
+        return await Client(self._cluster, asynchronous=True, set_as_default=False)
+
+    @contextmanager
+    def _spawning(self) -> Iterator[None]:
         # A worker dying under a job fails its task at once; the executor re-runs it while the
         # job's ``retries`` allow (Dask's default would re-run it up to three times first).
         with (
@@ -140,24 +148,40 @@ class LocalClusterSource(ClusterSource):
             scrubbed_environment(self.keep_env),
             children_ignore_interrupts(),
         ):
-            self._cluster = await self._start_cluster()
-        return await Client(self._cluster, asynchronous=True, set_as_default=False)
+            yield
 
     async def _start_cluster(self) -> LocalCluster:
-        return await LocalCluster(
-            n_workers=self.workers,
-            threads_per_worker=self.threads_per_worker,
-            memory_limit=self.memory_limit,
-            processes=self.processes,
-            host="127.0.0.1",
-            protocol="tcp://",
-            scheduler_port=0,
+        return await LocalCluster(**self._options(0), asynchronous=True)
+
+    def _options(self, port: int) -> dict[str, Any]:
+        return {
+            "n_workers": self.workers,
+            "threads_per_worker": self.threads_per_worker,
+            "memory_limit": self.memory_limit,
+            "processes": self.processes,
+            "host": "127.0.0.1",
+            "protocol": "tcp://",
+            "scheduler_port": port,
             # The scheduler always serves HTTP (health, metrics): on a free port, never on a
             # taken 8787; the dashboard pages only on request (they need bokeh).
-            dashboard_address="127.0.0.1:0",
-            scheduler_kwargs={"dashboard": self.dashboard},
-            asynchronous=True,
-        )
+            "dashboard_address": "127.0.0.1:0",
+            "scheduler_kwargs": {"dashboard": self.dashboard},
+        }
+
+    def start_shared(self) -> str:
+        """Start the cluster for other processes of this service, without an event loop of the
+        caller's (the parent of ``--http-workers``, which serves through them); returns the
+        scheduler's address, for their ``SchedulerSource(address, durable=False)``. Call from
+        the main thread, so that Ctrl-C reaches the service, not its workers."""
+        with self._spawning():
+            self._shared = LocalCluster(**self._options(0), asynchronous=False)
+        return str(self._shared.scheduler_address)
+
+    def stop_shared(self) -> None:
+        """Stop what ``start_shared`` started (once the processes using it stopped)."""
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
 
     async def close(self) -> None:
         if self._cluster is not None:
@@ -171,10 +195,13 @@ class LocalClusterSource(ClusterSource):
 
 
 class SchedulerSource(ClusterSource):
-    """A running ``dask scheduler`` at ``address`` (``tcp://host:8786``)."""
+    """A running ``dask scheduler`` at ``address`` (``tcp://host:8786``); ``durable=False`` for
+    the embedded cluster another process of this service runs (``SharedLocalCluster``)."""
 
-    def __init__(self, address: str, *, timeout: float = 10.0, dashboard: str | None = None) -> None:
-        self.address, self.timeout, self._dashboard = address, timeout, dashboard
+    def __init__(
+        self, address: str, *, timeout: float = 10.0, dashboard: str | None = None, durable: bool = True
+    ) -> None:
+        self.address, self.timeout, self._dashboard, self.durable = address, timeout, dashboard, durable
         self._client: Client | None = None
 
     async def connect(self) -> Client:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import ipaddress
 import logging
 import logging.config
 import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -28,6 +31,7 @@ log = logging.getLogger("dpr")
 
 # Where the parent of ``--http-workers`` processes hands them its effective settings.
 WORKER_SETTINGS = "DPR_SERVE_WORKER_SETTINGS"
+WORKER_HEALTHCHECK = 60  # seconds an HTTP worker may take to answer its supervisor's ping
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -110,7 +114,8 @@ def exposure_warning(settings: Settings) -> str | None:
     show_default=True,
     envvar="DPR_HTTP_WORKERS",
     help="HTTP server processes sharing the port [env: DPR_HTTP_WORKERS]. More than 1 needs a "
-    "PostgreSQL (or SQLite) store and executor.kind fake; each runs the jobs it accepted.",
+    "PostgreSQL (or SQLite) store; each is an instance with its own lease, following the jobs it "
+    "accepted. On the embedded cluster (executor.kind local) they share one LocalCluster.",
 )
 @click.option(
     "--ephemeral", is_flag=True, help="Keep jobs in memory and run them in-process: nothing survives a restart."
@@ -141,9 +146,11 @@ def serve(
     Start-up waits up to storage.connect_timeout for the database, then gives up with one
     line naming it (exit code 3). Without auth.methods (anonymous access) it listens only on
     a loopback address unless --allow-anonymous is given.
-    """
-    from dpr.entrypoints.http.app import create_app
 
+    SIGTERM or Ctrl-C drains first: new executions get 503, /health/ready turns unready, jobs
+    on a durable cluster are handed over and those on the embedded one waited for up to
+    server.grace_period; a second signal stops at once.
+    """
     try:
         settings = resolve_settings(
             config, host=host, port=port, workers=workers, ephemeral=ephemeral, allow_anonymous=allow_anonymous
@@ -154,14 +161,14 @@ def serve(
         migrated = msgspec.structs.replace(
             settings, storage=msgspec.structs.replace(settings.storage, migrate_on_start=False)
         )
-        app = create_app(migrated, serving=True) if http_workers == 1 else None
+        app = _app(migrated) if http_workers == 1 else None  # the workers' parent serves none itself
     except (ConfigError, CatalogError, ValueError) as e:
         raise UsageError(str(e)) from None
     level = (log_level or settings.logging.level).upper()
     logging.config.dictConfig(log_config(level))
     if exposed:
         log.warning(exposed)
-    prepare_storage(settings, recover=app is None)
+    prepare_storage(settings)
     announce = (
         f"dpr serving on http://{settings.server.host}:{settings.server.port} "
         f"(storage {redact_url(settings.storage.url)}, executor {settings.executor.kind}, "
@@ -177,9 +184,24 @@ def serve(
     if app is not None:
         run_http(app, announce, **options)
         return
-    # Workers are new interpreters: they get the settings resolved here, already migrated.
-    os.environ[WORKER_SETTINGS] = msgspec.json.encode(migrated).decode()
-    run_http(f"{__name__}:worker_app", announce, factory=True, workers=http_workers, **options)
+    with shared_embedded_cluster(migrated) as shared:
+        # Workers are new interpreters: they get the settings resolved here, already migrated.
+        os.environ[WORKER_SETTINGS] = msgspec.json.encode(shared).decode()
+        run_http(f"{__name__}:worker_app", announce, factory=True, workers=http_workers, **options)
+
+
+@contextlib.contextmanager
+def shared_embedded_cluster(settings: Settings) -> Iterator[Settings]:
+    """The settings of ``--http-workers`` processes: on the embedded cluster, one LocalCluster
+    started here for them all (they connect to its scheduler), stopped once they stopped."""
+    from dpr.entrypoints.container import shared_cluster
+
+    if settings.executor.kind != "local" or settings.executor.address is not None:
+        yield settings
+        return
+    with shared_cluster(settings) as shared:
+        log.info("embedded Dask cluster for the HTTP workers at %s", shared.executor.address)
+        yield shared
 
 
 def run_http(app: Any, announce: str, **options: Any) -> None:
@@ -189,6 +211,10 @@ def run_http(app: Any, announce: str, **options: Any) -> None:
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
+    if options.get("workers", 1) > 1 and "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        # The supervisor kills a worker that does not answer its ping in time (5 s by default)
+        # and starts another: on a busy machine a worker still importing would never live.
+        options = {**options, "timeout_worker_healthcheck": WORKER_HEALTHCHECK}
     config = uvicorn.Config(app, **options)
     if config.workers > 1:
         sock = config.bind_socket()
@@ -215,18 +241,13 @@ def check_http_workers(settings: Settings, count: int) -> None:
         raise ValueError(
             "--http-workers above 1 needs a database (storage.url): each worker would keep its own jobs in memory"
         )
-    if settings.executor.kind != "fake":
-        raise ValueError(
-            f"--http-workers above 1 needs executor.kind fake: every worker's {settings.executor.kind} "
-            "executor would adopt the same jobs at start-up"
-        )
     if storage_url(settings).startswith("sqlite"):
         click.echo("warning: SQLite takes one writer at a time; one HTTP worker is usually faster", err=True)
 
 
-def prepare_storage(settings: Settings, *, recover: bool) -> None:
-    """Wait for the database and migrate it, before serving; with ``recover``, also settle
-    the jobs an earlier run left active (once, for all the workers about to start).
+def prepare_storage(settings: Settings) -> None:
+    """Wait for the database and migrate it, before serving (once, for all the workers about
+    to start; each settles the jobs an earlier run left active as it takes their leases over).
 
     Raises ``CliError`` (exit code 3) with one line naming the database when it does not
     answer within ``storage.connect_timeout``.
@@ -236,26 +257,31 @@ def prepare_storage(settings: Settings, *, recover: bool) -> None:
     if storage_kind(settings) == "memory":
         return
     try:
-        asyncio.run(_prepare(settings, recover))
+        asyncio.run(_prepare(settings))
     except Unavailable as e:
         raise CliError(f"cannot start: {e.describe()}", Exit.UNAVAILABLE) from None
 
 
-async def _prepare(settings: Settings, recover: bool) -> None:
+async def _prepare(settings: Settings) -> None:
     from dpr.entrypoints.container import build_container, running
 
-    # Without recovery only the store is opened: the server's own executor starts with it.
-    async with running(build_container(settings), recover=recover, storage_only=not recover):
+    async with running(build_container(settings), storage_only=True):
         pass
 
 
+def _app(settings: Settings) -> Litestar:
+    from dpr.entrypoints.http.app import create_app
+
+    return create_app(settings, serving=True)
+
+
 def worker_app() -> Litestar:
-    """The app of one ``--http-workers`` process (a uvicorn factory): the parent's settings,
-    no start-up recovery (the parent did it)."""
+    """The app of one ``--http-workers`` process (a uvicorn factory), on the parent's settings:
+    an instance of its own, with its own lease."""
     from dpr.entrypoints.http.app import create_app
 
     settings = msgspec.json.decode(os.environ[WORKER_SETTINGS], type=Settings)
-    app = create_app(settings, recover=False, serving=True)
+    app = create_app(settings, serving=True)
     logging.config.dictConfig(log_config(settings.logging.level))
     return app
 

@@ -49,6 +49,7 @@ WITH_LINKS = frozenset(
     }
 )
 STORAGE = ("/jobs", EXECUTION, "/health", "/dpr")
+READY = "/health/ready"
 EXTRA_ERRORS = {(EXECUTION, "post"): {400, 429}, ("/jobs/{job_id}", "delete"): {400}}
 EVENT_STREAMS = {"/jobs/{job_id}/logs": False, "/dpr/jobs/{job_id}/logs": True}  # path: streams only
 EVENT_STREAM = {
@@ -137,6 +138,8 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> None:
         }
     for code in sorted(_errors(path, method, op)):
         responses[str(code)] = ref("responses", ERROR_RESPONSES[code])
+    if path == READY and "503" in op.get("responses", {}):  # the readiness document, not an exception
+        responses["503"] = op["responses"]["503"]
     op["responses"] = responses
 
 

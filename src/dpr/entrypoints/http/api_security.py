@@ -10,7 +10,7 @@ from dpr.adapters.settings import AuthSettings
 from dpr.entrypoints.http.api_parts import JSON, ref
 from dpr.entrypoints.http.openapi30 import METHODS
 
-PUBLIC_PATHS = frozenset({"/", "/conformance", "/api", "/health", "/_mgmt/ping"})
+PUBLIC_PATHS = frozenset({"/", "/conformance", "/api", "/health", "/health/ready", "/_mgmt/ping"})
 
 
 def _refusal(description: str) -> dict[str, Any]:

@@ -1,14 +1,17 @@
-"""Landing page, conformance, API definition, health."""
+"""Landing page, conformance, API definition, health (liveness) and readiness."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect
 
 from dpr.domain import ogc
 from dpr.domain.documents import ConfClasses, LandingPage
+from dpr.domain.errors import Unavailable
 from dpr.entrypoints.http.api_doc import api_document
 from dpr.entrypoints.http.auth import PUBLIC
 from dpr.entrypoints.http.common import Config, Queries, base_url, json_response
@@ -46,4 +49,31 @@ async def health(queries: Queries) -> dict[str, Any]:
     return {"status": "ok", "active_jobs": active, "processes": len(queries.process_ids())}
 
 
-ROUTES = [landing, conformance, api, health]
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    """Whether this instance takes and runs new jobs now, and if not, why."""
+
+    status: str  # "ready" or "not ready"
+    reasons: list[str]
+
+
+@get(
+    "/health/ready",
+    summary="Readiness: takes new jobs and runs them",
+    description="200 when this instance takes new jobs and its executor runs them; 503 with the reasons "
+    "while it starts (jobs are accepted and wait for the cluster), stops, or cannot reach its store. "
+    "`/health` is the liveness probe.",
+    tags=["Operations"],
+    opt=PUBLIC,
+    responses={503: ResponseSpec(data_container=Readiness, description="Not ready; the body says why.")},
+)
+async def ready(request: Request, queries: Queries) -> Response[Readiness]:
+    reasons = request.app.state.lifecycle.not_ready()
+    try:
+        await queries.active_count()
+    except Unavailable as e:
+        reasons.append(e.describe())
+    status, code = ("not ready", 503) if reasons else ("ready", 200)
+    return Response(Readiness(status=status, reasons=reasons), status_code=code)
+
+
+ROUTES = [landing, conformance, api, health, ready]
