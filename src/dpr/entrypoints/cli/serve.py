@@ -90,7 +90,8 @@ def exposure_warning(settings: Settings) -> str | None:
     exposed = f"anonymous access on {settings.server.host}: anyone who reaches it sees and dismisses every job"
     if not settings.auth.allow_anonymous_remote:
         raise ValueError(
-            f"refusing {exposed}. Set auth.methods (DPR_AUTH_METHODS=api_key, keys from `dpr keys create`), "
+            f"refusing {exposed}. Set auth.methods (DPR_AUTH_METHODS=api_key with keys from `dpr keys create`, "
+            "and/or oidc with auth.oidc.issuer and audience), "
             "or allow it with --allow-anonymous (auth.allow_anonymous_remote: true)."
         )
     return f"serving {exposed} (allowed by auth.allow_anonymous_remote)"
