@@ -56,6 +56,19 @@ BAD_PAYLOADS = {  # name: (the payload, the field the failed run names)
         "io.input_products[0].path",
     ),
     "other-scheme": ({"io": {"input_products": [_product("gs://bucket/p.zarr")]}}, "io.input_products[0].path"),
+    # EOPF imports every module a payload names: only those of the process's unit packages
+    "unit-subprocess": (
+        {
+            "workflow": [
+                {"module": "subprocess", "processing_unit": "Popen", "name": "x", "parameters": {"args": ["id"]}}
+            ]
+        },
+        "workflow[0].module",
+    ),
+    "context-manager-os": (
+        {"context_managers": [{"module": "os", "context_manager": "system", "parameters": {"command": "id"}}]},
+        "context_managers[0].module",
+    ),
 }
 GOOD_PAYLOAD = (
     {

@@ -13,7 +13,10 @@ must have; by default those of the task table's units), ``dask`` (``job_cluster`
 the job runs on, the default; ``local``, ``none`` or ``payload``), ``local_cluster`` (options of
 a LocalCluster), ``env`` (fixed variables for the ``eopf`` process), ``cancel_grace`` (seconds
 between SIGTERM and SIGKILL on dismissal), ``work_dir`` (parent of the per-job folders),
-``max_copy_bytes`` (the most the configuration folder may hold, 1 GiB by default), ``warm``
+``max_copy_bytes`` (the most the configuration folder may hold, 1 GiB by default),
+``unit_packages`` (the top-level packages whose modules a payload may name, in its workflow,
+context managers or anywhere else: ``eopf`` and those of ``modules`` by default; ``["*"]``
+allows any), ``warm``
 (fork each run from a process that keeps EOPF imported: ``eopf_warm``), and ``id``, ``title``,
 ``description``, ``version``, ``keywords``.
 
@@ -108,6 +111,10 @@ class EopfProcessor(Processor):
         self.table_ref: str | None = None if table is None else str(table)
         modules = options.get("modules")
         self.modules: list[str] = list(modules) if modules is not None else self._table_modules()
+        packages = options.get("unit_packages")
+        self.unit_packages = frozenset(
+            [str(p) for p in packages] if packages is not None else ["eopf", *(m.split(".")[0] for m in self.modules)]
+        )
 
     def unavailable(self) -> str | None:
         """Why this process cannot run here (for the administrator), or None when it can."""
@@ -177,6 +184,12 @@ class EopfProcessor(Processor):
         workdir = payload_file.parent
         policy = context.locations
         locations.check_payload(payload, policy, workdir, context.env, own_dask=plan.kind == "payload")
+        refused = payloads.refused_module(payload, self.unit_packages)
+        if refused is not None:
+            raise ProcessorError(
+                f"payload field {refused[0]!r}: module {refused[1]!r} is not from a package this process runs "
+                f"({', '.join(sorted(self.unit_packages))}; process option 'unit_packages')"
+            )
         self.environment.require(_unit_packages(payload))
         output = EopfOutput(
             context, payloads.secret_values(payload), workdir / "reports" / f"{payload_file.stem}.processor.log"

@@ -285,3 +285,32 @@ def secret_values(payload: Any) -> list[str]:
     elif isinstance(payload, _Tagged):
         found.extend(secret_values(payload.value))
     return found
+
+
+def imported_modules(payload: Any, field: str = "") -> list[tuple[str, str]]:
+    """``(field, module)`` for every ``module`` the payload names at any depth (workflow units,
+    context managers, anything else EOPF imports by name), in document order."""
+    found: list[tuple[str, str]] = []
+    if isinstance(payload, Mapping):
+        for key, value in payload.items():
+            where = f"{field}.{key}" if field else str(key)
+            if key == "module":
+                found.append((where, str(value)))
+            else:
+                found.extend(imported_modules(value, where))
+    elif isinstance(payload, list):
+        for index, value in enumerate(payload):
+            found.extend(imported_modules(value, f"{field}[{index}]"))
+    return found
+
+
+def refused_module(payload: Any, packages: frozenset[str]) -> tuple[str, str] | None:
+    """The first ``(field, module)`` whose top-level package is not in ``packages`` (``*``
+    allows any), or ``None``: a client's payload must not make EOPF import what the deployment
+    did not install for it (``subprocess``, ``os``, another package's code)."""
+    if "*" in packages:
+        return None
+    for field, module in imported_modules(payload):
+        if module.split(".")[0] not in packages:
+            return field, module
+    return None
