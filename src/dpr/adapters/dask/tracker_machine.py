@@ -36,6 +36,7 @@ from dpr.adapters.dask.tracker_messages import (
     Input,
     Instruction,
     LingerOver,
+    Reconnected,
     Recorded,
     Release,
     ReleaseLater,
@@ -44,6 +45,7 @@ from dpr.adapters.dask.tracker_messages import (
     Resubmit,
     Resubmitted,
     ResultFetched,
+    SchedulerStates,
     Stop,
     TaskEnded,
     Unwatched,
@@ -62,6 +64,11 @@ GAP = (
     " scheduler's event log, which keeps the last distributed.admin.low-level-log-length batches of all jobs):"
     " log lines may be missing here"
 )
+LOST = (
+    "the executor no longer knows this job (the scheduler forgot its task, e.g. after the connection to it was lost"
+    " or it restarted, before it finished)"
+)
+MISSES = 2  # health checks in a row that must find a job's task unknown before it is failed (submission race)
 RERUN = "the worker running this job died; running it again ({} of {} retries; the scheduler re-ran it)"
 
 
@@ -80,6 +87,7 @@ class JobWatch:
     run: str | None = None  # the execution of this attempt whose events were delivered
     last_seq: dict[str, int] = field(default_factory=dict)  # per run, the last event number delivered
     held: list[AnyEvent] | None = None  # the topic's events while a replay is awaited
+    misses: int = 0  # health checks in a row that found the task unknown to the scheduler
 
     def may_retry(self, worker_died: bool) -> bool:
         """Whether a task that erred should run again (and count it)."""
@@ -145,10 +153,42 @@ class TrackerMachine:
                 return []
             case LingerOver(job_id=job_id):
                 return self._release(job_id)
+            case SchedulerStates():
+                return self._checked(what)
+            case Reconnected():
+                return self._reconnected()
         raise TypeError(f"not an input of the tracker: {what!r}")
 
     def close(self) -> None:
         self.jobs.clear()
+
+    def pending(self) -> list[str]:
+        """The watched jobs whose outcome is not known yet (for the health check)."""
+        return [job_id for job_id, watch in self.jobs.items() if not watch.final_seen]
+
+    def _checked(self, what: SchedulerStates) -> list[Instruction]:
+        """A job whose task the scheduler forgot (twice in a row: a task just sent may not be
+        there yet) will never report: fail it, unless it is being cancelled."""
+        out: list[Instruction] = []
+        for job_id, state in what.states.items():
+            watch = self.jobs.get(job_id)
+            if watch is None or watch.final_seen or watch.cancel_requested:
+                continue
+            watch.misses = watch.misses + 1 if state is None else 0
+            if watch.misses >= MISSES:
+                out += self._deliver(watch, Failed(job_id=job_id, at=what.at, error=LOST))
+        return out
+
+    def _reconnected(self) -> list[Instruction]:
+        """Events sent while the client was away are looked up in the event log, as on adoption."""
+        out: list[Instruction] = []
+        for job_id, watch in self.jobs.items():
+            if watch.final_seen:
+                continue
+            if watch.held is None:
+                watch.held = []
+            out.append(Replay(job_id=job_id))
+        return out
 
     def _watched(self, what: Watched) -> list[Instruction]:
         self._generations += 1

@@ -95,6 +95,17 @@ class LingerOver(msgspec.Struct, frozen=True, kw_only=True):
     job_id: str
 
 
+class SchedulerStates(msgspec.Struct, frozen=True, kw_only=True):
+    """What the scheduler said of the tasks of watched jobs (``None``: it does not know it)."""
+
+    states: dict[str, str | None]
+    at: datetime
+
+
+class Reconnected(msgspec.Struct, frozen=True, kw_only=True):
+    """The client lost the scheduler and connected again (and subscribed to the topic again)."""
+
+
 Input = (
     Watched
     | WorkerEvents
@@ -107,6 +118,8 @@ Input = (
     | CancelRequested
     | Unwatched
     | LingerOver
+    | SchedulerStates
+    | Reconnected
 )
 
 

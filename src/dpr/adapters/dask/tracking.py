@@ -29,6 +29,7 @@ from dpr.adapters.dask.tracker_messages import (
     Input,
     Instruction,
     LingerOver,
+    Reconnected,
     Recorded,
     Release,
     ReleaseLater,
@@ -37,6 +38,7 @@ from dpr.adapters.dask.tracker_messages import (
     Resubmit,
     Resubmitted,
     ResultFetched,
+    SchedulerStates,
     Stop,
     TaskEnded,
     Unwatched,
@@ -46,6 +48,7 @@ from dpr.adapters.dask.tracker_messages import (
 from dpr.adapters.dask.wire import TOPIC, decode_event, decode_events
 from dpr.adapters.event_pump import EventPump
 from dpr.adapters.runner import utcnow
+from dpr.domain.errors import Unavailable
 from dpr.domain.events import AnyEvent
 from dpr.ports.executor import EventHandler
 
@@ -55,8 +58,11 @@ log = logging.getLogger(__name__)
 class JobTracker:
     """The watched jobs of one executor, and the single queue their events reach the service by."""
 
-    def __init__(self, calls: SchedulerCalls, handler: EventHandler, *, durable: bool, linger: float) -> None:
+    def __init__(
+        self, calls: SchedulerCalls, handler: EventHandler, *, durable: bool, linger: float, check_every: float = 10.0
+    ) -> None:
         self.calls = calls
+        self.check_every = check_every
         self.machine = TrackerMachine(durable=durable, linger=linger)
         self._handler = handler
         self._futures: dict[str, Future] = {}
@@ -64,6 +70,12 @@ class JobTracker:
         self._pump = EventPump(self._deliver)
         self._replays: set[str] = set()  # jobs whose events are to be looked up in the event log
         self._replaying = False
+
+    def start(self) -> None:
+        """Subscribe to the workers' topic, and look every ``check_every`` seconds whether the
+        client reconnected or the scheduler forgot a watched job's task."""
+        self.calls.client.subscribe_topic(TOPIC, self.on_topic)
+        self.spawn(self._health_checks())
 
     def watching(self, job_id: str) -> bool:
         return self.machine.watching(job_id)
@@ -168,6 +180,29 @@ class JobTracker:
                 await self.calls.client.retry([future])
                 what = Resubmitted(job_id=job_id, generation=generation, at=utcnow())
         self._handle(what)
+
+    async def _health_checks(self) -> None:
+        """A client that lost the scheduler reconnects by itself, but a new scheduler has no
+        subscription of it, and a scheduler that handled the end of the old connection late
+        forgot the client's tasks without a word: no job may wait for ever on either."""
+        client = self.calls.client
+        comm = client.scheduler_comm
+        while True:
+            await asyncio.sleep(self.check_every)
+            if not self.calls.running:
+                continue
+            if client.scheduler_comm is not comm:
+                comm = client.scheduler_comm
+                log.warning("the client reconnected to the scheduler: subscribing again, replaying the event log")
+                client.subscribe_topic(TOPIC, self.on_topic)
+                self._handle(Reconnected())
+            pending = self.machine.pending()
+            try:
+                states = await self.calls.states(pending) if pending else {}
+            except Unavailable as e:
+                log.warning("health check: could not ask the scheduler about %d job(s): %s", len(pending), e)
+                continue
+            self._handle(SchedulerStates(states=states, at=utcnow()))
 
     async def _replay(self) -> None:
         """One read of the scheduler's event log serves every job adopted meanwhile."""

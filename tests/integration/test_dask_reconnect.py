@@ -1,0 +1,104 @@
+"""The Dask executor when its client loses the scheduler and reconnects.
+
+Under heavy load a client's connection to the scheduler can break (the embedded cluster's
+scheduler shares the service's process); ``distributed.Client`` reconnects by itself, but the
+jobs this instance followed must not stay accepted or running forever: each ends, successful or
+failed with a message saying the cluster lost it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dpr.adapters.clock import UuidIdGenerator
+from dpr.adapters.dask import DaskExecutor, LocalClusterSource, WorkerTuning
+from dpr.adapters.memory_job_repository import InMemoryJobRepository
+from dpr.adapters.memory_log_store import InMemoryJobLogStore
+from dpr.adapters.settings import ProcessDefinition, ProcessSettings, Settings, ephemeral
+from dpr.domain.mode import Preference
+from dpr.domain.status import JobStatus
+from tests.builders import execute_body
+from tests.services import Services, wire
+from tests.waiting import async_wait_for, scaled
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ASYNC = Preference(respond_async=True)
+TUNING = WorkerTuning(flush_interval=0.1, cancel_poll=0.1, cancel_grace=1.0)
+DEFINITIONS = [ProcessDefinition(id="mockup", processor="dpr.adapters.processors.mockup:MockupProcessor")]
+
+
+def embedded_service(repository: InMemoryJobRepository) -> Services:
+    executor = DaskExecutor(LocalClusterSource(workers=2, processes=False), tuning=TUNING, check_every=0.5)
+    settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS)))
+    return wire(
+        settings=settings,
+        repository=repository,
+        log_store=InMemoryJobLogStore(),
+        executor=executor,
+        ids=UuidIdGenerator(),
+    )
+
+
+async def submit(service: Services, count: int, duration: float) -> list[str]:
+    body = execute_body({"inputs": {"duration": duration}})
+    return [(await service.submission.execute("mockup", body, ASYNC)).job.job_id for _ in range(count)]
+
+
+async def all_ended(repository: InMemoryJobRepository, job_ids: list[str]) -> bool:
+    return all([(await repository.get(j)).is_terminal for j in job_ids])
+
+
+async def test_every_job_ends_after_the_client_lost_and_regained_the_scheduler():
+    repository = InMemoryJobRepository()
+    service = embedded_service(repository)
+    await service.start()
+    try:
+        executor = service.executor
+        before = await submit(service, 6, 1.0)
+        await async_wait_for(lambda: _some_running(repository, before), 30, "a job to run")
+        comm = executor.client.scheduler_comm
+        await comm.comm.close()  # the connection breaks; the client reconnects by itself
+        during = await submit(service, 4, 0.3)
+        await async_wait_for(lambda: executor.client.status == "running", 30, "the client to reconnect")
+        after = await submit(service, 4, 0.3)
+        jobs = [*before, *during, *after]
+        await async_wait_for(lambda: all_ended(repository, jobs), 60, "every job to end")
+        ended = [await repository.get(j) for j in jobs]
+        for job in ended:
+            assert job.status is JobStatus.SUCCESSFUL or (job.error and "cluster" in job.error), (job.status, job.error)
+        assert all(j.status is JobStatus.SUCCESSFUL for j in ended[len(before) + len(during) :])
+    finally:
+        await service.close()
+
+
+async def _some_running(repository: InMemoryJobRepository, job_ids: list[str]) -> bool:
+    return any([(await repository.get(j)).status is JobStatus.RUNNING for j in job_ids])
+
+
+async def test_jobs_whose_tasks_the_scheduler_forgot_without_a_word_fail_with_a_clear_message():
+    """Under load the scheduler may handle the end of the client's old connection after the
+    client re-registered: it then drops the client's claim on every task without telling it, and
+    the queued ones are forgotten while their futures wait for ever."""
+    repository = InMemoryJobRepository()
+    service = embedded_service(repository)
+    await service.start()
+    try:
+        executor = service.executor
+        jobs = await submit(service, 8, 1.0)  # two workers of one thread: most wait in the queue
+        await async_wait_for(lambda: _some_running(repository, jobs), 30, "a job to run")
+        scheduler = executor.source._cluster.scheduler
+        keys = [ts.key for ts in scheduler.clients[executor.client.id].wants_what]
+        scheduler.client_releases_keys(keys=keys, client=executor.client.id, stimulus_id="late-remove-client")
+        await async_wait_for(lambda: all_ended(repository, jobs), scaled(60), "every job to end")
+        ended = [await repository.get(j) for j in jobs]
+        lost = [j for j in ended if j.status is not JobStatus.SUCCESSFUL]
+        assert lost, "the queued jobs were forgotten by the scheduler"
+        assert all(j.status is JobStatus.FAILED and "no longer knows" in (j.error or "") for j in lost), [
+            (j.status, j.error) for j in lost
+        ]
+        after = await submit(service, 2, 0.2)
+        done = [await service.queries.wait(j, scaled(30)) for j in after]
+        assert [j.status for j in done] == [JobStatus.SUCCESSFUL] * 2, [(j.status, j.error) for j in done]
+    finally:
+        await service.close()
