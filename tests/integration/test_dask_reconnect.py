@@ -8,16 +8,21 @@ failed with a message saying the cluster lost it.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from dpr.adapters.clock import UuidIdGenerator
-from dpr.adapters.dask import DaskExecutor, LocalClusterSource, WorkerTuning
+from dpr.adapters.dask import DaskExecutor, LocalClusterSource, SchedulerSource, WorkerTuning
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.adapters.settings import ProcessDefinition, ProcessSettings, Settings, ephemeral
 from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from tests.builders import execute_body
+from tests.integration.server import wait_for_port
+from tests.integration.test_dask_cluster import DASK, Cluster
 from tests.services import Services, wire
 from tests.waiting import async_wait_for, scaled
 
@@ -102,3 +107,47 @@ async def test_jobs_whose_tasks_the_scheduler_forgot_without_a_word_fail_with_a_
         assert [j.status for j in done] == [JobStatus.SUCCESSFUL] * 2, [(j.status, j.error) for j in done]
     finally:
         await service.close()
+
+
+def restart_scheduler(cluster: Cluster) -> None:
+    """Kill the scheduler and start a new one on the same address, with a new worker (a worker
+    without a nanny would end after its scheduler anyway)."""
+    cluster.scheduler.kill()
+    cluster.scheduler.wait()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
+    argv = [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(cluster.port), "--no-dashboard"]
+    cluster.scheduler = cluster._spawn("scheduler-again", argv, env)
+    wait_for_port(cluster.port)
+    for address in list(cluster.workers):
+        cluster.kill_worker(address)
+    cluster.add_worker()
+
+
+async def test_after_the_scheduler_restarted_jobs_end_and_new_ones_report_their_log_lines(tmp_path: Path):
+    cluster = Cluster(tmp_path)
+    repository, logs = InMemoryJobRepository(), InMemoryJobLogStore()
+    try:
+        cluster.add_worker()
+        executor = DaskExecutor(SchedulerSource(cluster.address, timeout=30), tuning=TUNING, check_every=0.5)
+        settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS)))
+        service = wire(
+            settings=settings, repository=repository, log_store=logs, executor=executor, ids=UuidIdGenerator()
+        )
+        await service.start()
+        try:
+            before = await submit(service, 2, 30.0)
+            await async_wait_for(lambda: _some_running(repository, before), scaled(30), "a job to run")
+            restart_scheduler(cluster)
+            await async_wait_for(lambda: all_ended(repository, before), scaled(60), "the lost jobs to end")
+            for job in [await repository.get(j) for j in before]:
+                assert job.status is JobStatus.FAILED and "cluster" in (job.error or ""), (job.status, job.error)
+            await async_wait_for(lambda: executor.client.status == "running", scaled(30), "the client to reconnect")
+            after = await submit(service, 1, 0.3)
+            done = await service.queries.wait(after[0], scaled(60))
+            assert done.status is JobStatus.SUCCESSFUL, (done.status, done.error)
+            lines = [r.line for r in await logs.read(after[0])]
+            assert "mockup: step 10/10 done" in lines, "the topic's events reach the instance again"
+        finally:
+            await service.close()
+    finally:
+        cluster.stop()
