@@ -140,13 +140,45 @@ async def test_after_the_scheduler_restarted_jobs_end_and_new_ones_report_their_
             restart_scheduler(cluster)
             await async_wait_for(lambda: all_ended(repository, before), scaled(60), "the lost jobs to end")
             for job in [await repository.get(j) for j in before]:
-                assert job.status is JobStatus.FAILED and "cluster" in (job.error or ""), (job.status, job.error)
+                assert job.status is JobStatus.FAILED and "no longer knows" in (job.error or ""), (
+                    job.status,
+                    job.error,
+                )
             await async_wait_for(lambda: executor.client.status == "running", scaled(30), "the client to reconnect")
             after = await submit(service, 1, 0.3)
             done = await service.queries.wait(after[0], scaled(60))
             assert done.status is JobStatus.SUCCESSFUL, (done.status, done.error)
             lines = [r.line for r in await logs.read(after[0])]
             assert "mockup: step 10/10 done" in lines, "the topic's events reach the instance again"
+        finally:
+            await service.close()
+    finally:
+        cluster.stop()
+
+
+async def test_a_running_job_outlives_a_moment_without_its_remote_scheduler(tmp_path: Path):
+    """On a durable cluster the task is published: the client cancelling its futures when it
+    loses the connection must not fail a job that goes on running there."""
+    cluster = Cluster(tmp_path)
+    repository, logs = InMemoryJobRepository(), InMemoryJobLogStore()
+    try:
+        cluster.add_worker()
+        executor = DaskExecutor(SchedulerSource(cluster.address), tuning=TUNING, check_every=0.5)
+        settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS)))
+        service = wire(
+            settings=settings, repository=repository, log_store=logs, executor=executor, ids=UuidIdGenerator()
+        )
+        await service.start()
+        try:
+            jobs = await submit(service, 2, 3.0)
+            await async_wait_for(lambda: _some_running(repository, jobs), scaled(30), "a job to run")
+            await executor.client.scheduler_comm.comm.close()  # the client reconnects by itself
+            done = [await service.queries.wait(j, scaled(60)) for j in jobs]
+            assert [j.status for j in done] == [JobStatus.SUCCESSFUL] * 2, [(j.status, j.error) for j in done]
+            for job_id in jobs:
+                lines = [r.line for r in await logs.read(job_id)]
+                assert "mockup: step 10/10 done" in lines
+                assert len(lines) == len(set(lines)), "no line twice"
         finally:
             await service.close()
     finally:

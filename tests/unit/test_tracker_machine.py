@@ -25,6 +25,8 @@ from dpr.adapters.dask.tracker_messages import (
     FetchResult,
     Instruction,
     LingerOver,
+    Reattach,
+    Reattached,
     Reconnected,
     Recorded,
     Release,
@@ -316,3 +318,23 @@ def test_after_a_reconnection_the_topic_waits_behind_a_replay_of_the_event_log()
     missed = Logged(job_id="a", at=AT, line="one", run="r", seq=1)
     replayed = machine.handle(Replayed(job_id="a", events=[first, missed]))
     assert delivered(replayed) == [missed, later], "each event once, in order"
+
+
+def test_a_future_cancelled_on_this_side_is_reattached_on_a_durable_cluster() -> None:
+    machine = watching("a")
+    assert ended(machine, "cancelled") == [Reattach(job_id="a", generation=1)]
+    again = machine.handle(Reattached(job_id="a", generation=1, found=True, at=AT))
+    assert again == [AwaitEnd(job_id="a", generation=2), Replay(job_id="a")]
+    assert machine.handle(TaskEnded(job_id="a", generation=1, status="cancelled", at=AT)) == [], "late"
+
+
+def test_a_job_whose_task_is_gone_when_reattached_fails_with_a_clear_message() -> None:
+    machine = watching("a")
+    ended(machine, "cancelled")
+    lost = machine.handle(Reattached(job_id="a", generation=1, found=False, at=AT))
+    assert delivered(lost) == [Failed(job_id="a", at=AT, error=LOST)]
+
+
+def test_a_cancelled_future_on_an_embedded_cluster_fails_the_job_at_once() -> None:
+    machine = watching("a", durable=False)
+    assert delivered(ended(machine, "cancelled")) == [Failed(job_id="a", at=AT, error=DROPPED.format("cancelled"))]

@@ -8,7 +8,9 @@ in ``tracker_messages``. Nothing here holds a future or a client; inputs carry t
 happened, so the machine reads no clock.
 
 Each watch of a job has a ``generation`` (a new one at submission, adoption and every re-run),
-so a late report about an earlier one changes nothing; ``attempt`` counts the runs of the job.
+so a late report about an earlier one changes nothing (a watch whose future this side cancelled,
+as the client does when it loses the scheduler, is re-attached to the published task on a
+durable cluster: a new generation); ``attempt`` counts the runs of the job.
 
 Workers number their events (``run``: one execution of the task, ``seq``: from 0 in it). An
 event already delivered is dropped (a replay overlapping the topic), a jump in the numbers is
@@ -36,6 +38,8 @@ from dpr.adapters.dask.tracker_messages import (
     Input,
     Instruction,
     LingerOver,
+    Reattach,
+    Reattached,
     Reconnected,
     Recorded,
     Release,
@@ -157,6 +161,8 @@ class TrackerMachine:
                 return self._checked(what)
             case Reconnected():
                 return self._reconnected()
+            case Reattached():
+                return self._reattached(what)
         raise TypeError(f"not an input of the tracker: {what!r}")
 
     def close(self) -> None:
@@ -178,6 +184,19 @@ class TrackerMachine:
             if watch.misses >= MISSES:
                 out += self._deliver(watch, Failed(job_id=job_id, at=what.at, error=LOST))
         return out
+
+    def _reattached(self, what: Reattached) -> list[Instruction]:
+        """Follow the task again (its events meanwhile from the event log), or fail the job."""
+        watch = self._current(what.job_id, what.generation)
+        if watch is None:
+            return []
+        if not what.found:
+            return self._deliver(watch, Failed(job_id=what.job_id, at=what.at, error=LOST))
+        self._generations += 1
+        watch.generation = self._generations
+        if watch.held is None:
+            watch.held = []
+        return [AwaitEnd(job_id=what.job_id, generation=watch.generation), Replay(job_id=what.job_id)]
 
     def _reconnected(self) -> list[Instruction]:
         """Events sent while the client was away are looked up in the event log, as on adoption."""
@@ -276,6 +295,8 @@ class TrackerMachine:
             return [FetchError(job_id=what.job_id, generation=what.generation)]
         if watch.cancel_requested:  # a started job may still report how it ended
             return [ReleaseLater(job_id=what.job_id, delay=self.linger if watch.started else 0.0)]
+        if what.status == "cancelled" and self.durable:  # e.g. the client lost the scheduler for a moment
+            return [Reattach(job_id=what.job_id, generation=what.generation)]
         return self._deliver(watch, Failed(job_id=what.job_id, at=what.at, error=DROPPED.format(what.status)))
 
     def _result(self, what: ResultFetched) -> list[Instruction]:

@@ -102,6 +102,16 @@ class SchedulerStates(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
 
 
+class Reattached(msgspec.Struct, frozen=True, kw_only=True):
+    """After the watch's future was cancelled on this side: ``found`` when the scheduler still
+    had the job's published task (the shell now holds a new future of it)."""
+
+    job_id: str
+    generation: int
+    found: bool
+    at: datetime
+
+
 class Reconnected(msgspec.Struct, frozen=True, kw_only=True):
     """The client lost the scheduler and connected again (and subscribed to the topic again)."""
 
@@ -119,6 +129,7 @@ Input = (
     | Unwatched
     | LingerOver
     | SchedulerStates
+    | Reattached
     | Reconnected
 )
 
@@ -175,6 +186,13 @@ class Release(msgspec.Struct, frozen=True, kw_only=True):
     unpublish: bool
 
 
+class Reattach(msgspec.Struct, frozen=True, kw_only=True):
+    """Once the client is connected, look for the job's published task and report ``Reattached``."""
+
+    job_id: str
+    generation: int
+
+
 class ReleaseLater(msgspec.Struct, frozen=True, kw_only=True):
     """Report ``LingerOver`` after ``delay`` seconds."""
 
@@ -182,4 +200,6 @@ class ReleaseLater(msgspec.Struct, frozen=True, kw_only=True):
     delay: float
 
 
-Instruction = AwaitEnd | Deliver | Replay | Stop | FetchResult | FetchError | Resubmit | Release | ReleaseLater
+Instruction = (
+    AwaitEnd | Deliver | Replay | Stop | FetchResult | FetchError | Resubmit | Release | ReleaseLater | Reattach
+)

@@ -29,6 +29,8 @@ from dpr.adapters.dask.tracker_messages import (
     Input,
     Instruction,
     LingerOver,
+    Reattach,
+    Reattached,
     Reconnected,
     Recorded,
     Release,
@@ -53,6 +55,8 @@ from dpr.domain.events import AnyEvent
 from dpr.ports.executor import EventHandler
 
 log = logging.getLogger(__name__)
+
+REATTACH_WAIT = 60.0  # seconds a watch waits for the client to reconnect before its job is failed
 
 
 class JobTracker:
@@ -153,6 +157,8 @@ class JobTracker:
                         self.spawn(self._replay())
                 case Stop(job_id=job_id):
                     self.spawn(self._stop(job_id))
+                case Reattach(job_id=job_id, generation=generation):
+                    self.spawn(self._reattach(job_id, generation))
                 case AwaitEnd() | FetchResult() | FetchError() | Resubmit():
                     future = self._futures.get(step.job_id)
                     if future is not None:
@@ -180,6 +186,23 @@ class JobTracker:
                 await self.calls.client.retry([future])
                 what = Resubmitted(job_id=job_id, generation=generation, at=utcnow())
         self._handle(what)
+
+    async def _reattach(self, job_id: str, generation: int) -> None:
+        """Once the client is connected again, the job's published task if the scheduler still has it."""
+        client, future = self.calls.client, None
+        waited = 0.0
+        while client.status == "connecting" and waited < REATTACH_WAIT:
+            await asyncio.sleep(0.1)
+            waited += 0.1
+        try:
+            published = await self.calls.published(job_id) if self.calls.running else None
+            if published is not None and await self.calls.state(job_id) is not None:
+                future = published[0]
+        except (Unavailable, OSError) as e:
+            log.warning("could not re-attach job %s: %s", job_id, e)
+        if future is not None:
+            self._futures[job_id] = future
+        self._handle(Reattached(job_id=job_id, generation=generation, found=future is not None, at=utcnow()))
 
     async def _health_checks(self) -> None:
         """A client that lost the scheduler reconnects by itself, but a new scheduler has no
