@@ -283,9 +283,10 @@ def checked(machine: TrackerMachine, **states: str | None) -> list[Instruction]:
     return machine.handle(SchedulerStates(states=states, at=AT))
 
 
-def test_a_job_the_scheduler_forgot_fails_on_the_second_check_in_a_row() -> None:
+def test_a_job_the_scheduler_forgot_fails_on_the_third_check_in_a_row() -> None:
     machine = watching("a")
     assert checked(machine, a=None) == [], "a task just sent may not have reached the scheduler yet"
+    assert checked(machine, a=None) == []
     assert delivered(checked(machine, a=None)) == [Failed(job_id="a", at=AT, error=LOST)]
     assert machine.pending() == []
 
@@ -293,19 +294,19 @@ def test_a_job_the_scheduler_forgot_fails_on_the_second_check_in_a_row() -> None
 def test_a_job_the_scheduler_knows_again_starts_its_count_over() -> None:
     machine = watching("a")
     checked(machine, a=None)
+    checked(machine, a=None)
     checked(machine, a="processing")
-    assert checked(machine, a=None) == []
+    assert checked(machine, a=None) == [] and checked(machine, a=None) == []
 
 
 def test_a_cancelled_or_ended_job_is_not_failed_by_the_check() -> None:
     machine = watching("a")
     machine.handle(CancelRequested(job_id="a"))
-    checked(machine, a=None)
-    assert checked(machine, a=None) == []
+    assert [checked(machine, a=None) for _ in range(3)] == [[], [], []]
     other = watching("b")
     other.handle(WorkerEvents(events=[Succeeded(job_id="b", at=AT, outputs={})]))
     assert other.pending() == []
-    assert checked(other, b=None) == [] and checked(other, b=None) == []
+    assert [checked(other, b=None) for _ in range(3)] == [[], [], []]
 
 
 def test_after_a_reconnection_the_topic_waits_behind_a_replay_of_the_event_log() -> None:

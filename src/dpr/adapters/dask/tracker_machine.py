@@ -72,7 +72,9 @@ LOST = (
     "the executor no longer knows this job (the scheduler forgot its task, e.g. after the connection to it was lost"
     " or it restarted, before it finished)"
 )
-MISSES = 2  # health checks in a row that must find a job's task unknown before it is failed (submission race)
+# Health checks in a row that must find a job's task unknown before it is failed: a task just sent
+# may not have reached a loaded scheduler yet (two checks apart at least).
+MISSES = 3
 RERUN = "the worker running this job died; running it again ({} of {} retries; the scheduler re-ran it)"
 
 
@@ -173,8 +175,8 @@ class TrackerMachine:
         return [job_id for job_id, watch in self.jobs.items() if not watch.final_seen]
 
     def _checked(self, what: SchedulerStates) -> list[Instruction]:
-        """A job whose task the scheduler forgot (twice in a row: a task just sent may not be
-        there yet) will never report: fail it, unless it is being cancelled."""
+        """A job whose task the scheduler forgot (``MISSES`` checks in a row: a task just sent may
+        not be there yet) will never report: fail it, unless it is being cancelled."""
         out: list[Instruction] = []
         for job_id, state in what.states.items():
             watch = self.jobs.get(job_id)
