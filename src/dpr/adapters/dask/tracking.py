@@ -128,6 +128,7 @@ class JobTracker:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
 
     def later(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         async def run() -> None:
@@ -275,6 +276,12 @@ class JobTracker:
         future.release()
         if unpublish:
             self.calls.unpublish(job_id)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    """A step that died says so, rather than leaving its job waiting in silence."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("a tracking step failed: %s: %s", type(error).__name__, error, exc_info=error)
 
 
 async def _ended(future: Future) -> None:
