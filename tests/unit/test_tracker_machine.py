@@ -9,6 +9,7 @@ import msgspec
 from dpr.adapters.dask.tracker_machine import (
     DROPPED,
     GAP,
+    LOST,
     NEVER_STARTED_FLAG_TTL,
     Adoption,
     TrackerMachine,
@@ -24,6 +25,9 @@ from dpr.adapters.dask.tracker_messages import (
     FetchResult,
     Instruction,
     LingerOver,
+    Reattach,
+    Reattached,
+    Reconnected,
     Recorded,
     Release,
     ReleaseLater,
@@ -32,6 +36,7 @@ from dpr.adapters.dask.tracker_messages import (
     Resubmit,
     Resubmitted,
     ResultFetched,
+    SchedulerStates,
     Stop,
     TaskEnded,
     Unwatched,
@@ -272,3 +277,65 @@ def test_a_rerun_is_seen_even_when_the_first_runs_start_was_no_longer_in_the_rep
     machine.handle(Replayed(job_id="a", events=numbered("r1", line("late in the run"), first=9)))
     out = machine.handle(WorkerEvents(events=numbered("r2", Started(job_id="a", at=AT))))
     assert out[0] == Stop(job_id="a")
+
+
+def checked(machine: TrackerMachine, **states: str | None) -> list[Instruction]:
+    return machine.handle(SchedulerStates(states=states, at=AT))
+
+
+def test_a_job_the_scheduler_forgot_fails_on_the_third_check_in_a_row() -> None:
+    machine = watching("a")
+    assert checked(machine, a=None) == [], "a task just sent may not have reached the scheduler yet"
+    assert checked(machine, a=None) == []
+    assert delivered(checked(machine, a=None)) == [Failed(job_id="a", at=AT, error=LOST)]
+    assert machine.pending() == []
+
+
+def test_a_job_the_scheduler_knows_again_starts_its_count_over() -> None:
+    machine = watching("a")
+    checked(machine, a=None)
+    checked(machine, a=None)
+    checked(machine, a="processing")
+    assert checked(machine, a=None) == [] and checked(machine, a=None) == []
+
+
+def test_a_cancelled_or_ended_job_is_not_failed_by_the_check() -> None:
+    machine = watching("a")
+    machine.handle(CancelRequested(job_id="a"))
+    assert [checked(machine, a=None) for _ in range(3)] == [[], [], []]
+    other = watching("b")
+    other.handle(WorkerEvents(events=[Succeeded(job_id="b", at=AT, outputs={})]))
+    assert other.pending() == []
+    assert [checked(other, b=None) for _ in range(3)] == [[], [], []]
+
+
+def test_after_a_reconnection_the_topic_waits_behind_a_replay_of_the_event_log() -> None:
+    machine = watching("a")
+    first = Started(job_id="a", at=AT, run="r", seq=0)
+    machine.handle(WorkerEvents(events=[first]))
+    assert machine.handle(Reconnected()) == [Replay(job_id="a")]
+    later = Logged(job_id="a", at=AT, line="two", run="r", seq=2)
+    assert machine.handle(WorkerEvents(events=[later])) == []
+    missed = Logged(job_id="a", at=AT, line="one", run="r", seq=1)
+    replayed = machine.handle(Replayed(job_id="a", events=[first, missed]))
+    assert delivered(replayed) == [missed, later], "each event once, in order"
+
+
+def test_a_future_cancelled_on_this_side_is_reattached_on_a_durable_cluster() -> None:
+    machine = watching("a")
+    assert ended(machine, "cancelled") == [Reattach(job_id="a", generation=1)]
+    again = machine.handle(Reattached(job_id="a", generation=1, found=True, at=AT))
+    assert again == [AwaitEnd(job_id="a", generation=2), Replay(job_id="a")]
+    assert machine.handle(TaskEnded(job_id="a", generation=1, status="cancelled", at=AT)) == [], "late"
+
+
+def test_a_job_whose_task_is_gone_when_reattached_fails_with_a_clear_message() -> None:
+    machine = watching("a")
+    ended(machine, "cancelled")
+    lost = machine.handle(Reattached(job_id="a", generation=1, found=False, at=AT))
+    assert delivered(lost) == [Failed(job_id="a", at=AT, error=LOST)]
+
+
+def test_a_cancelled_future_on_an_embedded_cluster_fails_the_job_at_once() -> None:
+    machine = watching("a", durable=False)
+    assert delivered(ended(machine, "cancelled")) == [Failed(job_id="a", at=AT, error=DROPPED.format("cancelled"))]

@@ -52,6 +52,7 @@ class ExecutorSettings(_Section):
     threads_per_worker: int = 1
     memory_limit: str = "auto"
     cancel_grace: float = 10.0
+    health_check: float = 10.0  # seconds between checks that the scheduler still knows the jobs followed
     # Dask Gateway (kind: gateway): the default cluster, unless a request names its own.
     cluster_label: str | None = None
     cluster_instance: str | None = None

@@ -201,10 +201,11 @@ def dask_executor(settings: Settings) -> Executor:
             source,
             tuning=WorkerTuning(cancel_grace=ex.cancel_grace),
             placements=lambda p: GatewaySource.for_placement(address, p, fallback_token=service_token),
+            check_every=ex.health_check,
         )
     else:
         source = SchedulerSource(str(ex.address))
-    return DaskExecutor(source, tuning=WorkerTuning(cancel_grace=ex.cancel_grace))
+    return DaskExecutor(source, tuning=WorkerTuning(cancel_grace=ex.cancel_grace), check_every=ex.health_check)
 
 
 def embedded_cluster(settings: Settings) -> Executor:

@@ -10,7 +10,9 @@ which the tracker sees as a second run starting; either way the job runs again o
 ``retries`` allow, else it fails (and a re-run by the scheduler is stopped). An adopted job's
 events sent while no instance listened are replayed from the scheduler's event log. An order's
 ``placement`` may name another cluster (see ``routes``); its credentials are used to connect and
-never leave this process.
+never leave this process. Every ``check_every`` seconds each cluster connection is checked: after
+the client reconnected it subscribes again and replays the event log, and a job whose task the
+scheduler forgot is failed rather than left waiting for ever.
 """
 
 from __future__ import annotations
@@ -42,9 +44,15 @@ class DaskExecutor(Executor):
     """
 
     def __init__(
-        self, source: ClusterSource, *, tuning: WorkerTuning | None = None, placements: PlacementSources | None = None
+        self,
+        source: ClusterSource,
+        *,
+        tuning: WorkerTuning | None = None,
+        placements: PlacementSources | None = None,
+        check_every: float = 10.0,
     ) -> None:
         self.source = source
+        self.check_every = check_every  # seconds between health checks of the scheduler connection
         self.tuning = tuning or WorkerTuning()
         self.placements = placements
         self._routes: Routes | None = None
@@ -52,13 +60,13 @@ class DaskExecutor(Executor):
     async def start(self, handler: EventHandler) -> None:
         linger = self.tuning.cancel_grace + 5  # how long a cancelled, started job may still report
         try:
-            own: Route | None = await open_route(self.source, handler, linger)
+            own: Route | None = await open_route(self.source, handler, linger, self.check_every)
         except Unavailable as e:  # a gateway deployment may have no default cluster: requests name theirs
             if self.placements is None:
                 raise
             log.warning("no default cluster (%s): only jobs whose request names a cluster can run", e)
             own = None
-        self._routes = Routes(own, self.placements, handler, linger)
+        self._routes = Routes(own, self.placements, handler, linger, self.check_every)
 
     def reference(self, order: WorkOrder) -> str | None:
         """``dask:<key>`` for an order bound for the executor's own cluster, so the job is stored

@@ -57,12 +57,13 @@ class Route:
         await self.source.close()
 
 
-async def open_route(source: ClusterSource, handler: EventHandler, linger: float) -> Route:
-    """Connect to ``source``'s cluster and start following events of the jobs sent there."""
+async def open_route(source: ClusterSource, handler: EventHandler, linger: float, check_every: float) -> Route:
+    """Connect to ``source``'s cluster and start following events of the jobs sent there
+    (and checking every ``check_every`` seconds that the scheduler still knows them)."""
     client = await source.connect()
     calls = SchedulerCalls(client)
-    jobs = JobTracker(calls, handler, durable=source.durable, linger=linger)
-    client.subscribe_topic(TOPIC, jobs.on_topic)
+    jobs = JobTracker(calls, handler, durable=source.durable, linger=linger, check_every=check_every)
+    jobs.start()
     return Route(source, calls, jobs, Launches(jobs))
 
 
@@ -70,9 +71,15 @@ class Routes:
     """The executor's own route and the placement routes opened so far."""
 
     def __init__(
-        self, own: Route | None, placements: PlacementSources | None, handler: EventHandler, linger: float
+        self,
+        own: Route | None,
+        placements: PlacementSources | None,
+        handler: EventHandler,
+        linger: float,
+        check_every: float,
     ) -> None:
         self.own, self._placements, self._handler, self._linger = own, placements, handler, linger
+        self._check_every = check_every
         self._others: dict[tuple[str | None, str | None, str], Route] = {}
         self._lock = asyncio.Lock()
         self._key = secrets.token_bytes(32)  # for credential digests that outlive no process
@@ -95,7 +102,7 @@ class Routes:
         async with self._lock:
             route = self._others.get(wanted) or self._named(placement.cluster_instance, digest)
             if route is None or not route.calls.running:
-                route = await open_route(self._placements(placement), self._handler, self._linger)
+                route = await open_route(self._placements(placement), self._handler, self._linger, self._check_every)
                 self._others[wanted] = route
                 return route
         source = self._placements(placement)

@@ -62,6 +62,17 @@ class SchedulerCalls:
             raise Unavailable("dask scheduler", str(e)) from e
         return states.get(key)
 
+    async def states(self, job_ids: list[str]) -> dict[str, str | None]:
+        """``state`` of several jobs' tasks in one request."""
+        scheduler = self.client.scheduler
+        if scheduler is None:
+            raise Unavailable("dask scheduler", "the client is not connected")
+        try:
+            found = await scheduler.get_task_status(keys=[task_key(j) for j in job_ids])
+        except OSError as e:
+            raise Unavailable("dask scheduler", str(e)) from e
+        return {j: found.get(task_key(j)) for j in job_ids}
+
     async def stop(self, job_id: str, future: Future | None) -> None:
         """Raise the job's cancellation flag and drop its task, whoever submitted it."""
         await Event(cancel_flag(job_id), client=self.client).set()

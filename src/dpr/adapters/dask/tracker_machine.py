@@ -8,7 +8,9 @@ in ``tracker_messages``. Nothing here holds a future or a client; inputs carry t
 happened, so the machine reads no clock.
 
 Each watch of a job has a ``generation`` (a new one at submission, adoption and every re-run),
-so a late report about an earlier one changes nothing; ``attempt`` counts the runs of the job.
+so a late report about an earlier one changes nothing (a watch whose future this side cancelled,
+as the client does when it loses the scheduler, is re-attached to the published task on a
+durable cluster: a new generation); ``attempt`` counts the runs of the job.
 
 Workers number their events (``run``: one execution of the task, ``seq``: from 0 in it). An
 event already delivered is dropped (a replay overlapping the topic), a jump in the numbers is
@@ -36,6 +38,9 @@ from dpr.adapters.dask.tracker_messages import (
     Input,
     Instruction,
     LingerOver,
+    Reattach,
+    Reattached,
+    Reconnected,
     Recorded,
     Release,
     ReleaseLater,
@@ -44,6 +49,7 @@ from dpr.adapters.dask.tracker_messages import (
     Resubmit,
     Resubmitted,
     ResultFetched,
+    SchedulerStates,
     Stop,
     TaskEnded,
     Unwatched,
@@ -62,6 +68,13 @@ GAP = (
     " scheduler's event log, which keeps the last distributed.admin.low-level-log-length batches of all jobs):"
     " log lines may be missing here"
 )
+LOST = (
+    "the executor no longer knows this job (the scheduler forgot its task, e.g. after the connection to it was lost"
+    " or it restarted, before it finished)"
+)
+# Health checks in a row that must find a job's task unknown before it is failed: a task just sent
+# may not have reached a loaded scheduler yet (two checks apart at least).
+MISSES = 3
 RERUN = "the worker running this job died; running it again ({} of {} retries; the scheduler re-ran it)"
 
 
@@ -80,6 +93,7 @@ class JobWatch:
     run: str | None = None  # the execution of this attempt whose events were delivered
     last_seq: dict[str, int] = field(default_factory=dict)  # per run, the last event number delivered
     held: list[AnyEvent] | None = None  # the topic's events while a replay is awaited
+    misses: int = 0  # health checks in a row that found the task unknown to the scheduler
 
     def may_retry(self, worker_died: bool) -> bool:
         """Whether a task that erred should run again (and count it)."""
@@ -145,10 +159,57 @@ class TrackerMachine:
                 return []
             case LingerOver(job_id=job_id):
                 return self._release(job_id)
+            case SchedulerStates():
+                return self._checked(what)
+            case Reconnected():
+                return self._reconnected()
+            case Reattached():
+                return self._reattached(what)
         raise TypeError(f"not an input of the tracker: {what!r}")
 
     def close(self) -> None:
         self.jobs.clear()
+
+    def pending(self) -> list[str]:
+        """The watched jobs whose outcome is not known yet (for the health check)."""
+        return [job_id for job_id, watch in self.jobs.items() if not watch.final_seen]
+
+    def _checked(self, what: SchedulerStates) -> list[Instruction]:
+        """A job whose task the scheduler forgot (``MISSES`` checks in a row: a task just sent may
+        not be there yet) will never report: fail it, unless it is being cancelled."""
+        out: list[Instruction] = []
+        for job_id, state in what.states.items():
+            watch = self.jobs.get(job_id)
+            if watch is None or watch.final_seen or watch.cancel_requested:
+                continue
+            watch.misses = watch.misses + 1 if state is None else 0
+            if watch.misses >= MISSES:
+                out += self._deliver(watch, Failed(job_id=job_id, at=what.at, error=LOST))
+        return out
+
+    def _reattached(self, what: Reattached) -> list[Instruction]:
+        """Follow the task again (its events meanwhile from the event log), or fail the job."""
+        watch = self._current(what.job_id, what.generation)
+        if watch is None:
+            return []
+        if not what.found:
+            return self._deliver(watch, Failed(job_id=what.job_id, at=what.at, error=LOST))
+        self._generations += 1
+        watch.generation = self._generations
+        if watch.held is None:
+            watch.held = []
+        return [AwaitEnd(job_id=what.job_id, generation=watch.generation), Replay(job_id=what.job_id)]
+
+    def _reconnected(self) -> list[Instruction]:
+        """Events sent while the client was away are looked up in the event log, as on adoption."""
+        out: list[Instruction] = []
+        for job_id, watch in self.jobs.items():
+            if watch.final_seen:
+                continue
+            if watch.held is None:
+                watch.held = []
+            out.append(Replay(job_id=job_id))
+        return out
 
     def _watched(self, what: Watched) -> list[Instruction]:
         self._generations += 1
@@ -236,6 +297,8 @@ class TrackerMachine:
             return [FetchError(job_id=what.job_id, generation=what.generation)]
         if watch.cancel_requested:  # a started job may still report how it ended
             return [ReleaseLater(job_id=what.job_id, delay=self.linger if watch.started else 0.0)]
+        if what.status == "cancelled" and self.durable:  # e.g. the client lost the scheduler for a moment
+            return [Reattach(job_id=what.job_id, generation=what.generation)]
         return self._deliver(watch, Failed(job_id=what.job_id, at=what.at, error=DROPPED.format(what.status)))
 
     def _result(self, what: ResultFetched) -> list[Instruction]:

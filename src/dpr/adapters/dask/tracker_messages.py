@@ -95,6 +95,27 @@ class LingerOver(msgspec.Struct, frozen=True, kw_only=True):
     job_id: str
 
 
+class SchedulerStates(msgspec.Struct, frozen=True, kw_only=True):
+    """What the scheduler said of the tasks of watched jobs (``None``: it does not know it)."""
+
+    states: dict[str, str | None]
+    at: datetime
+
+
+class Reattached(msgspec.Struct, frozen=True, kw_only=True):
+    """After the watch's future was cancelled on this side: ``found`` when the scheduler still
+    had the job's published task (the shell now holds a new future of it)."""
+
+    job_id: str
+    generation: int
+    found: bool
+    at: datetime
+
+
+class Reconnected(msgspec.Struct, frozen=True, kw_only=True):
+    """The client lost the scheduler and connected again (and subscribed to the topic again)."""
+
+
 Input = (
     Watched
     | WorkerEvents
@@ -107,6 +128,9 @@ Input = (
     | CancelRequested
     | Unwatched
     | LingerOver
+    | SchedulerStates
+    | Reattached
+    | Reconnected
 )
 
 
@@ -162,6 +186,13 @@ class Release(msgspec.Struct, frozen=True, kw_only=True):
     unpublish: bool
 
 
+class Reattach(msgspec.Struct, frozen=True, kw_only=True):
+    """Once the client is connected, look for the job's published task and report ``Reattached``."""
+
+    job_id: str
+    generation: int
+
+
 class ReleaseLater(msgspec.Struct, frozen=True, kw_only=True):
     """Report ``LingerOver`` after ``delay`` seconds."""
 
@@ -169,4 +200,6 @@ class ReleaseLater(msgspec.Struct, frozen=True, kw_only=True):
     delay: float
 
 
-Instruction = AwaitEnd | Deliver | Replay | Stop | FetchResult | FetchError | Resubmit | Release | ReleaseLater
+Instruction = (
+    AwaitEnd | Deliver | Replay | Stop | FetchResult | FetchError | Resubmit | Release | ReleaseLater | Reattach
+)

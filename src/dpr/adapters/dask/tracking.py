@@ -29,6 +29,9 @@ from dpr.adapters.dask.tracker_messages import (
     Input,
     Instruction,
     LingerOver,
+    Reattach,
+    Reattached,
+    Reconnected,
     Recorded,
     Release,
     ReleaseLater,
@@ -37,6 +40,7 @@ from dpr.adapters.dask.tracker_messages import (
     Resubmit,
     Resubmitted,
     ResultFetched,
+    SchedulerStates,
     Stop,
     TaskEnded,
     Unwatched,
@@ -46,17 +50,23 @@ from dpr.adapters.dask.tracker_messages import (
 from dpr.adapters.dask.wire import TOPIC, decode_event, decode_events
 from dpr.adapters.event_pump import EventPump
 from dpr.adapters.runner import utcnow
+from dpr.domain.errors import Unavailable
 from dpr.domain.events import AnyEvent
 from dpr.ports.executor import EventHandler
 
 log = logging.getLogger(__name__)
 
+REATTACH_WAIT = 60.0  # seconds a watch waits for the client to reconnect before its job is failed
+
 
 class JobTracker:
     """The watched jobs of one executor, and the single queue their events reach the service by."""
 
-    def __init__(self, calls: SchedulerCalls, handler: EventHandler, *, durable: bool, linger: float) -> None:
+    def __init__(
+        self, calls: SchedulerCalls, handler: EventHandler, *, durable: bool, linger: float, check_every: float = 10.0
+    ) -> None:
         self.calls = calls
+        self.check_every = check_every
         self.machine = TrackerMachine(durable=durable, linger=linger)
         self._durable = durable
         self._handler = handler
@@ -65,6 +75,12 @@ class JobTracker:
         self._pump = EventPump(self._deliver)
         self._replays: set[str] = set()  # jobs whose events are to be looked up in the event log
         self._replaying = False
+
+    def start(self) -> None:
+        """Subscribe to the workers' topic, and look every ``check_every`` seconds whether the
+        client reconnected or the scheduler forgot a watched job's task."""
+        self.calls.client.subscribe_topic(TOPIC, self.on_topic)
+        self.spawn(self._health_checks())
 
     def watching(self, job_id: str) -> bool:
         return self.machine.watching(job_id)
@@ -123,6 +139,7 @@ class JobTracker:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
 
     def later(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         async def run() -> None:
@@ -152,6 +169,8 @@ class JobTracker:
                         self.spawn(self._replay())
                 case Stop(job_id=job_id):
                     self.spawn(self._stop(job_id))
+                case Reattach(job_id=job_id, generation=generation):
+                    self.spawn(self._reattach(job_id, generation))
                 case AwaitEnd() | FetchResult() | FetchError() | Resubmit():
                     future = self._futures.get(step.job_id)
                     if future is not None:
@@ -179,6 +198,46 @@ class JobTracker:
                 await self.calls.client.retry([future])
                 what = Resubmitted(job_id=job_id, generation=generation, at=utcnow())
         self._handle(what)
+
+    async def _reattach(self, job_id: str, generation: int) -> None:
+        """Once the client is connected again, the job's published task if the scheduler still has it."""
+        client, future = self.calls.client, None
+        waited = 0.0
+        while client.status == "connecting" and waited < REATTACH_WAIT:
+            await asyncio.sleep(0.1)
+            waited += 0.1
+        try:
+            published = await self.calls.published(job_id) if self.calls.running else None
+            if published is not None and await self.calls.state(job_id) is not None:
+                future = published[0]
+        except (Unavailable, OSError) as e:
+            log.warning("could not re-attach job %s: %s", job_id, e)
+        if future is not None:
+            self._futures[job_id] = future
+        self._handle(Reattached(job_id=job_id, generation=generation, found=future is not None, at=utcnow()))
+
+    async def _health_checks(self) -> None:
+        """A client that lost the scheduler reconnects by itself, but a new scheduler has no
+        subscription of it, and a scheduler that handled the end of the old connection late
+        forgot the client's tasks without a word: no job may wait for ever on either."""
+        client = self.calls.client
+        comm = client.scheduler_comm
+        while True:
+            await asyncio.sleep(self.check_every)
+            if not self.calls.running:
+                continue
+            if client.scheduler_comm is not comm:
+                comm = client.scheduler_comm
+                log.warning("the client reconnected to the scheduler: subscribing again, replaying the event log")
+                client.subscribe_topic(TOPIC, self.on_topic)
+                self._handle(Reconnected())
+            pending = self.machine.pending()
+            try:
+                states = await self.calls.states(pending) if pending else {}
+            except Unavailable as e:
+                log.warning("health check: could not ask the scheduler about %d job(s): %s", len(pending), e)
+                continue
+            self._handle(SchedulerStates(states=states, at=utcnow()))
 
     async def _replay(self) -> None:
         """One read of the scheduler's event log serves every job adopted meanwhile."""
@@ -228,6 +287,12 @@ class JobTracker:
         future.release()
         if unpublish:
             self.calls.unpublish(job_id)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    """A step that died says so, rather than leaving its job waiting in silence."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("a tracking step failed: %s: %s", type(error).__name__, error, exc_info=error)
 
 
 async def _ended(future: Future) -> None:
