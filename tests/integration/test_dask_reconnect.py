@@ -21,8 +21,8 @@ from dpr.adapters.settings import ProcessDefinition, ProcessSettings, Settings, 
 from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from tests.builders import execute_body
+from tests.integration.dask_processes import DASK, Cluster
 from tests.integration.server import wait_for_port
-from tests.integration.test_dask_cluster import DASK, Cluster
 from tests.services import Services, wire
 from tests.waiting import async_wait_for, scaled
 
