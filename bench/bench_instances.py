@@ -76,6 +76,7 @@ def bench(count: int, args: argparse.Namespace) -> dict[str, float]:
         "DPR_EXECUTOR_KIND": "fake",
         "DPR_LOGGING_LEVEL": "WARNING",
         "DPR_LIMITS_MAX_ACTIVE": "100000",
+        "DPR_LIMITS_MAX_ACTIVE_PER_OWNER": "100000",  # the load is one anonymous client
         "DPR_STORAGE_MIGRATE_ON_START": "false",
     }
     rates, p50s, p99s, errors = [], [], [], 0

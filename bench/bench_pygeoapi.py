@@ -13,9 +13,9 @@ median of the rounds. For dpr it also counts the PostgreSQL sessions opened duri
 (``pg_stat_database.sessions`` of its database: a pool in steady state opens none) and the CPU
 time its processes used per request (``/proc/<pid>/stat`` of the server and its workers).
 
-dpr keeps its default bound of 32 outstanding jobs unless ``--max-active`` raises it: when the
-executor falls behind, submissions beyond it are refused (429) and counted as errors, not as
-accepted jobs. pygeoapi has no such bound.
+dpr keeps its default bounds of 32 outstanding jobs (16 per client: wrk is one) unless
+``--max-active`` raises both: when the executor falls behind, submissions beyond them are
+refused (429) and counted as errors, not as accepted jobs. pygeoapi has no such bound.
 
 Run: ``.venv/bin/python bench/bench_pygeoapi.py [--rounds 3] [--seconds 5] [--connections 8,32,64]
 [--max-active N]``. The first run installs pygeoapi (about 1.5 minutes).
@@ -155,6 +155,7 @@ def both_servers(args: argparse.Namespace, work: Path) -> Iterator[dict[str, Ser
         env = {"DPR_STORAGE_URL": dpr_url, "DPR_EXECUTOR_KIND": "fake", "DPR_LOGGING_LEVEL": "WARNING"}
         if args.max_active is not None:
             env["DPR_LIMITS_MAX_ACTIVE"] = str(args.max_active)
+            env["DPR_LIMITS_MAX_ACTIVE_PER_OWNER"] = str(args.max_active)  # wrk is one (anonymous) client
         dpr_base = stack.enter_context(running_server("--http-workers", str(args.http_workers), env=env))
         geo_base, geo_proc = stack.enter_context(running_pygeoapi(plain, work, args.http_workers))
         dpr_pid = server_pid(dpr_base)
@@ -248,7 +249,7 @@ def main() -> None:
     parser.add_argument(
         "--max-active",
         type=int,
-        help="dpr's limits.max_active (default 32: beyond it submissions get 429 while the jobs run)",
+        help="dpr's limits.max_active and max_active_per_owner (default 32 and 16: beyond them submissions get 429)",
     )
     args = parser.parse_args()
     args.connections = [int(c) for c in str(args.connections).split(",")]
