@@ -73,7 +73,7 @@ def config(folder: Path, storage: str, scheduler: str) -> Path:
 server: {{lease: 5}}
 storage: {{url: "{storage}"}}
 executor: {{kind: scheduler, address: "{scheduler}", cancel_grace: 2}}
-limits: {{max_active: null}}
+limits: {{max_active: null, max_active_per_owner: null}}
 processes: {{enabled: [echo, mockup]}}
 """
     )
