@@ -184,13 +184,13 @@ class EopfProcessor(Processor):
         workdir = payload_file.parent
         policy = context.locations
         locations.check_payload(payload, policy, workdir, context.env, own_dask=plan.kind == "payload")
+        self.environment.require(_unit_packages(payload))  # a package not installed: say so first
         refused = payloads.refused_module(payload, self.unit_packages)
         if refused is not None:
             raise ProcessorError(
                 f"payload field {refused[0]!r}: module {refused[1]!r} is not from a package this process runs "
                 f"({', '.join(sorted(self.unit_packages))}; process option 'unit_packages')"
             )
-        self.environment.require(_unit_packages(payload))
         output = EopfOutput(
             context, payloads.secret_values(payload), workdir / "reports" / f"{payload_file.stem}.processor.log"
         )
