@@ -2,7 +2,8 @@
 ``successful``, against raw Dask ``client.map`` on the same cluster, in the same run.
 
 For each store (PostgreSQL in a per-run database; the embedded SQLite file) a real ``dpr serve``
-runs with its embedded LocalCluster (the default 2 worker processes, 1 thread each). Each round,
+runs with its embedded LocalCluster (the default 2 worker processes, 1 thread each; the scheduler
+in a process of its own unless `DPR_EXECUTOR_SCHEDULER_PROCESS=false`). Each round,
 for each server in turn (interleaved, so all see the same machine load):
 
 - **raw Dask**: a client connected to that server's own scheduler maps a module-level no-op over
@@ -53,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_store import cpu_model, create_database, drop_database, load_average
 from store_data import psycopg_connect
 from tests.integration.server import ROOT, running_server
+from tests.waiting import wait_for
 
 BODY = json.dumps({"inputs": {"echo": "x"}, "response": "document"}).encode()
 PG_COUNTERS = ("xact_commit", "tup_inserted", "tup_updated", "tup_fetched")
@@ -162,8 +164,9 @@ def pg_counters(admin_url: str, db_name: str) -> dict[str, float]:
 
 
 def scheduler_of(pid: int, http_port: int) -> str:
-    """The address of the embedded scheduler: the server process's listening port that a Dask
-    client can connect to (the others are HTTP: the API and the scheduler's own)."""
+    """The address of the embedded scheduler: the listening port of the server process (or of
+    a process of its own, a child of the server's) that a Dask client can connect to (the
+    others are HTTP: the API and the scheduler's own)."""
 
     async def first_dask(ports: list[int]) -> str:
         for port in ports:
@@ -175,9 +178,15 @@ def scheduler_of(pid: int, http_port: int) -> str:
                 continue
             if identity.get("type") == "Scheduler":  # not a nanny of the workers (also in this process)
                 return address
-        raise RuntimeError(f"no Dask scheduler listens in process {pid}")
+        raise RuntimeError(f"no Dask scheduler listens in process {pid} or its children")
 
-    listening = [c.laddr.port for c in psutil.Process(pid).net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+    server = psutil.Process(pid)
+    listening = [
+        c.laddr.port
+        for p in [server, *server.children(recursive=True)]
+        for c in p.net_connections("tcp")
+        if c.status == psutil.CONN_LISTEN
+    ]
     return asyncio.run(first_dask(sorted(set(listening) - {http_port})))
 
 
@@ -198,6 +207,8 @@ def serving(name: str, storage_url: str, db_name: str | None, src: Path | None =
             c.pid for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == port
         )
         assert pid is not None
+        ready = lambda: httpx.get(f"{base}/health/ready", timeout=5).status_code == 200  # noqa: E731
+        wait_for(ready, 300, "the embedded cluster to be up (/health/ready)")
         yield Server(name=name, base=base, pid=pid, scheduler=scheduler_of(pid, port or 0), db_name=db_name)
 
 

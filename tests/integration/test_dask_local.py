@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
 import pytest
 
 from dpr.adapters.background_start import BackgroundStart
@@ -17,8 +23,9 @@ from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.container import build_container
 from tests.builders import execute_body, make_job
-from tests.integration.server import ROOT
+from tests.integration.server import ROOT, python_path
 from tests.services import Services
+from tests.waiting import scaled, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -72,3 +79,67 @@ async def test_worker_processes_inherit_only_what_processors_declare(monkeypatch
         assert "DPR_STORAGE_PASSWORD_FOR_TEST" not in seen
     finally:
         await service.close()
+
+
+async def test_the_embedded_cluster_can_run_in_the_servers_own_process():
+    settings = Settings(
+        storage=StorageSettings(url="memory://"),
+        executor=ExecutorSettings(kind="local", workers=1, threads_per_worker=1, scheduler_process=False),
+    )
+    service = Services(build_container(settings))
+    await service.start()
+    try:
+        job = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "here"}}))).job
+        assert job.status is JobStatus.SUCCESSFUL, job.error
+        starting = service.container.executor()
+        assert isinstance(starting, BackgroundStart)
+        executor = starting.inner
+        assert isinstance(executor, DaskExecutor) and isinstance(executor.source, LocalClusterSource)
+        assert executor.source.own_process is False and executor.source._process is None
+    finally:
+        await service.close()
+
+
+async def test_the_cluster_process_and_its_workers_end_with_the_service():
+    source = LocalClusterSource(workers=1, own_process=True)
+    client = await source.connect()
+    try:
+        assert source._process is not None
+        cluster = psutil.Process(source._process.pid)
+        workers = cluster.children(recursive=True)
+        assert list((await client.nthreads()).values()) == [1]
+    finally:
+        await client.close()
+        await source.close()
+    assert not cluster.is_running()  # close() waited for it
+    # its helpers (multiprocessing's resource tracker) end on their own once it has
+    wait_for(lambda: not any(p.is_running() for p in workers), scaled(30), "the cluster's workers to end")
+
+
+def test_the_cluster_process_ends_when_the_service_is_killed(tmp_path: Path):
+    """Killed without a word (SIGKILL), the service cannot close the cluster: its process sees
+    its end of the socket closed and closes the cluster and its workers."""
+    script = tmp_path / "service.py"
+    script.write_text(
+        "import asyncio, sys\n"
+        "from dpr.adapters.dask import LocalClusterSource\n"
+        "async def main():\n"
+        "    source = LocalClusterSource(workers=1, own_process=True)\n"
+        "    await source.connect()\n"
+        "    print(source._process.pid, flush=True)\n"
+        "    await asyncio.sleep(3600)\n"
+        "asyncio.run(main())\n"
+    )
+    service = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": python_path()}
+    )
+    try:
+        assert service.stdout is not None
+        cluster = psutil.Process(int(service.stdout.readline()))
+        processes = [cluster, *wait_for(lambda: cluster.children(recursive=True), scaled(60), "the worker process")]
+    finally:
+        service.kill()
+        service.wait()
+        if service.stdout is not None:
+            service.stdout.close()
+    wait_for(lambda: not any(p.is_running() for p in processes), scaled(60), "the cluster's processes to end")

@@ -51,6 +51,9 @@ class ExecutorSettings(_Section):
     workers: int = 2
     threads_per_worker: int = 1
     memory_limit: str = "auto"
+    # kind local: the scheduler (and the workers' nannies) in a process of their own, with a
+    # core of their own, instead of on the server's event loop (about 60 MiB more)
+    scheduler_process: bool = True
     cancel_grace: float = 10.0
     health_check: float = 10.0  # seconds between checks that the scheduler still knows the jobs followed
     # Dask Gateway (kind: gateway): the default cluster, unless a request names its own.

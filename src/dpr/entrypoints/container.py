@@ -240,7 +240,11 @@ def local_cluster(settings: Settings) -> LocalClusterSource:
     ex = settings.executor
     needed = {name for d in settings.processes.definitions for name in d.env}
     return LocalClusterSource(
-        workers=ex.workers, threads_per_worker=ex.threads_per_worker, memory_limit=ex.memory_limit, keep_env=needed
+        workers=ex.workers,
+        threads_per_worker=ex.threads_per_worker,
+        memory_limit=ex.memory_limit,
+        keep_env=needed,
+        own_process=ex.scheduler_process,
     )
 
 

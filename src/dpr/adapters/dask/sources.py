@@ -6,8 +6,12 @@ outlives this process (then jobs keep running across API restarts and are re-ado
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
+import socket
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -18,6 +22,11 @@ import dask
 from distributed import Client, LocalCluster
 
 from dpr.domain.errors import Unavailable
+
+CLUSTER_PROCESS = "the embedded dask cluster's process"
+# A worker dying under a job fails its task at once; the executor re-runs it while the job's
+# ``retries`` allow (Dask's default would re-run it up to three times first).
+ALLOWED_FAILURES = "distributed.scheduler.allowed-failures"
 
 
 class ClusterSource(ABC):
@@ -113,7 +122,10 @@ class LocalClusterSource(ClusterSource):
     """An embedded ``LocalCluster``: worker processes of this machine that end with the service.
 
     Worker processes inherit only ``worker_environment``: basics plus ``keep_env`` (the
-    variables the configured processors declare they need).
+    variables the configured processors declare they need). With ``own_process`` the
+    scheduler and the workers' nannies run in a process of their own (``cluster_process``,
+    which gets the same narrowed environment) instead of in this process's event loop, where
+    they would share one thread with everything the service does; it ends with the service.
     """
 
     durable = False
@@ -127,24 +139,58 @@ class LocalClusterSource(ClusterSource):
         processes: bool = True,
         dashboard: bool = False,
         keep_env: Iterable[str] = (),
+        own_process: bool = False,
+        timeout: float = 120.0,
     ) -> None:
         self.workers, self.threads_per_worker, self.memory_limit = workers, threads_per_worker, memory_limit
         self.keep_env = set(keep_env)
-        self.processes, self.dashboard = processes, dashboard
+        self.processes, self.dashboard, self.own_process, self.timeout = processes, dashboard, own_process, timeout
         self._cluster: LocalCluster | None = None
         self._shared: LocalCluster | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._channel: asyncio.StreamWriter | None = None  # kept open while the process should run
+        self._process_dashboard: str | None = None
 
     async def connect(self) -> Client:
+        if self.own_process:
+            address = await self._start_process()
+            try:
+                return await Client(address, asynchronous=True, set_as_default=False, timeout=self.timeout)
+            except (TimeoutError, OSError) as e:
+                await self.close()
+                raise Unavailable(CLUSTER_PROCESS, f"{address}: {e}") from e
         with self._spawning():
             self._cluster = await self._start_cluster()
         return await Client(self._cluster, asynchronous=True, set_as_default=False)
 
+    async def _start_process(self) -> str:
+        """Start ``cluster_process`` and return its scheduler's address once it is up."""
+        from dpr.adapters.dask.cluster_process import command
+
+        argv = command(sys.executable, sys.path, self._options(0), {ALLOWED_FAILURES: 0})
+        ours, theirs = socket.socketpair()  # its standard input: the address, then its lifeline
+        try:
+            self._process = process = await asyncio.create_subprocess_exec(
+                *argv, stdin=theirs.fileno(), env=worker_environment(dict(os.environ), self.keep_env)
+            )
+        finally:
+            theirs.close()
+        reader, self._channel = await asyncio.open_connection(sock=ours)
+        try:
+            line = await asyncio.wait_for(reader.readline(), self.timeout)
+        except (TimeoutError, OSError):
+            line = b""
+        if not line:
+            await self.close()
+            raise Unavailable(CLUSTER_PROCESS, f"it did not start (exit code {process.returncode})")
+        ready = json.loads(line)
+        self._process_dashboard = ready.get("dashboard")
+        return str(ready["address"])
+
     @contextmanager
     def _spawning(self) -> Iterator[None]:
-        # A worker dying under a job fails its task at once; the executor re-runs it while the
-        # job's ``retries`` allow (Dask's default would re-run it up to three times first).
         with (
-            dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+            dask.config.set({ALLOWED_FAILURES: 0}),
             scrubbed_environment(self.keep_env),
             children_ignore_interrupts(),
         ):
@@ -189,8 +235,20 @@ class LocalClusterSource(ClusterSource):
             if closing is not None:
                 await closing
             self._cluster = None
+        if self._channel is not None:
+            self._channel.close()  # the process closes its cluster and ends
+            self._channel = None
+        if self._process is not None:
+            process, self._process = self._process, None
+            try:
+                await asyncio.wait_for(process.wait(), self.timeout)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
     def dashboard_link(self) -> str | None:
+        if self.own_process:
+            return self._process_dashboard
         return self._cluster.dashboard_link if self._cluster is not None and self.dashboard else None
 
 
