@@ -3,7 +3,7 @@
 
 For each store (PostgreSQL in a per-run database; the embedded SQLite file) a real ``dpr serve``
 runs with its embedded LocalCluster (the default 2 worker processes, 1 thread each; the scheduler
-in a process of its own unless `DPR_EXECUTOR_SCHEDULER_PROCESS=false`). Each round,
+in a process of its own unless ``DPR_EXECUTOR_SCHEDULER_PROCESS=false``). Each round,
 for each server in turn (interleaved, so all see the same machine load):
 
 - **raw Dask**: a client connected to that server's own scheduler maps a module-level no-op over

@@ -139,14 +139,10 @@ class SqlJobRepository(JobRepository):
 
     async def _count_active(self, key: tuple[str | None, str | None]) -> int:
         process_id, owner = key
-        statement = sql.COUNT_ACTIVE
-        if process_id is not None:
-            statement = statement.where(jobs.c.process_id == process_id)
-        if owner is not None:
-            statement = statement.where(jobs.c.owner == owner)
+        statement = sql.COUNT_ACTIVE_OF[process_id is not None, owner is not None]
         with self._boundary:
             async with self._auto.connect() as conn:
-                return int((await conn.execute(statement)).scalar_one())
+                return int((await conn.execute(statement, {"process_id": process_id, "owner": owner})).scalar_one())
 
     async def delete(self, job_id: str) -> None:
         """Remove the job and its log lines in one transaction. Raises ``NoSuchJob``."""

@@ -35,7 +35,15 @@ UPDATE_JOB = (
     .where(or_(jobs.c.status.not_in([literal(s) for s in _TERMINAL]), jobs.c.status == bindparam("where_status")))
 )
 
-COUNT_ACTIVE = select(func.count()).select_from(jobs).where(jobs.c.status.in_(_ACTIVE))
+# The active statuses as bound literals, not an expanding list (which SQLAlchemy renders anew
+# at every run): every submission counts the active jobs, with or without these filters.
+COUNT_ACTIVE = select(func.count()).select_from(jobs).where(jobs.c.status.in_([literal(s) for s in _ACTIVE]))
+COUNT_ACTIVE_OF = {
+    (False, False): COUNT_ACTIVE,
+    (True, False): COUNT_ACTIVE.where(jobs.c.process_id == bindparam("process_id")),
+    (False, True): COUNT_ACTIVE.where(jobs.c.owner == bindparam("owner")),
+    (True, True): COUNT_ACTIVE.where(jobs.c.process_id == bindparam("process_id"), jobs.c.owner == bindparam("owner")),
+}
 
 LIST_ACTIVE = select(jobs).where(jobs.c.status.in_(_ACTIVE)).order_by(jobs.c.created, jobs.c.job_id)
 
