@@ -57,6 +57,7 @@ from tests.integration.server import ROOT, running_server
 from tests.waiting import wait_for
 
 BODY = json.dumps({"inputs": {"echo": "x"}, "response": "document"}).encode()
+SCHEDULER_PROCESS = "DPR_EXECUTOR_SCHEDULER_PROCESS"
 PG_COUNTERS = ("xact_commit", "tup_inserted", "tup_updated", "tup_fetched")
 
 
@@ -72,11 +73,28 @@ class Server:
     base: str
     pid: int
     scheduler: str
+    scheduler_pid: int  # the server's, or its cluster process's
     db_name: str | None = None
     raw: list[float] = field(default_factory=list)  # tasks/s per round
     dpr: list[float] = field(default_factory=list)  # jobs/s per round (to all terminal)
     accepted: list[float] = field(default_factory=list)  # submissions answered per second
     counters: list[dict[str, float]] = field(default_factory=list)  # per job, PostgreSQL only
+    raw_cpu: list[float] = field(default_factory=list)  # CPU ms per raw task of the scheduler's process
+    server_cpu: list[float] = field(default_factory=list)  # CPU ms per job of the server process
+    all_cpu: list[float] = field(default_factory=list)  # CPU ms per job of the server and its children
+
+
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """User and system CPU time of process ``pid`` (and of every process under it)."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for p in [root, *(root.children(recursive=True) if children else [])]:
+        try:
+            times = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 # --- a minimal HTTP/1.1 client: a Python client must not eat the CPU the server needs ---------
@@ -163,13 +181,13 @@ def pg_counters(admin_url: str, db_name: str) -> dict[str, float]:
 # --- servers ----------------------------------------------------------------------------------
 
 
-def scheduler_of(pid: int, http_port: int) -> str:
+def scheduler_of(pid: int, http_port: int) -> tuple[str, int]:
     """The address of the embedded scheduler: the listening port of the server process (or of
     a process of its own, a child of the server's) that a Dask client can connect to (the
-    others are HTTP: the API and the scheduler's own)."""
+    others are HTTP: the API and the scheduler's own), and the id of that process."""
 
-    async def first_dask(ports: list[int]) -> str:
-        for port in ports:
+    async def first_dask(ports: list[tuple[int, int]]) -> tuple[str, int]:
+        for port, owner in ports:
             address = f"tcp://127.0.0.1:{port}"
             try:
                 async with rpc(address, timeout=3) as remote:
@@ -177,22 +195,25 @@ def scheduler_of(pid: int, http_port: int) -> str:
             except Exception:  # not Dask: the API's or the scheduler's HTTP port
                 continue
             if identity.get("type") == "Scheduler":  # not a nanny of the workers (also in this process)
-                return address
+                return address, owner
         raise RuntimeError(f"no Dask scheduler listens in process {pid} or its children")
 
     server = psutil.Process(pid)
-    listening = [
-        c.laddr.port
+    listening = {
+        (c.laddr.port, p.pid)
         for p in [server, *server.children(recursive=True)]
         for c in p.net_connections("tcp")
-        if c.status == psutil.CONN_LISTEN
-    ]
-    return asyncio.run(first_dask(sorted(set(listening) - {http_port})))
+        if c.status == psutil.CONN_LISTEN and c.laddr.port != http_port
+    }
+    return asyncio.run(first_dask(sorted(listening)))
 
 
 @contextmanager
-def serving(name: str, storage_url: str, db_name: str | None, src: Path | None = None) -> Iterator[Server]:
+def serving(
+    name: str, storage_url: str, db_name: str | None, src: Path | None = None, extra: dict[str, str] | None = None
+) -> Iterator[Server]:
     env = {
+        **(extra or {}),
         "DPR_STORAGE_URL": storage_url,
         "DPR_LOGGING_LEVEL": "WARNING",
         "DPR_LIMITS_MAX_ACTIVE": str(10**9),  # the default 32 would turn this load away with 429s
@@ -209,7 +230,8 @@ def serving(name: str, storage_url: str, db_name: str | None, src: Path | None =
         assert pid is not None
         ready = lambda: httpx.get(f"{base}/health/ready", timeout=5).status_code == 200  # noqa: E731
         wait_for(ready, 300, "the embedded cluster to be up (/health/ready)")
-        yield Server(name=name, base=base, pid=pid, scheduler=scheduler_of(pid, port or 0), db_name=db_name)
+        scheduler, scheduler_pid = scheduler_of(pid, port or 0)
+        yield Server(name=name, base=base, pid=pid, scheduler=scheduler, scheduler_pid=scheduler_pid, db_name=db_name)
 
 
 @contextmanager
@@ -239,11 +261,16 @@ def run_rounds(servers: list[Server], args: argparse.Namespace) -> None:
         asyncio.run(dpr_round(server, 200, args.c))
     for round_ in range(args.rounds):
         for server in servers:
+            cpu0 = cpu_seconds(server.scheduler_pid)
             server.raw.append(asyncio.run(raw_round(server, args.n)))
+            server.raw_cpu.append(1000 * (cpu_seconds(server.scheduler_pid) - cpu0) / args.n)
             before = pg_counters(args.admin_url, server.db_name) if server.db_name else None
             last = round_ == args.rounds - 1
+            cpu0, all0 = cpu_seconds(server.pid), cpu_seconds(server.pid, children=True)
             with py_spy(server, args.py_spy if last else None, 10 * args.n / server.raw[-1]):
                 rate, accepted = asyncio.run(dpr_round(server, args.n, args.c))
+            server.server_cpu.append(1000 * (cpu_seconds(server.pid) - cpu0) / args.n)
+            server.all_cpu.append(1000 * (cpu_seconds(server.pid, children=True) - all0) / args.n)
             server.dpr.append(rate)
             server.accepted.append(accepted)
             if before is not None and server.db_name is not None:
@@ -252,7 +279,9 @@ def run_rounds(servers: list[Server], args: argparse.Namespace) -> None:
                 server.counters.append({k: (after[k] - before[k]) / args.n for k in PG_COUNTERS})
             print(
                 f"  round {round_ + 1} {server.name}: raw {server.raw[-1]:.0f} tasks/s, dpr {rate:.0f} jobs/s "
-                f"({rate / server.raw[-1]:.0%}), accepted {accepted:.0f}/s, load {load_average()}",
+                f"({rate / server.raw[-1]:.0%}), accepted {accepted:.0f}/s; CPU ms: scheduler per raw task "
+                f"{server.raw_cpu[-1]:.2f}, server per job {server.server_cpu[-1]:.2f}, all processes per job "
+                f"{server.all_cpu[-1]:.2f}; load {load_average()}",
                 flush=True,
             )
 
@@ -273,6 +302,18 @@ def report(servers: list[Server], args: argparse.Namespace) -> None:
             f"{statistics.median(ratios):.0%} | {statistics.median(s.accepted):.0f} | "
             + ", ".join(f"{r:.0%}" for r in ratios)
             + " |"
+        )
+    print()
+    print(
+        "| server | scheduler CPU ms per raw task | server CPU ms per job | all processes CPU ms per job "
+        "| CPU-bound ratio (scheduler per task / server per job) |"
+    )
+    print("|---|---|---|---|---|")
+    for s in servers:
+        raw_cpu, server_cpu = statistics.median(s.raw_cpu), statistics.median(s.server_cpu)
+        print(
+            f"| {s.name} | {raw_cpu:.2f} | {server_cpu:.2f} | {statistics.median(s.all_cpu):.2f} "
+            f"| {raw_cpu / server_cpu:.0%} |"
         )
     for s in servers:
         if s.counters:
@@ -300,19 +341,28 @@ def main() -> None:
         help="the src folder of another dpr version, served on PostgreSQL too (before/after in one run), e.g. "
         "mkdir /tmp/old && git archive COMMIT src | tar -x -C /tmp/old, then --baseline /tmp/old/src",
     )
+    parser.add_argument(
+        "--in-process-scheduler",
+        action="store_true",
+        help="also serve this version on PostgreSQL with the embedded scheduler in the server's process "
+        "(executor.scheduler_process false)",
+    )
     args = parser.parse_args()
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="dpr-bench-e2e-") as tmp:
         servers = []
         for store in stores:
             if store == "postgres":
-                for label, src in [("postgres", None), ("postgres, baseline", args.baseline)]:
-                    if label != "postgres" and src is None:
-                        continue
+                variants: list[tuple[str, Path | None, dict[str, str] | None]] = [("postgres", None, None)]
+                if args.in_process_scheduler:
+                    variants.append(("postgres, scheduler in the server", None, {SCHEDULER_PROCESS: "false"}))
+                if args.baseline is not None:
+                    variants.append(("postgres, baseline", args.baseline, None))
+                for label, src, extra in variants:
                     db_name = f"dpr_bench_e2e_{os.getpid()}_{len(servers)}"
                     url = create_database(args.admin_url, db_name)
                     stack.callback(drop_database, args.admin_url, db_name)
-                    servers.append(stack.enter_context(serving(label, url, db_name, src)))
+                    servers.append(stack.enter_context(serving(label, url, db_name, src, extra)))
             elif store == "sqlite":
                 url = f"sqlite+aiosqlite:///{tmp}/dpr.sqlite"
                 servers.append(stack.enter_context(serving("sqlite", url, None)))
