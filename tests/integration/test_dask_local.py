@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -23,7 +24,7 @@ from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
 from dpr.entrypoints.container import build_container
 from tests.builders import execute_body, make_job
-from tests.integration.server import ROOT, python_path
+from tests.integration.server import ROOT, free_port, python_path
 from tests.services import Services
 from tests.waiting import scaled, wait_for
 
@@ -143,3 +144,29 @@ def test_the_cluster_process_ends_when_the_service_is_killed(tmp_path: Path):
         if service.stdout is not None:
             service.stdout.close()
     wait_for(lambda: not any(p.is_running() for p in processes), scaled(60), "the cluster's processes to end")
+
+
+def test_a_server_whose_cluster_process_was_killed_stops_rather_than_leave_jobs_waiting(tmp_path: Path):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": python_path(), "DPR_STORAGE_URL": "memory://", "DPR_SERVER_GRACE_PERIOD": "5"}
+    env |= {"DPR_EXECUTOR_WORKERS": "1"}
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "dpr", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
+    try:
+        ready = lambda: httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5).status_code == 200  # noqa: E731
+        wait_for(ready, scaled(120), "the embedded cluster to be up", ignoring=(httpx.TransportError,))
+        cluster = next(p for p in psutil.Process(server.pid).children() if "cluster_process" in " ".join(p.cmdline()))
+        cluster.kill()
+        wait_for(lambda: server.poll() is not None, scaled(120), "the server to stop")
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert "the embedded dask cluster's process ended" in log_path.read_text()

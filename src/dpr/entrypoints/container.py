@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
@@ -245,7 +246,16 @@ def local_cluster(settings: Settings) -> LocalClusterSource:
         memory_limit=ex.memory_limit,
         keep_env=needed,
         own_process=ex.scheduler_process,
+        on_lost=stop_service,
     )
+
+
+def stop_service(reason: str) -> None:
+    """The embedded cluster's process ended under the service: stop as SIGTERM does (drain,
+    fail the jobs that were running there); a new start brings up a new cluster and queues the
+    accepted jobs again."""
+    log.error("%s: stopping the service, whose jobs cannot run any more", reason)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 @contextlib.contextmanager

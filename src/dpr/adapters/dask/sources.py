@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -126,6 +126,8 @@ class LocalClusterSource(ClusterSource):
     scheduler and the workers' nannies run in a process of their own (``cluster_process``,
     which gets the same narrowed environment) instead of in this process's event loop, where
     they would share one thread with everything the service does; it ends with the service.
+    Should it end first (killed), ``on_lost`` is called with the reason: the client cannot
+    follow a new process's scheduler, so the service had better stop and start anew.
     """
 
     durable = False
@@ -141,6 +143,7 @@ class LocalClusterSource(ClusterSource):
         keep_env: Iterable[str] = (),
         own_process: bool = False,
         timeout: float = 120.0,
+        on_lost: Callable[[str], None] | None = None,
     ) -> None:
         self.workers, self.threads_per_worker, self.memory_limit = workers, threads_per_worker, memory_limit
         self.keep_env = set(keep_env)
@@ -150,6 +153,8 @@ class LocalClusterSource(ClusterSource):
         self._process: asyncio.subprocess.Process | None = None
         self._channel: asyncio.StreamWriter | None = None  # kept open while the process should run
         self._process_dashboard: str | None = None
+        self._on_lost = on_lost
+        self._watcher: asyncio.Task[None] | None = None
 
     async def connect(self) -> Client:
         if self.own_process:
@@ -185,7 +190,13 @@ class LocalClusterSource(ClusterSource):
             raise Unavailable(CLUSTER_PROCESS, f"it did not start (exit code {process.returncode})")
         ready = json.loads(line)
         self._process_dashboard = ready.get("dashboard")
+        self._watcher = asyncio.ensure_future(self._watch(process))
         return str(ready["address"])
+
+    async def _watch(self, process: asyncio.subprocess.Process) -> None:
+        code = await process.wait()
+        if self._process is process and self._on_lost is not None:  # not ended by close()
+            self._on_lost(f"{CLUSTER_PROCESS} ended (exit code {code})")
 
     @contextmanager
     def _spawning(self) -> Iterator[None]:
@@ -238,6 +249,9 @@ class LocalClusterSource(ClusterSource):
         if self._channel is not None:
             self._channel.close()  # the process closes its cluster and ends
             self._channel = None
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
         if self._process is not None:
             process, self._process = self._process, None
             try:
