@@ -57,7 +57,8 @@ def describe_executor(e: ExecutorSettings) -> str:
     return {
         "fake": f"threads inside the server process: {e.workers} worker(s) x {e.threads_per_worker} thread(s)",
         "local": f"a local Dask cluster the server starts: {e.workers} worker(s) x {e.threads_per_worker} "
-        f"thread(s), memory {e.memory_limit}",
+        f"thread(s), memory {e.memory_limit}, its scheduler "
+        + ("in a process of its own" if e.scheduler_process else "in the server's process"),
         "scheduler": f"the Dask scheduler at {address}",
         "gateway": f"the Dask Gateway at {address}",
     }[e.kind]
