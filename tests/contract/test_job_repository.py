@@ -196,6 +196,19 @@ async def test_active_jobs_count_per_owner_and_per_process_and_owner(repository:
     assert await repository.count_active("mockup", owner="bob") == 0
 
 
+async def test_the_active_counts_of_admission_agree_with_each_count(repository: JobRepository) -> None:
+    """One read for every limit: the snapshot per process and owner sums to each count."""
+    await add_all(repository, *catalogue(), make_job("queued", process_id="mockup", created=50, owner="alice"))
+    await repository.add(make_job("nobody", process_id="mockup", created=70))
+    counts = await repository.active_counts()
+    assert counts.total == await repository.count_active() == 4
+    for process in ("echo", "mockup", "unknown"):
+        assert counts.of_process(process) == await repository.count_active(process)
+    for owner in ("alice", "bob", "carol"):
+        assert counts.of_owner(owner) == await repository.count_active(owner=owner)
+    assert counts.by_process_owner[("mockup", None)] == 1  # no owner: counted overall and per process
+
+
 async def test_a_deleted_job_is_gone_everywhere(repository: JobRepository) -> None:
     await add_all(repository, *catalogue())
     await repository.delete("run")

@@ -18,6 +18,7 @@ from dpr.adapters.sql.mapping import job_to_row, row_to_job, values_to_job
 from dpr.adapters.sql.point_reads import PointRead
 from dpr.adapters.sql.store import prepare
 from dpr.adapters.sql.tables import job_logs, jobs
+from dpr.domain.active import ActiveCounts
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
 from dpr.domain.job import Job
 from dpr.domain.query import Cursor, JobPage, JobQuery
@@ -55,6 +56,7 @@ class SqlJobRepository(JobRepository):
         self._counts: SharedReads[tuple[str | None, str | None], int] = SharedReads(
             self._count_active, name="sql-count-active"
         )
+        self._active: SharedReads[None, ActiveCounts] = SharedReads(self._active_counts, name="sql-active-counts")
 
     async def add(self, job: Job) -> None:
         await self._adds.submit(job)
@@ -147,6 +149,15 @@ class SqlJobRepository(JobRepository):
         with self._boundary:
             async with self._auto.connect() as conn:
                 return int((await conn.execute(statement)).scalar_one())
+
+    async def active_counts(self) -> ActiveCounts:
+        return await self._active(None)
+
+    async def _active_counts(self, _: None) -> ActiveCounts:
+        with self._boundary:
+            async with self._auto.connect() as conn:
+                rows = (await conn.execute(sql.ACTIVE_COUNTS)).all()
+        return ActiveCounts({(process, owner): int(n) for process, owner, n in rows})
 
     async def delete(self, job_id: str) -> None:
         """Remove the job and its log lines in one transaction. Raises ``NoSuchJob``."""

@@ -37,6 +37,12 @@ UPDATE_JOB = (
 
 COUNT_ACTIVE = select(func.count()).select_from(jobs).where(jobs.c.status.in_(_ACTIVE))
 
+ACTIVE_COUNTS = (
+    select(jobs.c.process_id, jobs.c.owner, func.count())
+    .where(jobs.c.status.in_(_ACTIVE))
+    .group_by(jobs.c.process_id, jobs.c.owner)
+)
+
 LIST_ACTIVE = select(jobs).where(jobs.c.status.in_(_ACTIVE)).order_by(jobs.c.created, jobs.c.job_id)
 
 # ``INSERT INTO job_logs SELECT :job_id, coalesce(max(seq), -1) + 1, ... RETURNING seq``.
