@@ -23,11 +23,11 @@ from dpr.entrypoints.container import Container, build_container, running
 from dpr.entrypoints.http import core, jobs, processes, signin
 from dpr.entrypoints.http import dpr as dpr_api
 from dpr.entrypoints.http.api_doc import SwaggerUI30, docs_assets
-from dpr.entrypoints.http.auth import caller_of, challenge, guard
+from dpr.entrypoints.http.auth import caller_of, challenge, identify_caller
 from dpr.entrypoints.http.common import Config, Dismiss, Queries, Submit
 from dpr.entrypoints.http.encoded import EncodedResponses
 from dpr.entrypoints.http.errors import CHALLENGE, EXCEPTION_HANDLERS
-from dpr.entrypoints.http.guards import check_request
+from dpr.entrypoints.http.guards import before_request
 from dpr.entrypoints.http.headers import add_security_headers
 from dpr.entrypoints.http.streams import StreamSlots
 from dpr.entrypoints.http.templating import template_config
@@ -149,9 +149,8 @@ def create_app(
                 "lifecycle": container.lifecycle(),
             }
         ),
-        guards=[guard(identification, key_header)],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=check_request,
+        before_request=before_request(identify_caller(identification, key_header)),
         lifespan=[lifespan],
         before_send=[add_security_headers],
         cors_config=CORSConfig(
