@@ -36,6 +36,23 @@ class PointRead:
             if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
         ]
 
+    async def all(self, conn: AsyncConnection, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every row, each as a dict of column name to value (see ``one_or_none``)."""
+        if not self._direct:
+            return [row_values(row) for row in (await conn.execute(self._statement, parameters)).all()]
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        try:
+            async with driver.cursor(row_factory=dict_row) as cursor:
+                await cursor.execute(self._text, parameters)
+                rows: list[dict[str, Any]] = await cursor.fetchall()
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            await conn.invalidate()
+            raise
+        for values in rows:
+            for name, convert in self._convert:
+                values[name] = convert(values[name])
+        return rows
+
     async def one_or_none(self, conn: AsyncConnection, parameters: dict[str, Any]) -> dict[str, Any] | None:
         """The row as a dict of column name to value, or None. A connection the driver found
         broken is dropped from the pool before the error goes on (to the boundary)."""
