@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
 
@@ -29,6 +27,14 @@ class PointRead:
         dialect = engine.dialect
         self._direct = dialect.name == "postgresql" and dialect.driver == "psycopg"
         self._text = str(statement.compile(dialect=dialect)) if self._direct else ""
+        self._row_factory: Any = None
+        self._broken: tuple[type[BaseException], ...] = ()
+        if self._direct:  # psycopg is imported on PostgreSQL only: a SQLite server never loads it
+            import psycopg
+            from psycopg.rows import dict_row
+
+            self._row_factory = dict_row
+            self._broken = (psycopg.OperationalError, psycopg.InterfaceError)
         # What the columns' Core types do to a value read (times to UTC), as SQLAlchemy would.
         self._convert = [
             (column.name, convert)
@@ -61,10 +67,10 @@ class PointRead:
             return None if row is None else row_values(row)
         driver: Any = (await conn.get_raw_connection()).driver_connection
         try:
-            async with driver.cursor(row_factory=dict_row) as cursor:
+            async with driver.cursor(row_factory=self._row_factory) as cursor:
                 await cursor.execute(self._text, parameters)
                 values: dict[str, Any] | None = await cursor.fetchone()
-        except (psycopg.OperationalError, psycopg.InterfaceError):
+        except self._broken:
             await conn.invalidate()
             raise
         if values is not None:
