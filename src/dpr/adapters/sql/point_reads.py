@@ -1,4 +1,4 @@
-"""One row by key, read through psycopg itself on a pooled connection (PostgreSQL only).
+"""Rows by key, read through psycopg itself on a pooled connection (PostgreSQL only).
 
 ``GET /jobs/{id}`` is the most frequent request a client polling its job makes, and one
 indexed row costs PostgreSQL microseconds: the cost is in Python. SQLAlchemy's execution
@@ -20,7 +20,8 @@ from dpr.adapters.sql.mapping import row_values
 
 
 class PointRead:
-    """A compiled single-row ``SELECT`` and how to run it on a connection of ``engine``."""
+    """A compiled ``SELECT`` by key (one row, or a few by a list of keys) and how to run it on a
+    connection of ``engine``."""
 
     def __init__(self, engine: AsyncEngine, statement: Select[Any]) -> None:
         self._statement = statement
@@ -48,10 +49,10 @@ class PointRead:
             return [row_values(row) for row in (await conn.execute(self._statement, parameters)).all()]
         driver: Any = (await conn.get_raw_connection()).driver_connection
         try:
-            async with driver.cursor(row_factory=dict_row) as cursor:
+            async with driver.cursor(row_factory=self._row_factory) as cursor:
                 await cursor.execute(self._text, parameters)
                 rows: list[dict[str, Any]] = await cursor.fetchall()
-        except (psycopg.OperationalError, psycopg.InterfaceError):
+        except self._broken:
             await conn.invalidate()
             raise
         for values in rows:
