@@ -6,7 +6,9 @@
   (each job runs in the server process that accepted it and is recorded in the database).
 
 Both are loaded with wrk (``apt-get install -y wrk``) from 8, 32 and 64 connections:
-``GET /jobs/{id}`` (a finished job), ``GET /processes`` and async submission (``POST
+``GET /jobs/{id}`` (``--jobs`` finished jobs, 100 by default, requested in turn, as many
+clients polling their own jobs do; one id for all would let a server answer concurrent reads
+of it with one database read), ``GET /processes`` and async submission (``POST
 /processes/{id}/execution`` with ``Prefer: respond-async``). Each round runs every load on both
 servers, alternating which goes first, so both see the same machine load; the table gives the
 median of the rounds. For dpr it also counts the PostgreSQL sessions opened during each load
@@ -17,8 +19,12 @@ dpr keeps its default bounds of 32 outstanding jobs (16 per client: wrk is one) 
 ``--max-active`` raises both: when the executor falls behind, submissions beyond them are
 refused (429) and counted as errors, not as accepted jobs. pygeoapi has no such bound.
 
+``--baseline SRC`` also serves another dpr version's ``src`` (say ``git archive COMMIT src | tar
+-x -C /tmp/old``, then ``--baseline /tmp/old/src``) on a database of its own, measured in the
+same turns: a before/after of a change in the same run.
+
 Run: ``.venv/bin/python bench/bench_pygeoapi.py [--rounds 3] [--seconds 5] [--connections 8,32,64]
-[--max-active N]``. The first run installs pygeoapi (about 1.5 minutes).
+[--max-active N] [--jobs 100] [--baseline SRC]``. The first run installs pygeoapi (about 1.5 minutes).
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from tests.integration.server import running_server
 ECHO = '{"inputs": {"echo": "hello"}, "response": "document"}'
 LOADS = ("GET /jobs/{id}", "GET /processes", "async submission")
 SERVERS = ("pygeoapi", "dpr")
+BASELINE = "dpr (baseline)"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -61,7 +68,7 @@ class Server:
     name: str
     base: str
     pid: int
-    paths: dict[str, str]
+    paths: dict[str, list[str]]
     body: str
     database: str
     results: dict[tuple[str, int], list[Load]] = field(default_factory=dict)
@@ -100,28 +107,33 @@ def sessions_opened(admin_url: str, database: str) -> int:
     return int(row[0]) if row else 0
 
 
-def submit_and_wait(base: str, path: str, body: str) -> str:
-    """The id of a job submitted with ``body`` and waited for until it ended."""
+def submit_and_wait(base: str, path: str, body: str, count: int) -> list[str]:
+    """The ids of ``count`` jobs submitted with ``body``, once every one has ended."""
     headers = {"Prefer": "respond-async", "Content-Type": "application/json"}
-    answer = httpx.post(f"{base}{path}", content=body, headers=headers, timeout=30)
-    answer.raise_for_status()
-    job_id = answer.headers["location"].rstrip("/").rsplit("/", 1)[1]
-    for _ in range(300):
-        status = httpx.get(f"{base}/jobs/{job_id}", timeout=30).json()["status"]
-        if status in ("successful", "failed", "dismissed"):
-            return job_id
-        time.sleep(0.1)
-    raise RuntimeError(f"job {job_id} on {base} did not end")
+    ids = []
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for _ in range(count):
+            answer = client.post(path, content=body, headers=headers)
+            answer.raise_for_status()
+            ids.append(answer.headers["location"].rstrip("/").rsplit("/", 1)[1])
+        for job_id in ids:
+            for _ in range(300):
+                if client.get(f"/jobs/{job_id}").json()["status"] in ("successful", "failed", "dismissed"):
+                    break
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"job {job_id} on {base} did not end")
+    return ids
 
 
 def measure(server: Server, load: str, connections: int, args: argparse.Namespace) -> Load:
     post = server.body if load == "async submission" else None
-    watch_sessions = server.name == "dpr"
+    watch_sessions = server.name != "pygeoapi"
     before_sessions = sessions_opened(args.admin_url, server.database) if watch_sessions else 0
     before_cpu = cpu_seconds(server.pid)
     result = run_wrk(
         server.base,
-        [server.paths[load]],
+        server.paths[load],
         seconds=args.seconds,
         connections=connections,
         threads=2,
@@ -142,10 +154,13 @@ def measure(server: Server, load: str, connections: int, args: argparse.Namespac
 def both_servers(args: argparse.Namespace, work: Path) -> Iterator[dict[str, Server]]:
     suffix = os.getpid()
     names = {"dpr": f"dpr_vs_pygeoapi_dpr_{suffix}", "pygeoapi": f"dpr_vs_pygeoapi_pygeoapi_{suffix}"}
+    if args.baseline:
+        names[BASELINE] = f"dpr_vs_pygeoapi_baseline_{suffix}"
     with ExitStack() as stack:
         for name in names.values():
             stack.callback(drop_database, args.admin_url, name)
         dpr_url = create_database(args.admin_url, names["dpr"])
+        baseline_url = create_database(args.admin_url, names[BASELINE]) if args.baseline else ""
         with psycopg_connect(make_url(args.admin_url), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{names["pygeoapi"]}"')
         pygeoapi_url = make_url(args.admin_url).set(drivername="postgresql", database=names["pygeoapi"])
@@ -156,19 +171,24 @@ def both_servers(args: argparse.Namespace, work: Path) -> Iterator[dict[str, Ser
         if args.max_active is not None:
             env["DPR_LIMITS_MAX_ACTIVE"] = str(args.max_active)
             env["DPR_LIMITS_MAX_ACTIVE_PER_OWNER"] = str(args.max_active)  # wrk is one (anonymous) client
-        dpr_base = stack.enter_context(running_server("--http-workers", str(args.http_workers), env=env))
+        workers = ("--http-workers", str(args.http_workers))
+        dpr_base = stack.enter_context(running_server(*workers, env=env))
         geo_base, geo_proc = stack.enter_context(running_pygeoapi(plain, work, args.http_workers))
-        dpr_pid = server_pid(dpr_base)
         servers = {
-            "dpr": Server("dpr", dpr_base, dpr_pid, {}, ECHO, names["dpr"]),
             "pygeoapi": Server("pygeoapi", geo_base, geo_proc.pid, {}, HELLO, names["pygeoapi"]),
+            "dpr": Server("dpr", dpr_base, server_pid(dpr_base), {}, ECHO, names["dpr"]),
         }
-        for server, process in ((servers["dpr"], "echo"), (servers["pygeoapi"], "hello-world")):
-            execution = f"/processes/{process}/execution"
+        if args.baseline:
+            old_env = {**env, "DPR_STORAGE_URL": baseline_url, "PYTHONPATH": str(args.baseline)}
+            old_base = stack.enter_context(running_server(*workers, env=old_env))
+            servers[BASELINE] = Server(BASELINE, old_base, server_pid(old_base), {}, ECHO, names[BASELINE])
+        for server in servers.values():
+            execution = f"/processes/{'hello-world' if server.name == 'pygeoapi' else 'echo'}/execution"
+            ids = submit_and_wait(server.base, execution, server.body, args.jobs)
             server.paths = {
-                "GET /jobs/{id}": f"/jobs/{submit_and_wait(server.base, execution, server.body)}",
-                "GET /processes": "/processes",
-                "async submission": execution,
+                "GET /jobs/{id}": [f"/jobs/{job_id}" for job_id in ids],
+                "GET /processes": ["/processes"],
+                "async submission": [execution],
             }
         yield servers
 
@@ -191,9 +211,10 @@ def run(args: argparse.Namespace) -> dict[str, Server]:
         for load in LOADS:  # warm up at the highest concurrency: pools filled, caches made
             for server in servers.values():
                 post = server.body if load == "async submission" else None
-                run_wrk(server.base, [server.paths[load]], seconds=2, connections=max(args.connections), post_body=post)
+                run_wrk(server.base, server.paths[load], seconds=2, connections=max(args.connections), post_body=post)
+        names = list(servers)
         for round_ in range(args.rounds):
-            order = SERVERS if round_ % 2 == 0 else SERVERS[::-1]
+            order = names[round_ % len(names) :] + names[: round_ % len(names)]  # each goes first in turn
             for load in LOADS:
                 for connections in args.connections:
                     for name in order:
@@ -235,6 +256,25 @@ def report(servers: dict[str, Server], args: argparse.Namespace, load_before: st
                 f"{median(dpr.cpu_ms[key]):.2f} | {median(geo.cpu_ms[key]):.2f} |"
                 + "".join(f" {n} {name} errors" for name, n in errors.items() if n)
             )
+    if BASELINE in servers:
+        old = servers[BASELINE]
+        print(
+            "\n| load | c | dpr (baseline) req/s | p99 ms | dpr req/s | p99 ms | ratio (rounds) "
+            "| CPU ms/req baseline | dpr |"
+        )
+        print("|---|--:|--:|--:|--:|--:|---|--:|--:|")
+        for load in LOADS:
+            for c in args.connections:
+                key = (load, c)
+                b, d = old.results[key], dpr.results[key]
+                ratios = [x.ok_per_second / max(1e-9, y.ok_per_second) for x, y in zip(d, b, strict=True)]
+                rate_b, rate_d = median([x.ok_per_second for x in b]), median([x.ok_per_second for x in d])
+                print(
+                    f"| {load} | {c} | {rate_b:.0f} | {median([x.p99_ms for x in b]):.1f} | {rate_d:.0f} | "
+                    f"{median([x.p99_ms for x in d]):.1f} | {rate_d / rate_b:.2f}x "
+                    f"({', '.join(f'{r:.2f}' for r in ratios)}) | {median(old.cpu_ms[key]):.2f} | "
+                    f"{median(dpr.cpu_ms[key]):.2f} |"
+                )
 
 
 def main() -> None:
@@ -251,6 +291,8 @@ def main() -> None:
         type=int,
         help="dpr's limits.max_active and max_active_per_owner (default 32 and 16: beyond them submissions get 429)",
     )
+    parser.add_argument("--jobs", type=int, default=100, help="finished jobs whose status is read in turn")
+    parser.add_argument("--baseline", type=Path, help="another dpr version's src folder, served and measured too")
     args = parser.parse_args()
     args.connections = [int(c) for c in str(args.connections).split(",")]
     require_wrk()

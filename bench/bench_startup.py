@@ -14,7 +14,8 @@ migrated database, as a restart does), and from the moment the process is starte
   pages several processes map among them, so it is what the set-up really costs.
 
 Medians (and the spread) over the rounds, one table; the load average before and after.
-Run: ``.venv/bin/python bench/bench_startup.py [--rounds 5] [--http-workers 1,2]``.
+Run: ``.venv/bin/python bench/bench_startup.py [--rounds 5] [--http-workers 1,2]``; to compare
+installations (``--python`` twice or more), their starts alternate within each round.
 """
 
 from __future__ import annotations
@@ -135,25 +136,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--http-workers", default="1,2", help="comma-separated worker counts")
-    parser.add_argument("--python", default=sys.executable, help="the interpreter that runs dpr")
+    parser.add_argument(
+        "--python",
+        action="append",
+        help="the interpreter that runs dpr (default: this one); give it twice or more to compare "
+        "installations, their starts interleaved round by round",
+    )
     args = parser.parse_args()
+    pythons = args.python or [sys.executable]
     before = load_average()
-    rows = []
-    for workers in [int(n) for n in args.http_workers.split(",")]:
-        folder = Path(tempfile.mkdtemp(prefix=f"dpr-startup-{workers}-"))
-        try:
-            runs = []
+    counts = [int(n) for n in args.http_workers.split(",")]
+    cases = [(python, workers) for workers in counts for python in pythons]
+    folders = {case: Path(tempfile.mkdtemp(prefix=f"dpr-startup-{case[1]}-")) for case in cases}
+    runs: dict[tuple[str, int], list[dict[str, float]]] = {case: [] for case in cases}
+    try:
+        for workers in counts:
             for n in range(args.rounds):
-                run = one_start(folder, workers, args.python)
-                print(
-                    f"  --http-workers {workers} round {n + 1}: /health {run['health']:.2f} s "
-                    f"(CPU {run['cpu']:.2f} s), ready {run['ready']:.2f} s, RSS {run['rss']:.0f} MiB, "
-                    f"PSS {run['pss']:.0f} MiB, load {load_average()}",
-                    flush=True,
-                )
-                runs.append(run)
-            rows.append((workers, runs))
-        finally:
+                for python in pythons:
+                    run = one_start(folders[python, workers], workers, python)
+                    print(
+                        f"  {python} --http-workers {workers} round {n + 1}: /health {run['health']:.2f} s "
+                        f"(CPU {run['cpu']:.2f} s), ready {run['ready']:.2f} s, RSS {run['rss']:.0f} MiB, "
+                        f"PSS {run['pss']:.0f} MiB, load {load_average()}",
+                        flush=True,
+                    )
+                    runs[python, workers].append(run)
+    finally:
+        for folder in folders.values():
             shutil.rmtree(folder, ignore_errors=True)
     print()
     print(
@@ -161,22 +170,23 @@ def main() -> None:
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}, "
         f"{args.rounds} round(s); load average before {before}, after {load_average()}"
     )
+    first = "| python " if len(pythons) > 1 else ""
     print(
-        "| HTTP workers | to /health | CPU to /health | to ready | first job done "
+        f"{first}| HTTP workers | to /health | CPU to /health | to ready | first job done "
         "| RSS, all processes | PSS, all processes | processes |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for workers, runs in rows:
+    print("|---" * (8 + (len(pythons) > 1)) + "|")
+    for (python, workers), done in runs.items():
         cells = [
-            spread([r["health"] for r in runs], "s", 2),
-            spread([r["cpu"] for r in runs], "s", 2),
-            spread([r["ready"] for r in runs], "s", 2),
-            spread([r["job"] for r in runs], "s", 2),
-            spread([r["rss"] for r in runs], "MiB", 0),
-            spread([r["pss"] for r in runs], "MiB", 0),
-            f"{statistics.median([r['processes'] for r in runs]):.0f}",
+            spread([r["health"] for r in done], "s", 2),
+            spread([r["cpu"] for r in done], "s", 2),
+            spread([r["ready"] for r in done], "s", 2),
+            spread([r["job"] for r in done], "s", 2),
+            spread([r["rss"] for r in done], "MiB", 0),
+            spread([r["pss"] for r in done], "MiB", 0),
+            f"{statistics.median([r['processes'] for r in done]):.0f}",
         ]
-        print(f"| {workers} | " + " | ".join(cells) + " |")
+        print(f"| {python} " * (len(pythons) > 1) + f"| {workers} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from litestar.testing import TestClient
 
 from dpr.adapters.settings import ProcessSettings, ServerSettings, Settings, ephemeral
 from dpr.entrypoints.http.app import create_app
+from tests import waiting
 from tests.api.conftest import wait_for
 from tests.ogc_schemas import check
 from tests.unit.conftest import DEFINITIONS
@@ -240,7 +241,8 @@ def test_a_serving_app_moves_its_start_up_objects_out_of_the_collectors_reach() 
     gc.unfreeze()
     try:
         with TestClient(create_app(settings, serving=True)) as served:
-            assert gc.get_freeze_count() > 10_000  # modules, routes, schemas: scanned never again
+            # modules, routes, schemas: scanned never again (a second after start-up)
+            waiting.wait_for(lambda: gc.get_freeze_count() > 10_000, what="the start-up objects frozen")
             assert served.get("/conformance").status_code == 200
     finally:
         gc.unfreeze()  # this process builds many apps: let the collector have them back

@@ -12,6 +12,7 @@ from contract_support import S, add_all, at, catalogue, listed_ids, make_job, ri
 from msgspec.structs import replace
 
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
+from dpr.domain.job import Job
 from dpr.ports.job_repository import JobRepository
 
 # --- add and get --------------------------------------------------------------------------
@@ -194,6 +195,34 @@ async def test_active_jobs_count_per_owner_and_per_process_and_owner(repository:
     assert await repository.count_active("mockup", owner="alice") == 1
     assert await repository.count_active("echo", owner="bob") == 1
     assert await repository.count_active("mockup", owner="bob") == 0
+
+
+async def test_many_reads_at_once_each_get_their_own_job_and_an_unstorable_id_spoils_none(
+    repository: JobRepository,
+) -> None:
+    """Reads asked together (an adapter may batch them) answer each caller with its own job,
+    and an id the store could never hold (NUL, a lone surrogate) is just not found."""
+    await add_all(repository, *(make_job(f"job-{n:02d}", created=n) for n in range(20)))
+    asked = [f"job-{n % 20:02d}" for n in range(45)] + ["nope", "bad\x00id", "\udc80"]
+    outcomes = await asyncio.gather(*(repository.get(job_id) for job_id in asked), return_exceptions=True)
+    for job_id, outcome in zip(asked, outcomes, strict=True):
+        if job_id.startswith("job-"):
+            assert isinstance(outcome, Job) and outcome.job_id == job_id
+        else:
+            assert isinstance(outcome, NoSuchJob), (job_id, outcome)
+
+
+async def test_the_active_counts_of_admission_agree_with_each_count(repository: JobRepository) -> None:
+    """One read for every limit: the snapshot per process and owner sums to each count."""
+    await add_all(repository, *catalogue(), make_job("queued", process_id="mockup", created=50, owner="alice"))
+    await repository.add(make_job("nobody", process_id="mockup", created=70))
+    counts = await repository.active_counts()
+    assert counts.total == await repository.count_active() == 4
+    for process in ("echo", "mockup", "unknown"):
+        assert counts.of_process(process) == await repository.count_active(process)
+    for owner in ("alice", "bob", "carol"):
+        assert counts.of_owner(owner) == await repository.count_active(owner=owner)
+    assert counts.by_process_owner[("mockup", None)] == 1  # no owner: counted overall and per process
 
 
 async def test_a_deleted_job_is_gone_everywhere(repository: JobRepository) -> None:

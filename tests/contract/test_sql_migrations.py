@@ -7,7 +7,10 @@ hand, not through today's mapping), so the test keeps proving old databases stay
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,10 +26,12 @@ from sqlalchemy import Connection, inspect, text
 from dpr.adapters.sql import upgrade_url
 from dpr.adapters.sql.engine import create_sql_engine
 from dpr.adapters.sql.migrate import (
+    HEAD_REVISION,
     alembic_config,
     current_revision,
     downgrade_engine,
     head_revision,
+    stored_revisions,
     upgrade_engine,
 )
 from dpr.adapters.sql.tables import metadata
@@ -126,6 +131,39 @@ def test_the_revisions_form_one_line_and_every_one_has_a_seeder() -> None:
     assert len(script.get_heads()) == 1
     assert revisions()[-1] == head_revision()
     assert set(SEEDERS) == set(revisions()), "add a seeder for each new revision"
+
+
+def test_the_head_revision_start_up_compares_with_is_alembics() -> None:
+    assert head_revision() == HEAD_REVISION, "set HEAD_REVISION in dpr/adapters/sql/migrate.py to the new revision"
+
+
+async def test_a_database_at_head_is_left_as_is_without_loading_alembic(empty_sql_url: str) -> None:
+    await upgrade_url(empty_sql_url)
+    # A new interpreter: this one has Alembic loaded already.
+    check = (
+        "import asyncio, sys\n"
+        "from dpr.adapters.sql.migrate import upgrade_url\n"
+        f"asyncio.run(upgrade_url({empty_sql_url!r}))\n"
+        "assert 'alembic' not in sys.modules, 'alembic was imported'\n"
+    )
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", check], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("revision", [None, *SEEDERS])
+async def test_the_stored_revision_read_without_alembic_is_the_one_alembic_reads(
+    empty_sql_url: str, revision: str | None
+) -> None:
+    engine = create_sql_engine(empty_sql_url)
+    try:
+        if revision is not None:
+            await upgrade_engine(engine, revision)
+        async with engine.connect() as conn:
+            stored = await stored_revisions(conn)
+        assert stored == ([] if revision is None else [revision])
+        assert await current_revision(engine) == revision
+    finally:
+        await engine.dispose()
 
 
 async def test_upgrading_an_empty_database_reaches_head_and_repeating_it_changes_nothing(empty_sql_url: str) -> None:

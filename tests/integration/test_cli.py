@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import httpx
 import pytest
 from click.testing import CliRunner
@@ -111,10 +112,15 @@ def submit(url: str, *inputs: str) -> str:
 # --- help, version, python -m -------------------------------------------------------------
 
 
-def command_paths(group: object = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def command_paths(command: click.Command = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command's path, those the root group loads when asked for included."""
     paths = [prefix]
-    for name, command in getattr(group, "commands", {}).items():
-        paths += command_paths(command, (*prefix, name))
+    if isinstance(command, click.Group):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, name
+            paths += command_paths(sub, (*prefix, name))
     return paths
 
 

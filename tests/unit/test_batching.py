@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dpr.adapters.batching import Gathered, GroupCommit, SharedReads, coalesce
+from dpr.adapters.batching import BatchedReads, Gathered, GroupCommit, SharedReads, coalesce
 from dpr.adapters.dask.wire import WorkerTuning, decode_events
 from dpr.adapters.dask.worker_side import Numbering, emitter, event_batches
 from dpr.domain.events import AnyEvent, Logged, Progressed, Started, Succeeded
@@ -285,3 +285,85 @@ def test_a_short_jobs_events_leave_the_worker_in_one_batch_sent_by_its_outcome()
     assert sent == [] and timers == [WorkerTuning().flush_interval]  # Started waits, at most one interval
     emit(Succeeded(job_id="a", at=AT, outputs={}))
     assert [[type(e).__name__ for e in decode_events(data)] for data in sent] == [["Started", "Logged", "Succeeded"]]
+
+
+class HeldStore:
+    """``read_many`` over a dict that holds every read until released, recording the batches."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int] = {}
+        self.batches: list[list[str]] = []
+        self.gates: list[asyncio.Event] = []
+        self.fail = False
+
+    async def __call__(self, keys: list[str]) -> dict[str, int]:
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        self.batches.append(list(keys))
+        seen = {key: self.rows[key] for key in keys if key in self.rows}
+        await gate.wait()
+        if self.fail:
+            raise OSError("the connection broke")
+        return seen
+
+    async def release(self, n: int) -> None:
+        while len(self.gates) < n:
+            await asyncio.sleep(0)
+        self.gates[n - 1].set()
+
+
+async def test_keys_asked_during_a_read_go_together_in_the_next_one_which_sees_what_was_written_before() -> None:
+    store = HeldStore()
+    reads = BatchedReads(store)
+    store.rows["a"] = 1
+    first = asyncio.create_task(reads("a"))
+    while not store.batches:
+        await asyncio.sleep(0)
+    store.rows["a"], store.rows["b"] = 2, 3  # written while the first read is in flight
+    later = [asyncio.create_task(reads(key)) for key in ("a", "b", "a", "missing")]
+    await store.release(1)
+    await store.release(2)
+    assert await first == 1
+    assert await asyncio.gather(*later) == [2, 3, 2, None]
+    assert store.batches == [["a"], ["a", "b", "missing"]], "one batch, each key once"
+
+
+async def test_a_batch_holds_at_most_max_batch_keys_in_the_order_asked() -> None:
+    store = HeldStore()
+    store.rows = {key: n for n, key in enumerate("abcde")}
+    reads = BatchedReads(store, max_batch=2)
+    calls = [asyncio.create_task(reads(key)) for key in "abcde"]
+    for n in range(1, 4):
+        await store.release(n)
+    assert await asyncio.gather(*calls) == [0, 1, 2, 3, 4]
+    assert store.batches == [["a", "b"], ["c", "d"], ["e"]]
+
+
+async def test_a_failed_batch_fails_its_callers_only_and_the_next_batch_reads_again() -> None:
+    store = HeldStore()
+    store.rows = {"a": 1, "b": 2}
+    reads = BatchedReads(store)
+    store.fail = True
+    first = asyncio.create_task(reads("a"))
+    while not store.batches:
+        await asyncio.sleep(0)
+    second = asyncio.create_task(reads("b"))
+    await asyncio.sleep(0)
+    await store.release(1)
+    with pytest.raises(OSError):
+        await first
+    store.fail = False
+    await store.release(2)
+    assert await second == 2
+
+
+async def test_a_reader_that_stops_waiting_does_not_cancel_the_read_of_the_others() -> None:
+    store = HeldStore()
+    store.rows = {"a": 1}
+    reads = BatchedReads(store)
+    quitter, stayer = asyncio.create_task(reads("a")), asyncio.create_task(reads("a"))
+    await asyncio.sleep(0)
+    quitter.cancel()
+    await store.release(1)
+    assert await stayer == 1
+    assert quitter.cancelled()

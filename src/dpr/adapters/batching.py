@@ -7,16 +7,18 @@
   so a chatty producer sends at most one batch per interval (a job's events on a Dask worker).
 - ``SharedReads``: concurrent calls of one read with the same argument share one query (a
   count every submission asks for).
+- ``BatchedReads``: concurrent point reads of different keys go as one query (a job's row).
 - ``coalesce``: runs of progress reports of one job merged into the last.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from dpr.domain.events import AnyEvent, Progressed
@@ -181,6 +183,58 @@ class SharedReads(Generic[K, V]):
             del self._running[key]
             if (waiting := self._next.pop(key, None)) is not None:  # only when cancelled
                 waiting.cancel()
+
+
+class BatchedReads(Generic[K, V]):
+    """Point reads by key asked at the same time go to the store as one (``read_many``): a call
+    waits for the next batch that starts after it was made (so it sees every write that ended
+    before it). At rest each call is one read of one key; under load one read in flight serves
+    every key asked meanwhile, up to ``max_batch`` keys at a time, and a connection checkout
+    and a round trip are paid per batch instead of per call.
+
+    Args:
+        read_many: the values of the keys found (a key not in the result has none: ``None``).
+        max_batch: the most keys in one read.
+        name: names the reading task.
+    """
+
+    def __init__(
+        self, read_many: Callable[[list[K]], Awaitable[Mapping[K, V]]], *, max_batch: int = 256, name: str = "reads"
+    ) -> None:
+        self._read_many, self._max_batch, self._name = read_many, max_batch, name
+        self._waiting: dict[K, asyncio.Future[V | None]] = {}  # per key, the read not started yet
+        self._task: asyncio.Task[None] | None = None
+
+    async def __call__(self, key: K) -> V | None:
+        future = self._waiting.get(key)
+        if future is None:
+            future = self._waiting[key] = asyncio.get_running_loop().create_future()
+            future.add_done_callback(_consume)  # no "never retrieved" when every caller gave up
+            if self._task is None or self._task.done():
+                self._task = asyncio.get_running_loop().create_task(self._run(), name=f"dpr-{self._name}")
+        return await asyncio.shield(future)  # one caller giving up must not cancel the others' read
+
+    async def _run(self) -> None:
+        while self._waiting:
+            keys = list(itertools.islice(self._waiting, self._max_batch))
+            batch = [(key, self._waiting.pop(key)) for key in keys]
+            try:
+                found = await self._read_many(keys)
+            except asyncio.CancelledError:
+                for _, future in batch:
+                    future.cancel()
+                for future in self._waiting.values():
+                    future.cancel()
+                self._waiting.clear()
+                raise
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for key, future in batch:
+                if not future.done():
+                    future.set_result(found.get(key))
 
 
 def _consume(future: asyncio.Future[Any]) -> None:

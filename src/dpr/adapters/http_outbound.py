@@ -1,20 +1,50 @@
-"""Outbound HTTP: fetching ``href`` inputs and delivering callbacks, both behind the URL guard."""
+"""Outbound HTTP: fetching ``href`` inputs and delivering callbacks, both behind the URL guard.
+
+Each client is made when it first sends something: a server that never fetches nor calls back
+never imports httpx (about 0.15 s of a start-up).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-import httpx
-
-from dpr.adapters.url_guard import PinnedTransport, Resolver, check_url, parse_url, system_resolver
+from dpr.adapters.url_guard import Resolver, check_url, parse_url, system_resolver
 from dpr.domain.errors import InvalidInput
 from dpr.ports.notifier import Notifier
 from dpr.ports.reference_fetcher import Fetched, ReferenceFetcher
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
+
+
+class LazyClient:
+    """An ``httpx.AsyncClient`` through the guard's pinned transport, made on first use."""
+
+    def __init__(self, *, allow_internal: bool, resolver: Resolver, timeout: float, what: str) -> None:
+        self.allow_internal, self.resolver, self.timeout, self.what = allow_internal, resolver, timeout, what
+        self._client: httpx.AsyncClient | None = None
+
+    def get(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            from dpr.adapters.pinned_transport import PinnedTransport
+
+            transport = PinnedTransport(allow_internal=self.allow_internal, resolver=self.resolver, what=self.what)
+            self._client = httpx.AsyncClient(
+                timeout=self.timeout, follow_redirects=False, transport=transport, trust_env=False
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
 
 
 class HttpReferenceFetcher(ReferenceFetcher):
@@ -30,15 +60,16 @@ class HttpReferenceFetcher(ReferenceFetcher):
         resolver: Resolver = system_resolver,
     ) -> None:
         self.allow_internal, self.max_bytes = allow_internal, max_bytes
-        transport = PinnedTransport(allow_internal=allow_internal, resolver=resolver, what="reference")
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=transport, trust_env=False)
+        self._client = LazyClient(allow_internal=allow_internal, resolver=resolver, timeout=timeout, what="reference")
 
     async def fetch(self, href: str) -> Fetched:
-        url = href
+        import httpx
+
+        client, url = self._client.get(), href
         for _ in range(MAX_REDIRECTS + 1):
             parse_url(url, what="reference")  # the transport checks the addresses it connects to
             try:
-                async with self._client.stream("GET", url) as response:
+                async with client.stream("GET", url) as response:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
@@ -78,8 +109,7 @@ class HttpNotifier(Notifier):
     ) -> None:
         self.allow_internal, self.attempts, self.backoff = allow_internal, attempts, backoff
         self.resolver = resolver
-        transport = PinnedTransport(allow_internal=allow_internal, resolver=resolver, what="callback")
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=transport, trust_env=False)
+        self._client = LazyClient(allow_internal=allow_internal, resolver=resolver, timeout=timeout, what="callback")
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def check(self, url: str) -> None:
@@ -91,10 +121,10 @@ class HttpNotifier(Notifier):
         task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, url: str, body: bytes) -> None:
-        delay = self.backoff
+        client, delay = self._client.get(), self.backoff
         for attempt in range(1, self.attempts + 1):
             try:  # the transport checks the address it connects to, at every attempt
-                response = await self._client.post(url, content=body, headers={"Content-Type": "application/json"})
+                response = await client.post(url, content=body, headers={"Content-Type": "application/json"})
                 if response.status_code < 500 and response.status_code != 429:
                     return
                 reason = f"HTTP {response.status_code}"

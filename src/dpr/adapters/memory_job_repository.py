@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from msgspec.structs import replace
 
+from dpr.domain.active import ActiveCounts
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
 from dpr.domain.job import Job
 from dpr.domain.query import Cursor, JobPage, JobQuery, order_key
@@ -63,6 +64,9 @@ class InMemoryJobRepository(JobRepository):
             for j in self._jobs.values()
             if j.status in ACTIVE and process_id in (None, j.process_id) and owner in (None, j.owner)
         )
+
+    async def active_counts(self) -> ActiveCounts:
+        return ActiveCounts.of((j.process_id, j.owner) for j in self._jobs.values() if j.status in ACTIVE)
 
     async def delete(self, job_id: str) -> None:
         if self._jobs.pop(job_id, None) is None:

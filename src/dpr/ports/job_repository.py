@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 
+from dpr.domain.active import ActiveCounts
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
 from dpr.domain.job import Job
 from dpr.domain.query import JobPage, JobQuery
@@ -71,6 +72,10 @@ class JobRepository(ABC):
     async def count_active(self, process_id: str | None = None, *, owner: str | None = None) -> int:
         """How many jobs are ``accepted`` or ``running``: overall, of one process, of one
         ``owner`` (jobs without an owner count only overall), or of both."""
+
+    @abstractmethod
+    async def active_counts(self) -> ActiveCounts:
+        """The outstanding jobs counted by process and owner, in one read (admission's)."""
 
     @abstractmethod
     async def delete(self, job_id: str) -> None:

@@ -186,20 +186,24 @@ class Submission:
             raise Forbidden(f"process {process_id!r} may be run by the roles {roles} only")
 
     async def _admit(self, process_id: str, owner: str | None) -> None:
+        """Refuse the job when it would go over a limit: one read of the store for all of them
+        (each read serialized behind another would add a round trip to every submission)."""
         lim = self.limits
-        if owner is not None and lim.max_active_per_owner is not None:
-            if await self.repository.count_active(owner=owner) >= lim.max_active_per_owner:
-                raise Overloaded(
-                    f"you already have {lim.max_active_per_owner} outstanding jobs, the most one client may have; "
-                    "try again when one has ended",
-                    lim.retry_after,
-                )
-        if lim.max_active_per_process is not None:
-            if await self.repository.count_active(process_id) >= lim.max_active_per_process:
-                raise Overloaded(
-                    f"process {process_id!r} already has {lim.max_active_per_process} outstanding jobs", lim.retry_after
-                )
-        if lim.max_active is not None and await self.repository.count_active() >= lim.max_active:
+        per_owner = lim.max_active_per_owner if owner is not None else None
+        if lim.max_active is None and lim.max_active_per_process is None and per_owner is None:
+            return
+        counts = await self.repository.active_counts()
+        if owner is not None and per_owner is not None and counts.of_owner(owner) >= per_owner:
+            raise Overloaded(
+                f"you already have {per_owner} outstanding jobs, the most one client may have; "
+                "try again when one has ended",
+                lim.retry_after,
+            )
+        if lim.max_active_per_process is not None and counts.of_process(process_id) >= lim.max_active_per_process:
+            raise Overloaded(
+                f"process {process_id!r} already has {lim.max_active_per_process} outstanding jobs", lim.retry_after
+            )
+        if lim.max_active is not None and counts.total >= lim.max_active:
             raise Overloaded(f"the server already has {lim.max_active} outstanding jobs", lim.retry_after)
 
     async def _submit(self, job: Job, order: WorkOrder) -> Job:

@@ -7,10 +7,10 @@ password into a log line, so every text is redacted and a leaking cause is repla
 from __future__ import annotations
 
 import re
+import sys
 from types import TracebackType
 from urllib.parse import quote, quote_plus
 
-import psycopg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 
@@ -18,11 +18,10 @@ from dpr.domain.errors import DomainError, Unavailable
 
 # What "the database cannot be reached" looks like through SQLAlchemy: the DBAPI's
 # OperationalError (refused, reset, timed out, SQLite cannot open or is locked), a pool that
-# gave no connection in time, or the socket error itself.
+# gave no connection in time, or the socket error itself. (And psycopg's own errors, from reads
+# through the driver itself: see ``is_unreachable``.)
 UNREACHABLE: tuple[type[BaseException], ...] = (
     sa_exc.OperationalError,
-    psycopg.OperationalError,  # from reads through the driver itself (point_reads)
-    psycopg.InterfaceError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
     ConnectionError,
@@ -58,7 +57,11 @@ def redact(text: str, password: str | None) -> str:
 def is_unreachable(error: BaseException) -> bool:
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, UNREACHABLE)
+    if isinstance(error, UNREACHABLE):
+        return True
+    # A psycopg error exists only once psycopg is imported: a SQLite server never loads it.
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
 def driver_message(error: BaseException) -> str:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dpr.adapters.batching import GroupCommit, SharedReads
+from dpr.adapters.batching import BatchedReads, GroupCommit, SharedReads
 from dpr.adapters.sql import leases
 from dpr.adapters.sql import statements as sql
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.filters import NEWEST_FIRST, after_cursor, query_filters
-from dpr.adapters.sql.mapping import job_to_row, row_to_job, values_to_job
+from dpr.adapters.sql.mapping import job_to_row, row_to_job, storable_id, values_to_job
 from dpr.adapters.sql.point_reads import PointRead
 from dpr.adapters.sql.store import prepare
 from dpr.adapters.sql.tables import job_logs, jobs
+from dpr.domain.active import ActiveCounts
 from dpr.domain.errors import ConcurrentUpdate, InvalidTransition, NoSuchJob
 from dpr.domain.job import Job
 from dpr.domain.query import Cursor, JobPage, JobQuery
@@ -48,6 +50,11 @@ class SqlJobRepository(JobRepository):
         self._connect = (connect_timeout, connect_pause, migrate)
         self._boundary = Boundary(engine.url)
         self._get_job = PointRead(engine, sql.GET_JOB)
+        # Concurrent reads of jobs by id (every status poll, every compare-and-set) go as one
+        # statement: under load one checkout and one round trip serve many requests.
+        many = sql.GET_JOBS_ANY if engine.dialect.name == "postgresql" else sql.GET_JOBS_IN
+        self._get_jobs = PointRead(engine, many)
+        self._reads: BatchedReads[str, dict[str, Any]] = BatchedReads(self._read_jobs, name="sql-get-jobs")
         # Jobs submitted at the same time are inserted together: one transaction, and with
         # psycopg's pipeline one round trip (group commit).
         self._adds: GroupCommit[Job] = GroupCommit(self._insert, max_batch=200, name="sql-insert")
@@ -55,6 +62,7 @@ class SqlJobRepository(JobRepository):
         self._counts: SharedReads[tuple[str | None, str | None], int] = SharedReads(
             self._count_active, name="sql-count-active"
         )
+        self._active: SharedReads[None, ActiveCounts] = SharedReads(self._active_counts, name="sql-active-counts")
 
     async def add(self, job: Job) -> None:
         await self._adds.submit(job)
@@ -84,12 +92,21 @@ class SqlJobRepository(JobRepository):
                 raise ConcurrentUpdate(job.job_id, 0, found) from None
 
     async def get(self, job_id: str) -> Job:
-        with self._boundary:
-            async with self._auto.connect() as conn:
-                values = await self._get_job.one_or_none(conn, {"job_id": job_id})
+        if not storable_id(job_id):  # no job has it; and it must not fail the others' batch
+            raise NoSuchJob(job_id)
+        values = await self._reads(job_id)
         if values is None:
             raise NoSuchJob(job_id)
         return values_to_job(values)
+
+    async def _read_jobs(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+        with self._boundary:
+            async with self._auto.connect() as conn:
+                if len(job_ids) == 1:
+                    found = await self._get_job.one_or_none(conn, {"job_id": job_ids[0]})
+                    return {} if found is None else {job_ids[0]: found}
+                rows = await self._get_jobs.all(conn, {"ids": job_ids})
+        return {row["job_id"]: row for row in rows}
 
     async def update(self, job: Job, *, expected_version: int) -> None:
         with self._boundary:
@@ -143,6 +160,15 @@ class SqlJobRepository(JobRepository):
         with self._boundary:
             async with self._auto.connect() as conn:
                 return int((await conn.execute(statement, {"process_id": process_id, "owner": owner})).scalar_one())
+
+    async def active_counts(self) -> ActiveCounts:
+        return await self._active(None)
+
+    async def _active_counts(self, _: None) -> ActiveCounts:
+        with self._boundary:
+            async with self._auto.connect() as conn:
+                rows = (await conn.execute(sql.ACTIVE_COUNTS)).all()
+        return ActiveCounts({(process, owner): int(n) for process, owner, n in rows})
 
     async def delete(self, job_id: str) -> None:
         """Remove the job and its log lines in one transaction. Raises ``NoSuchJob``."""

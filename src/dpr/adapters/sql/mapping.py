@@ -42,6 +42,19 @@ def row_to_job(row: Row[Any]) -> Job:
     return values_to_job(row_values(row))
 
 
+def storable_id(job_id: str) -> bool:
+    """Whether a job id can be stored (and so found): text PostgreSQL takes, UTF-8 without NUL.
+    Ids from a request path can be anything; one the database refuses must not fail the
+    batch of reads it would have joined."""
+    if "\x00" in job_id:
+        return False
+    try:
+        job_id.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True
+
+
 def values_to_job(values: dict[str, Any]) -> Job:
     return msgspec.convert(values, Job)  # columns that are not fields (duration_us) are ignored
 

@@ -1,4 +1,4 @@
-"""One row by key, read through psycopg itself on a pooled connection (PostgreSQL only).
+"""Rows by key, read through psycopg itself on a pooled connection (PostgreSQL only).
 
 ``GET /jobs/{id}`` is the most frequent request a client polling its job makes, and one
 indexed row costs PostgreSQL microseconds: the cost is in Python. SQLAlchemy's execution
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
 
@@ -22,19 +20,45 @@ from dpr.adapters.sql.mapping import row_values
 
 
 class PointRead:
-    """A compiled single-row ``SELECT`` and how to run it on a connection of ``engine``."""
+    """A compiled ``SELECT`` by key (one row, or a few by a list of keys) and how to run it on a
+    connection of ``engine``."""
 
     def __init__(self, engine: AsyncEngine, statement: Select[Any]) -> None:
         self._statement = statement
         dialect = engine.dialect
         self._direct = dialect.name == "postgresql" and dialect.driver == "psycopg"
         self._text = str(statement.compile(dialect=dialect)) if self._direct else ""
+        self._row_factory: Any = None
+        self._broken: tuple[type[BaseException], ...] = ()
+        if self._direct:  # psycopg is imported on PostgreSQL only: a SQLite server never loads it
+            import psycopg
+            from psycopg.rows import dict_row
+
+            self._row_factory = dict_row
+            self._broken = (psycopg.OperationalError, psycopg.InterfaceError)
         # What the columns' Core types do to a value read (times to UTC), as SQLAlchemy would.
         self._convert = [
             (column.name, convert)
             for column in statement.selected_columns
             if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
         ]
+
+    async def all(self, conn: AsyncConnection, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every row, each as a dict of column name to value (see ``one_or_none``)."""
+        if not self._direct:
+            return [row_values(row) for row in (await conn.execute(self._statement, parameters)).all()]
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        try:
+            async with driver.cursor(row_factory=self._row_factory) as cursor:
+                await cursor.execute(self._text, parameters)
+                rows: list[dict[str, Any]] = await cursor.fetchall()
+        except self._broken:
+            await conn.invalidate()
+            raise
+        for values in rows:
+            for name, convert in self._convert:
+                values[name] = convert(values[name])
+        return rows
 
     async def one_or_none(self, conn: AsyncConnection, parameters: dict[str, Any]) -> dict[str, Any] | None:
         """The row as a dict of column name to value, or None. A connection the driver found
@@ -44,10 +68,10 @@ class PointRead:
             return None if row is None else row_values(row)
         driver: Any = (await conn.get_raw_connection()).driver_connection
         try:
-            async with driver.cursor(row_factory=dict_row) as cursor:
+            async with driver.cursor(row_factory=self._row_factory) as cursor:
                 await cursor.execute(self._text, parameters)
                 values: dict[str, Any] | None = await cursor.fetchone()
-        except (psycopg.OperationalError, psycopg.InterfaceError):
+        except self._broken:
             await conn.invalidate()
             raise
         if values is not None:

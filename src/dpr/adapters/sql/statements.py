@@ -24,6 +24,11 @@ INSERT_JOB = insert(jobs)
 
 GET_JOB = select(jobs).where(jobs.c.job_id == bindparam("job_id"))
 
+# Several jobs by id in one statement (reads batched under load): PostgreSQL takes the ids as
+# one array parameter, so one prepared statement serves every batch size; SQLite expands them.
+GET_JOBS_ANY = select(jobs).where(jobs.c.job_id == func.any(bindparam("ids")))
+GET_JOBS_IN = select(jobs).where(jobs.c.job_id.in_(bindparam("ids", expanding=True)))
+
 GET_VERSION = select(jobs.c.version, jobs.c.status).where(jobs.c.job_id == bindparam("job_id"))
 
 # Compare-and-set: only over the version read, and a terminal job keeps its status whatever a
@@ -44,6 +49,12 @@ COUNT_ACTIVE_OF = {
     (False, True): COUNT_ACTIVE.where(jobs.c.owner == bindparam("owner")),
     (True, True): COUNT_ACTIVE.where(jobs.c.process_id == bindparam("process_id"), jobs.c.owner == bindparam("owner")),
 }
+
+ACTIVE_COUNTS = (
+    select(jobs.c.process_id, jobs.c.owner, func.count())
+    .where(jobs.c.status.in_(_ACTIVE))
+    .group_by(jobs.c.process_id, jobs.c.owner)
+)
 
 LIST_ACTIVE = select(jobs).where(jobs.c.status.in_(_ACTIVE)).order_by(jobs.c.created, jobs.c.job_id)
 

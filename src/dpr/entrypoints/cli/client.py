@@ -11,7 +11,6 @@ import httpx
 from dpr import __version__
 from dpr.entrypoints.cli.errors import CliError, Exit, UsageError
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 JSON = "application/json"
 HINTS = {
     "no-such-process": "`dpr processes list` shows the processes",

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import click
 from click.shell_completion import CompletionItem
 
-from dpr.entrypoints.cli.client import DEFAULT_URL, DprClient
+from dpr.entrypoints.cli.client import DprClient
+from dpr.entrypoints.cli.session import DEFAULT_URL
 
 COMPLETION_TIMEOUT = 2.0  # a TAB must not hang on an unreachable server
 Lister = Callable[[DprClient], list[tuple[str, str]]]

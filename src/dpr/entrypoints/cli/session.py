@@ -9,14 +9,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from dpr.entrypoints.cli.client import DEFAULT_URL, DprClient
-from dpr.entrypoints.cli.output import Output
+if TYPE_CHECKING:  # imported when used: ``dpr serve`` needs neither httpx nor rich
+    from dpr.entrypoints.cli.client import DprClient
+    from dpr.entrypoints.cli.output import Output
 
 F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 @dataclass
@@ -36,11 +38,15 @@ class Session:
     @property
     def out(self) -> Output:
         if self._out is None:
+            from dpr.entrypoints.cli.output import Output
+
             self._out = Output(json=self.json)
         return self._out
 
     def client(self) -> DprClient:
         if self._client is None:
+            from dpr.entrypoints.cli.client import DprClient
+
             trace = self.out.trace if self.debug else None
             self._client = DprClient(
                 self.url, timeout=self.timeout, trace=trace, api_key=self.api_key, token=self.token

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from litestar import Request
 
 from dpr.domain.errors import InvalidParameter
 from dpr.entrypoints.http.common import host_is_trusted
+
+
+def before_request(identify: Callable[[Request], Awaitable[None]]) -> Callable[[Request], Awaitable[None]]:
+    """The one ``before_request`` hook of the app (Litestar keeps only the nearest one): who
+    calls first (a request without credentials is a 401 whatever else is wrong with it), then
+    what every request must pass."""
+
+    async def check(request: Request) -> None:
+        await identify(request)
+        await check_request(request)
+
+    return check
 
 
 async def check_request(request: Request) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
+from functools import lru_cache
 
 from dpr.domain.errors import InvalidParameter
 
@@ -40,6 +41,12 @@ def choose_format(f: Sequence[str], accept: str | None) -> Format:
         if len(wanted) > 1 or not wanted <= set(Format):
             raise InvalidParameter("f", f"must be one of {', '.join(Format)}")
         return Format(wanted.pop())
+    return _from_accept(accept or "")
+
+
+@lru_cache(maxsize=256)
+def _from_accept(accept: str) -> Format:
+    """Clients send the same few ``Accept`` values again and again: each is parsed once."""
     return Format.HTML if _quality(accept, HTML_TYPE) > _quality(accept, JSON_TYPE) else Format.JSON
 
 

@@ -18,7 +18,9 @@ from dpr.entrypoints.http.negotiation import Format, choose_format
 
 def requested_format(request: Request) -> Format:
     """JSON or HTML for this request (raises ``InvalidParameter`` for an unknown ``f``)."""
-    return choose_format(request.query_params.getall("f", []), request.headers.get("accept"))
+    # Without a query string there is no ``f``: no query parameters are parsed for it.
+    f = request.query_params.getall("f", []) if request.scope["query_string"] else []
+    return choose_format(f, request.headers.get("accept"))
 
 
 def respond(
