@@ -8,13 +8,44 @@ from urllib.parse import urljoin
 
 import httpx
 
-from dpr.adapters.url_guard import PinnedTransport, Resolver, check_url, parse_url, system_resolver
+from dpr.adapters.url_guard import Resolver, check_url, parse_url, resolve_checked, system_resolver
 from dpr.domain.errors import InvalidInput
 from dpr.ports.notifier import Notifier
 from dpr.ports.reference_fetcher import Fetched, ReferenceFetcher
 
 log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
+
+
+class PinnedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that resolves each request's host once, checks the addresses and
+    connects to the first checked one (the ``Host`` header and TLS name stay the host's).
+
+    With ``allow_internal`` it checks nothing and lets httpx resolve as usual.
+    """
+
+    def __init__(self, *, allow_internal: bool, resolver: Resolver = system_resolver, what: str = "URL") -> None:
+        self.allow_internal, self.resolver, self.what = allow_internal, resolver, what
+        self._transport: httpx.AsyncHTTPTransport | None = None  # made when first used: its TLS set-up costs
+
+    @property
+    def _inner(self) -> httpx.AsyncHTTPTransport:
+        if self._transport is None:
+            self._transport = httpx.AsyncHTTPTransport()
+        return self._transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.allow_internal:
+            return await self._inner.handle_async_request(request)
+        host = request.url.host
+        addresses = await resolve_checked(str(request.url), what=self.what, resolver=self.resolver)
+        request.url = request.url.copy_with(host=addresses[0].split("%", 1)[0])
+        request.extensions = {**request.extensions, "sni_hostname": host}
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            await self._transport.aclose()
 
 
 class HttpReferenceFetcher(ReferenceFetcher):

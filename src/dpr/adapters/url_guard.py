@@ -2,8 +2,9 @@
 
 A URL is checked once, when it is parsed (scheme, host, port, no control characters), and its
 host's addresses each time it is called: ``resolve_checked`` answers the addresses that passed,
-and ``PinnedTransport`` connects to one of those, so a name that resolves to a public address
-for the check and to an internal one for the connection (DNS rebinding) never reaches inside.
+and ``http_outbound.PinnedTransport`` connects to one of those, so a name that resolves to a
+public address for the check and to an internal one for the connection (DNS rebinding) never
+reaches inside.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import SplitResult, urlsplit
-
-import httpx
 
 from dpr.domain.errors import InvalidInput
 
@@ -88,34 +87,3 @@ async def check_url(url: str, *, allow_internal: bool, what: str = "URL", resolv
     parse_url(url, what=what)
     if not allow_internal:
         await resolve_checked(url, what=what, resolver=resolver)
-
-
-class PinnedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport that resolves each request's host once, checks the addresses and
-    connects to the first checked one (the ``Host`` header and TLS name stay the host's).
-
-    With ``allow_internal`` it checks nothing and lets httpx resolve as usual.
-    """
-
-    def __init__(self, *, allow_internal: bool, resolver: Resolver = system_resolver, what: str = "URL") -> None:
-        self.allow_internal, self.resolver, self.what = allow_internal, resolver, what
-        self._transport: httpx.AsyncHTTPTransport | None = None  # made when first used: its TLS set-up costs
-
-    @property
-    def _inner(self) -> httpx.AsyncHTTPTransport:
-        if self._transport is None:
-            self._transport = httpx.AsyncHTTPTransport()
-        return self._transport
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.allow_internal:
-            return await self._inner.handle_async_request(request)
-        host = request.url.host
-        addresses = await resolve_checked(str(request.url), what=self.what, resolver=self.resolver)
-        request.url = request.url.copy_with(host=addresses[0].split("%", 1)[0])
-        request.extensions = {**request.extensions, "sni_hostname": host}
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        if self._transport is not None:
-            await self._transport.aclose()
