@@ -8,6 +8,8 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import pytest
+
 from dpr.adapters.event_pump import EventPump
 from dpr.domain.events import AnyEvent, Logged, Progressed, Started, Succeeded
 
@@ -30,6 +32,7 @@ class SlowHandler:
                 raise RuntimeError("the store broke")
 
 
+@pytest.mark.virtual_time
 async def test_events_arriving_during_a_write_go_together_in_the_next_one_coalesced_in_order() -> None:
     handler = SlowHandler()
     pump = EventPump(handler)
@@ -51,6 +54,7 @@ async def test_events_arriving_during_a_write_go_together_in_the_next_one_coales
     await pump.close()
 
 
+@pytest.mark.virtual_time
 async def test_a_backlog_is_handed_over_in_bounded_batches() -> None:
     handler = SlowHandler()
     pump = EventPump(handler, max_batch=4)
@@ -65,6 +69,7 @@ async def test_a_backlog_is_handed_over_in_bounded_batches() -> None:
     await pump.close()
 
 
+@pytest.mark.virtual_time
 async def test_a_failing_batch_is_logged_and_the_next_ones_still_arrive(caplog) -> None:
     handler = SlowHandler(fail_first=True)
     pump = EventPump(handler)
