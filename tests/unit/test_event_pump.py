@@ -12,6 +12,7 @@ import pytest
 
 from dpr.adapters.event_pump import EventPump
 from dpr.domain.events import AnyEvent, Logged, Progressed, Started, Succeeded
+from tests.waiting import async_wait_for
 
 AT = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -100,8 +101,8 @@ async def test_events_from_other_threads_all_arrive_in_each_threads_order() -> N
         thread.start()
     for thread in threads:
         await asyncio.to_thread(thread.join)
-    await asyncio.sleep(0.05)  # the last wake-up is on its way to the loop
-    await pump.drained()
+    # The last wake-ups may still be on their way to the loop: wait for every event.
+    await async_wait_for(lambda: len(seen) == 4 * 200, 30, "all 800 events")
     for n in range(4):
         assert [e.line for e in seen if e.job_id == f"t{n}"] == [str(i) for i in range(200)]
     await pump.close()
