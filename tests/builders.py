@@ -8,8 +8,10 @@ from typing import Any
 import msgspec
 from msgspec.structs import replace
 
+from dpr.adapters.runner import RunContext
 from dpr.domain.execute import ExecuteBody, ExecuteRequest
 from dpr.domain.job import Job
+from dpr.domain.run import ProcessorRef, WorkOrder
 from dpr.domain.status import JobStatus
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -46,3 +48,12 @@ def make_job(
 def execute_body(document: dict[str, Any] | None = None) -> ExecuteBody:
     """An execute request as the HTTP edge hands it to the submission service."""
     return msgspec.convert(document or {}, ExecuteBody)
+
+
+def processor_context(secrets: dict[str, str] | None = None) -> tuple[RunContext, list[Any]]:
+    """A processor's context for a run of job ``job-1`` (``s1_l0``), and the list its events go to."""
+    events: list[Any] = []
+    order = WorkOrder(
+        job_id="job-1", process_id="s1_l0", processor=ProcessorRef(target="x:Y"), inputs={}, secrets=secrets or {}
+    )
+    return RunContext(order, events.append, lambda: False), events

@@ -23,6 +23,7 @@ from dpr.domain.validation import to_json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "https://schemas.opengis.net/ogcapi/processes/part1/1.0/openapi/schemas/"
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the schemas parse 10x faster
 
 
 def schema_dir() -> Path | None:
@@ -43,7 +44,7 @@ def _registry() -> Registry:
     registry: Registry = Registry()
     for path in folder.rglob("*.yaml"):
         name = path.relative_to(folder).as_posix()
-        schema = to_json_schema(yaml.safe_load(path.read_text()))
+        schema = to_json_schema(yaml.load(path.read_text(), Loader=YAML_LOADER))
         if name == "inputValueNoObject.yaml":
             schema["anyOf"] = schema.pop("oneOf")
         registry = registry.with_resource(BASE + name, Resource.from_contents(schema, default_specification=_SPEC))

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from dpr.adapters.dask import DaskExecutor, SchedulerSource, WorkerTuning
 from dpr.adapters.dask.gateway import choose
-from dpr.adapters.dask.worker_side import cap_lines
+from dpr.adapters.dask.worker_events import cap_lines
 from dpr.adapters.runner import utcnow
 from dpr.domain.errors import Unavailable
 from dpr.domain.events import Logged, Progressed, Started, Succeeded

@@ -7,8 +7,9 @@ real time and every run goes the same way.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import pytest
 
@@ -18,6 +19,7 @@ from dpr.adapters.settings import ProcessDefinition, ProcessSettings
 from dpr.ports.clock import IdGenerator
 from dpr.services.submission import Limits
 from tests.services import Services, wire
+from tests.virtual_time import VirtualTimeLoop
 
 DEFINITIONS = [
     ProcessDefinition(id="echo", processor="dpr.adapters.processors.echo:EchoProcessor"),
@@ -27,6 +29,14 @@ DEFINITIONS = [
     ProcessDefinition(id="crash", processor="tests.processors:CrashingProcessor"),
     ProcessDefinition(id="stubborn", processor="tests.processors:StubbornProcessor"),
 ]
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], object]]:
+    """The event loop of each test: in virtual time (tests/virtual_time.py) for those marked
+    ``virtual_time``, whose waits on the loop's clock then pass at once; asyncio's own otherwise."""
+    if item.get_closest_marker("virtual_time"):
+        return {"virtual_time": VirtualTimeLoop}
+    return {"asyncio": asyncio.new_event_loop}
 
 
 class SequentialIds(IdGenerator):

@@ -11,6 +11,7 @@ import pytest
 
 from dpr.adapters import background_start
 from dpr.adapters.background_start import BackgroundStart
+from dpr.adapters.clock import ManualClock
 from dpr.adapters.fake_executor import FakeExecutor
 from dpr.domain.events import AnyEvent, Started, Succeeded
 from dpr.domain.run import ProcessorRef, WorkOrder
@@ -21,6 +22,11 @@ from tests.waiting import async_wait_for
 pytestmark = pytest.mark.unit
 
 ECHO = ProcessorRef(target="dpr.adapters.processors.echo:EchoProcessor")
+
+
+def inline_executor() -> Executor:
+    """What the background start builds: the executor that runs jobs on the loop, in manual time."""
+    return FakeExecutor(max_workers=1, clock=ManualClock())
 
 
 def order(job_id: str) -> WorkOrder:
@@ -43,7 +49,7 @@ async def test_orders_submitted_while_the_cluster_starts_wait_and_run_in_order_o
 
     def make() -> Executor:
         up.wait(30)  # the cluster's start, held until the test lets it go on
-        return FakeExecutor(max_workers=1)
+        return inline_executor()
 
     executor = BackgroundStart(make, "the test cluster", reference=lambda o: f"fake:{o.job_id}")
     events = Events()
@@ -66,14 +72,14 @@ async def test_orders_submitted_while_the_cluster_starts_wait_and_run_in_order_o
 
 
 async def test_a_start_that_fails_says_why_and_is_tried_again(monkeypatch):
-    monkeypatch.setattr(background_start, "RETRY_FIRST", 0.05)
+    monkeypatch.setattr(background_start, "RETRY_FIRST", 0.01)  # then 0.02: the back-off, kept short
     attempts: list[int] = []
 
     def make() -> Executor:
         attempts.append(1)
         if len(attempts) < 3:
             raise RuntimeError("no room for workers")
-        return FakeExecutor(max_workers=1)
+        return inline_executor()
 
     executor = BackgroundStart(make, "the test cluster", reference=lambda o: f"fake:{o.job_id}")
     events = Events()
@@ -92,7 +98,7 @@ async def test_closing_while_it_starts_waits_for_the_start_and_hands_the_waiting
 
     def make() -> Executor:
         gate.wait(30)
-        return FakeExecutor(max_workers=1)
+        return inline_executor()
 
     executor = BackgroundStart(make, reference=lambda o: f"fake:{o.job_id}")
     events = Events()

@@ -11,7 +11,7 @@ import pytest
 
 from dpr.adapters.batching import BatchedReads, Gathered, GroupCommit, SharedReads, coalesce
 from dpr.adapters.dask.wire import WorkerTuning, decode_events
-from dpr.adapters.dask.worker_side import Numbering, emitter, event_batches
+from dpr.adapters.dask.worker_events import Numbering, emitter, event_batches
 from dpr.domain.events import AnyEvent, Logged, Progressed, Started, Succeeded
 
 AT = datetime(2030, 1, 1, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 from dpr.adapters.processors.eopf_logs import EopfLines, Record, parse_record
 from dpr.adapters.processors.eopf_run import EopfOutput
 from dpr.domain.events import Logged
-from tests.unit.test_eopf_payload import context
+from tests.builders import processor_context
 
 T = "2026-12-03 08:27:27,648 : "
 PROGRESS = f"{T}[INFO] eopf.triggering.workflow_progress : workflow_progress : _log :: Workflow progress: 0% - started"
@@ -95,7 +95,7 @@ def test_a_python_warning_is_a_warning_and_a_record_s_continuation_keeps_its_lev
 
 
 def test_the_job_log_gets_eopf_s_levels_and_the_reports_file_the_lines_as_printed(tmp_path):
-    run_context, events = context()
+    run_context, events = processor_context()
     log_file = tmp_path / "reports" / "payload.processor.log"
     output = EopfOutput(run_context, [], log_file)
     for line in [PROGRESS, FAILED, *TRACEBACK[:5]]:

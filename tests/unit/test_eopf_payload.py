@@ -28,11 +28,10 @@ from dpr.adapters.processors.eopf_tasktables import (
     shipped,
     unit_modules,
 )
-from dpr.adapters.runner import RunContext
 from dpr.domain.errors import ProcessorError
 from dpr.domain.events import Logged, Progressed
-from dpr.domain.run import ProcessorRef, WorkOrder
 from dpr.domain.secrets import MASK
+from tests.builders import processor_context
 
 ADDRESS = payloads.DaskPlan(kind="address", address="tcp://10.0.0.7:8786")
 EOPF3 = """
@@ -71,14 +70,6 @@ I/O:
   output_products:
     - {id: out, path: "s3://bucket/out/S03OLCEFR.zarr", store_type: zarr}
 """
-
-
-def context(secrets: dict[str, str] | None = None) -> tuple[RunContext, list]:
-    events: list = []
-    order = WorkOrder(
-        job_id="job-1", process_id="s1_l0", processor=ProcessorRef(target="x:Y"), inputs={}, secrets=secrets or {}
-    )
-    return RunContext(order, events.append, lambda: False), events
 
 
 def dask_managers(payload: dict) -> list[dict]:
@@ -240,7 +231,7 @@ def test_the_execution_report_gives_the_written_products():
 
 
 def test_the_run_s_output_is_masked_mapped_to_job_progress_and_kept_in_the_reports(tmp_path):
-    run_context, events = context({"AWS_SECRET_ACCESS_KEY": "s3cr3t-value"})
+    run_context, events = processor_context({"AWS_SECRET_ACCESS_KEY": "s3cr3t-value"})
     output = EopfOutput(run_context, ["hub-token-1234"], tmp_path / "reports" / "payload.processor.log")
     output.log("connecting with s3cr3t-value and hub-token-1234")
     output.log("x :: Workflow progress: 50% - running unit 2/2: writer")
@@ -322,7 +313,7 @@ def test_without_eopf_the_description_says_so_and_a_run_fails_fast_without_trace
         ProcessorError,
         match=r"^EOPF is not available on this worker: EOPF is not installed on this server \(an administrator",
     ):
-        processor.run({"s3_config_dir": str(tmp_path), "payload_subpath": "p.yaml"}, context()[0])
+        processor.run({"s3_config_dir": str(tmp_path), "payload_subpath": "p.yaml"}, processor_context()[0])
 
 
 def test_a_description_says_whether_eopf_or_only_the_processing_units_are_missing():
@@ -354,7 +345,8 @@ def test_the_conversion_without_eopf_is_listed_as_unavailable_and_fails_fast(tmp
     assert description.id == "conv_safe_zarr" and set(description.inputs) == {"input_safe_path", "output_zarr_dir_path"}
     assert "Not available: EOPF is not installed on this server" in (description.description or "")
     with pytest.raises(ProcessorError, match="^EOPF is not available on this worker"):
-        processor.run({"input_safe_path": "s3://b/S1A.SAFE", "output_zarr_dir_path": "s3://b/zarr"}, context()[0])
+        inputs = {"input_safe_path": "s3://b/S1A.SAFE", "output_zarr_dir_path": "s3://b/zarr"}
+        processor.run(inputs, processor_context()[0])
 
 
 def test_the_child_sees_only_the_run_s_variables_and_s3_aliases(monkeypatch, tmp_path):

@@ -8,8 +8,11 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import pytest
+
 from dpr.adapters.event_pump import EventPump
 from dpr.domain.events import AnyEvent, Logged, Progressed, Started, Succeeded
+from tests.waiting import async_wait_for
 
 AT = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -30,6 +33,7 @@ class SlowHandler:
                 raise RuntimeError("the store broke")
 
 
+@pytest.mark.virtual_time
 async def test_events_arriving_during_a_write_go_together_in_the_next_one_coalesced_in_order() -> None:
     handler = SlowHandler()
     pump = EventPump(handler)
@@ -51,6 +55,7 @@ async def test_events_arriving_during_a_write_go_together_in_the_next_one_coales
     await pump.close()
 
 
+@pytest.mark.virtual_time
 async def test_a_backlog_is_handed_over_in_bounded_batches() -> None:
     handler = SlowHandler()
     pump = EventPump(handler, max_batch=4)
@@ -65,6 +70,7 @@ async def test_a_backlog_is_handed_over_in_bounded_batches() -> None:
     await pump.close()
 
 
+@pytest.mark.virtual_time
 async def test_a_failing_batch_is_logged_and_the_next_ones_still_arrive(caplog) -> None:
     handler = SlowHandler(fail_first=True)
     pump = EventPump(handler)
@@ -95,8 +101,8 @@ async def test_events_from_other_threads_all_arrive_in_each_threads_order() -> N
         thread.start()
     for thread in threads:
         await asyncio.to_thread(thread.join)
-    await asyncio.sleep(0.05)  # the last wake-up is on its way to the loop
-    await pump.drained()
+    # The last wake-ups may still be on their way to the loop: wait for every event.
+    await async_wait_for(lambda: len(seen) == 4 * 200, 30, "all 800 events")
     for n in range(4):
         assert [e.line for e in seen if e.job_id == f"t{n}"] == [str(i) for i in range(200)]
     await pump.close()

@@ -72,6 +72,7 @@ async def test_progress_and_log_lines_are_recorded_while_running(service):
     assert [r.seq for r in lines] == list(range(len(lines))) and len(lines) == 11
 
 
+@pytest.mark.virtual_time  # the wait passes at once
 async def test_sync_execution_with_a_short_wait_falls_back_to_async(service):
     run = await service.submission.execute("mockup", execute_body({"inputs": {"duration": 2}}), Preference(wait=0.1))
     assert run.mode is Mode.ASYNC and run.job.status in (JobStatus.ACCEPTED, JobStatus.RUNNING)

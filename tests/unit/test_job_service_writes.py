@@ -6,6 +6,8 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_log_store import InMemoryJobLogStore
 from dpr.domain.errors import Unavailable
@@ -17,6 +19,7 @@ from dpr.domain.status import JobStatus
 from dpr.ports.executor import EventHandler, Executor
 from dpr.ports.notifier import Notifier
 from dpr.services.records import JobRecords
+from dpr.services.waiters import POLL_SECONDS
 from tests.builders import execute_body
 from tests.unit.conftest import build_service
 
@@ -181,13 +184,17 @@ async def test_a_stale_record_in_a_batch_is_decided_on_the_stored_one_without_ho
     assert late.status is JobStatus.DISMISSED and late.results is None
 
 
+@pytest.mark.virtual_time  # the waiter's pause, and the bound on its waking, in virtual time
 async def test_a_waiter_wakes_when_its_job_ends_in_a_batch() -> None:
     service = await started_service(HeldExecutor(), CountingRepository())
     job_id = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)).job.job_id
     waiting = asyncio.create_task(service.queries.wait(job_id, timeout=30))
     await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    ended = loop.time()
     await service.records.record([Started(job_id=job_id, at=LATER), Failed(job_id=job_id, at=LATER, error="boom")])
-    job = await asyncio.wait_for(waiting, 5)  # woken at once, not after the poll interval
+    job = await asyncio.wait_for(waiting, 5)
+    assert loop.time() - ended < POLL_SECONDS, "woken at once, not by its next look at the store"
     assert (job.status, job.error) == (JobStatus.FAILED, "boom")
 
 

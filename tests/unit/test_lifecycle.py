@@ -3,6 +3,8 @@ as stopped once the grace period is over, the waiting ones left to be queued aga
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from dpr.domain.errors import Unavailable
@@ -18,12 +20,13 @@ pytestmark = pytest.mark.unit
 ASYNC = Preference(respond_async=True)
 
 
+@pytest.mark.virtual_time  # the 30 s grace period passes at once
 async def test_a_stop_refuses_new_jobs_fails_the_running_one_after_the_grace_period_and_leaves_the_queued_one():
     service = build_service(workers=1)
     await service.start()
     try:
         lifecycle = service.container.lifecycle()
-        lifecycle.grace = 0.2
+        assert lifecycle.grace == 30
         assert lifecycle.not_ready() == []
         running = (await service.submission.execute("mockup", execute_body({"inputs": {"duration": 30}}), ASYNC)).job
         queued = (await service.submission.execute("echo", execute_body({"inputs": {"echo": "x"}}), ASYNC)).job
@@ -33,7 +36,11 @@ async def test_a_stop_refuses_new_jobs_fails_the_running_one_after_the_grace_per
 
         await async_wait_for(is_running, 30, "the long job to run")
 
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         stopped = await lifecycle.stop()
+
+        assert loop.time() - began >= 30, "it waited the whole grace period for the running job"
 
         assert [j.job_id for j in stopped] == [running.job_id]
         assert (await service.queries.status(running.job_id)).error == STOPPED

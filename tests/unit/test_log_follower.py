@@ -60,11 +60,16 @@ async def test_resuming_after_a_seq_skips_what_was_seen():
     assert seqs(items) == [3, 4]
 
 
+@pytest.mark.virtual_time  # the service's own periods (a keep-alive every 15 quiet seconds), at once
 async def test_a_quiet_job_gets_keep_alives_until_it_ends():
     repository, logs = await setup()
-    stream = await LogFollower(repository, logs, FAST).open("job-1")
-    assert await asyncio.wait_for(anext(stream), 1) == KeepAlive()
-    assert await asyncio.wait_for(anext(stream), 1) == KeepAlive()
+    timing = FollowTiming()
+    stream = await LogFollower(repository, logs, timing).open("job-1")
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    assert await asyncio.wait_for(anext(stream), 60) == KeepAlive()
+    assert await asyncio.wait_for(anext(stream), 60) == KeepAlive()
+    assert 2 * timing.keep_alive <= loop.time() - began < 3 * timing.keep_alive, "one per quiet period"
     await finish(repository)
     assert [i async for i in stream][-1] == LogEnd(status=JobStatus.SUCCESSFUL)
 

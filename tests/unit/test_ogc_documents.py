@@ -12,7 +12,7 @@ from dpr.domain.errors import InvalidInput, NoSuchJob, NoSuchProcess, Overloaded
 from dpr.domain.execute import ExecuteRequest, OutputRequest
 from dpr.domain.query import Cursor, JobPage
 from dpr.domain.status import JobStatus
-from dpr.entrypoints.http.errors import problem_for
+from dpr.entrypoints.http.problems import problem_for
 from dpr.entrypoints.http.raw import raw_results
 from tests.builders import make_job
 from tests.ogc_schemas import check

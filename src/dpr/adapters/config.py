@@ -25,6 +25,11 @@ _LIST_KEYS: set[tuple[str, ...]] = {
 }
 
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader on libyaml's parser when PyYAML has it (its wheels do): the same
+documents and types, parsed about ten times faster."""
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; the message says where and why."""
 
@@ -48,7 +53,7 @@ def _substitute(value: Any, env: Mapping[str, str], source: str, path: str) -> A
     whole = _VAR.fullmatch(value)
     out = _VAR.sub(repl, value)
     if whole and whole.group(2) is not None and out == whole.group(2):
-        return yaml.safe_load(out) if out else None  # a default like ${X:-8000} keeps its YAML type
+        return yaml.load(out, Loader=SAFE_LOADER) if out else None  # a default like ${X:-8000} keeps its YAML type
     return out
 
 
@@ -109,7 +114,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         except OSError as e:
             raise ConfigError(f"{source}: cannot read the configuration file: {e.strerror}") from None
         try:
-            raw = yaml.safe_load(text) or {}
+            raw = yaml.load(text, Loader=SAFE_LOADER) or {}
         except yaml.YAMLError as e:
             raise ConfigError(f"{source}: not valid YAML: {e}") from None
         if not isinstance(raw, dict):

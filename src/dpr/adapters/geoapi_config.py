@@ -21,7 +21,7 @@ import msgspec
 import yaml
 
 from dpr.adapters.catalog import BUILTIN
-from dpr.adapters.config import ConfigError, load_settings
+from dpr.adapters.config import SAFE_LOADER, ConfigError, load_settings
 from dpr.adapters.settings import ProcessDefinition, Settings
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def _peek(path: str | Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        raw = yaml.load(Path(path).read_text(), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError):
         return {}
     return raw if isinstance(raw, dict) else {}

@@ -23,7 +23,6 @@ from dpr.adapters.cached_key_store import CachedKeyStore
 from dpr.adapters.catalog import build_catalog
 from dpr.adapters.clock import SystemClock, UuidIdGenerator
 from dpr.adapters.fake_executor import FakeExecutor
-from dpr.adapters.http_outbound import HttpNotifier, HttpReferenceFetcher
 from dpr.adapters.location_policy import PolicyLocationGuard
 from dpr.adapters.memory_job_repository import InMemoryJobRepository
 from dpr.adapters.memory_key_store import InMemoryKeyStore
@@ -38,6 +37,8 @@ from dpr.ports.clock import Clock
 from dpr.ports.executor import Executor
 from dpr.ports.job_repository import JobRepository
 from dpr.ports.key_store import KeyStore
+from dpr.ports.notifier import Notifier
+from dpr.ports.reference_fetcher import ReferenceFetcher
 from dpr.services.dismissal import Dismissal
 from dpr.services.identity import Identification
 from dpr.services.inputs import Inputs
@@ -120,6 +121,26 @@ def sql_key_store(engine: AsyncEngine) -> SqlKeyStore:
     from dpr.adapters.sql.key_store import SqlKeyStore
 
     return SqlKeyStore(engine)
+
+
+def reference_fetcher(settings: Settings) -> ReferenceFetcher:
+    """Fetches ``href`` inputs (httpx is imported here: wirings that put in their own never load it)."""
+    from dpr.adapters.http_outbound import HttpReferenceFetcher
+
+    sec = settings.security
+    return HttpReferenceFetcher(
+        allow_internal=sec.allow_internal_urls, max_bytes=sec.max_reference_bytes, timeout=sec.reference_timeout
+    )
+
+
+def http_notifier(settings: Settings) -> Notifier:
+    """Posts job callbacks (httpx is imported here, as for ``reference_fetcher``)."""
+    from dpr.adapters.http_outbound import HttpNotifier
+
+    sec = settings.security
+    return HttpNotifier(
+        allow_internal=sec.allow_internal_urls, attempts=sec.callback_attempts, backoff=sec.callback_backoff
+    )
 
 
 def authenticators(settings: Settings, key_store: KeyStore, clock: Clock) -> list[Authenticator]:
@@ -428,18 +449,8 @@ class Container(containers.DeclarativeContainer):
         scheduler=providers.Singleton(dask_executor, settings),
         gateway=providers.Singleton(dask_executor, settings),
     )
-    fetcher = providers.Singleton(
-        HttpReferenceFetcher,
-        allow_internal=settings.provided.security.allow_internal_urls,
-        max_bytes=settings.provided.security.max_reference_bytes,
-        timeout=settings.provided.security.reference_timeout,
-    )
-    notifier = providers.Singleton(
-        HttpNotifier,
-        allow_internal=settings.provided.security.allow_internal_urls,
-        attempts=settings.provided.security.callback_attempts,
-        backoff=settings.provided.security.callback_backoff,
-    )
+    fetcher = providers.Singleton(reference_fetcher, settings)
+    notifier = providers.Singleton(http_notifier, settings)
     limits = providers.Singleton(limits_of, settings)
 
     records = providers.Singleton(

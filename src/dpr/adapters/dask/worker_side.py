@@ -1,12 +1,12 @@
 """The worker side of a job: the module-level task function and its helpers.
 
 Only ``TaskSpec`` bytes reach the worker and only event bytes leave it. Events go to the scheduler's
-``dpr-events`` topic in batches: the outcome at once, ``Started``, progress and log lines at most
-every ``flush_interval`` seconds, coalesced and capped so a chatty processor cannot flood the API
-(and a short job sends one batch: each costs the scheduler and the service a message). Each
-execution of the task numbers the events it sends (a fresh ``run`` id, ``seq`` from 0, after
-coalescing and capping), so the service stores each one once and sees gaps and re-runs. The
-scheduler keeps the last ``distributed.admin.low-level-log-length`` batches of the topic (of all
+``dpr-events`` topic in batches (``worker_events``): the outcome at once, ``Started``, progress
+and log lines at most every ``flush_interval`` seconds, coalesced and capped so a chatty processor
+cannot flood the API (and a short job sends one batch: each costs the scheduler and the service a
+message). Each execution of the task numbers the events it sends (a fresh ``run`` id, ``seq`` from
+0, after coalescing and capping), so the service stores each one once and sees gaps and re-runs.
+The scheduler keeps the last ``distributed.admin.low-level-log-length`` batches of the topic (of all
 jobs): an instance that adopts a job replays what it missed from there.
 """
 
@@ -18,18 +18,15 @@ import uuid
 from collections.abc import Callable
 
 from distributed import Event, Worker, get_worker
-from msgspec.structs import replace
 
-from dpr.adapters.batching import Gathered, coalesce
 from dpr.adapters.dask.tracing import job_span
-from dpr.adapters.dask.wire import TOPIC, WorkerTuning, cancel_flag, decode_spec, encode_event, encode_events
+from dpr.adapters.dask.wire import TOPIC, cancel_flag, decode_spec, encode_event
+from dpr.adapters.dask.worker_events import Numbering, emitter, event_batches
 from dpr.adapters.runner import run_order, utcnow
 from dpr.adapters.subprocess_runner import default_grace
-from dpr.domain.events import AnyEvent, Failed, Logged, Succeeded
+from dpr.domain.events import Failed
 
 log = logging.getLogger(__name__)
-
-URGENT = (Succeeded, Failed)  # ``Started`` waits for the outcome or the next batch
 
 
 def dask_task(spec_bytes: bytes) -> bytes:
@@ -92,56 +89,6 @@ class CancelFlag:
                 self._event.clear()
             except Exception:
                 log.debug("could not clear %s", self._name, exc_info=True)
-
-
-class Numbering:
-    """Numbers one run's events in the order they are sent (batches are sent one at a time)."""
-
-    def __init__(self, run: str) -> None:
-        self.run, self.next = run, 0
-
-    def __call__(self, events: list[AnyEvent]) -> list[AnyEvent]:
-        numbered = [replace(e, run=self.run, seq=self.next + i) for i, e in enumerate(events)]
-        self.next += len(numbered)
-        return numbered
-
-
-def event_batches(
-    send: Callable[[bytes], None],
-    later: Callable[[float, Callable[[], None]], None],
-    tuning: WorkerTuning,
-    number: Callable[[list[AnyEvent]], list[AnyEvent]],
-) -> Gathered[AnyEvent]:
-    """A job's events, sent in order as encoded, numbered batches: coalesced and capped every
-    ``flush_interval`` seconds, at once for the outcome."""
-    return Gathered(
-        lambda events: send(encode_events(number(cap_lines(coalesce(events), tuning)))), later, tuning.flush_interval
-    )
-
-
-def emitter(batches: Gathered[AnyEvent]) -> Callable[[AnyEvent], None]:
-    return lambda event: batches.add(event, urgent=isinstance(event, URGENT))
-
-
-def cap_lines(events: list[AnyEvent], tuning: WorkerTuning) -> list[AnyEvent]:
-    """At most ``max_lines_per_batch`` log lines; the rest are replaced by one warning."""
-    limit, lines, kept = tuning.max_lines_per_batch, 0, []
-    for event in events:
-        if isinstance(event, Logged):
-            lines += 1
-            if lines > limit:
-                continue
-        kept.append(event)
-    if lines <= limit:
-        return kept
-    note = Logged(
-        job_id=events[0].job_id,
-        at=utcnow(),
-        level="WARNING",
-        line=f"{lines - limit} log line(s) dropped: more than {limit} within {tuning.flush_interval:g} s",
-    )
-    end = next((i for i, e in enumerate(kept) if isinstance(e, (Succeeded, Failed))), len(kept))
-    return [*kept[:end], note, *kept[end:]]
 
 
 def _sender(worker: Worker) -> Callable[[bytes], None]:

@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 import fsspec
 
-from dpr.adapters.guarded_fsspec import http_options
 from dpr.domain.errors import ProcessorError
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -58,6 +57,8 @@ def _fs(location: str, env: Mapping[str, str], allow_internal: bool) -> tuple[An
     if scheme in ("s3", "s3a"):
         options = s3_options(env)
     elif scheme in ("http", "https"):
+        from dpr.adapters.guarded_fsspec import http_options  # aiohttp: loaded for http(s) locations only
+
         options = http_options(allow_internal=allow_internal)
     try:
         return fsspec.core.url_to_fs(location, **options)

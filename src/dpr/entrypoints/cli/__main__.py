@@ -1,6 +1,6 @@
 """``python -m dpr.entrypoints.cli``."""
 
-from dpr.entrypoints.cli.main import main
+from dpr.entrypoints.cli.commands import main
 
 if __name__ == "__main__":
     main()

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request
-from litestar.exceptions import HTTPException
 
 from dpr.domain.errors import InvalidInput
 from dpr.domain.execute import ExecuteBody
@@ -15,21 +13,6 @@ MAX_JSON_DEPTH = 64
 """Arrays and objects nested deeper than this are refused: no input needs more, and the
 decoder (then every recursive walk over the inputs) would otherwise hit Python's recursion
 limit near 1000 levels."""
-
-
-def require_json(request: Request) -> None:
-    """Refuse (415) a body not declared ``application/json`` (or ``application/*+json``).
-
-    A cross-site HTML form can post ``text/plain`` or form bodies without the browser asking
-    first; only a declared JSON body needs a CORS pre-flight, which other origins do not pass.
-    """
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    kind, _, subtype = media_type.partition("/")
-    if kind != "application" or not (subtype == "json" or subtype.endswith("+json")):
-        shown = media_type or "none"
-        raise HTTPException(
-            status_code=415, detail=f"the request body must be declared Content-Type: application/json (got {shown})"
-        )
 
 
 def decode_json(body: bytes) -> Any:

@@ -20,11 +20,12 @@ from dpr.domain.job_filters import parse_job_query
 from dpr.domain.mode import Preference
 from dpr.domain.query import MAX_LIMIT
 from dpr.entrypoints.http.auth import PUBLIC
-from dpr.entrypoints.http.bodies import require_json
 from dpr.entrypoints.http.common import JSON, Caller, Config, Dismiss, Queries, Submit, base_url, json_response
 from dpr.entrypoints.http.dpr_wire import dpr_problem, dpr_status, parse_execution
-from dpr.entrypoints.http.errors import challenge_headers, problem_for
+from dpr.entrypoints.http.errors import challenge_headers
+from dpr.entrypoints.http.guards import require_json
 from dpr.entrypoints.http.jobs import PURGE
+from dpr.entrypoints.http.problems import problem_for
 from dpr.entrypoints.http.sse import log_events, plain_text, resume_after
 
 log = logging.getLogger("dpr.http")

@@ -1,10 +1,11 @@
-"""Checks every request passes before its handler runs."""
+"""Checks every request passes before its handler runs, and the one a request body passes."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
 from litestar import Request
+from litestar.exceptions import HTTPException
 
 from dpr.domain.errors import InvalidParameter
 from dpr.entrypoints.http.common import host_is_trusted
@@ -43,3 +44,18 @@ async def refuse_nul_bytes(request: Request) -> None:
         raise InvalidParameter("path", "contains a NUL character")
     if b"%00" in request.scope["query_string"] or "\x00" in request.scope["query_string"].decode("latin-1"):
         raise InvalidParameter("query", "contains a NUL character")
+
+
+def require_json(request: Request) -> None:
+    """Refuse (415) a body not declared ``application/json`` (or ``application/*+json``).
+
+    A cross-site HTML form can post ``text/plain`` or form bodies without the browser asking
+    first; only a declared JSON body needs a CORS pre-flight, which other origins do not pass.
+    """
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    if kind != "application" or not (subtype == "json" or subtype.endswith("+json")):
+        shown = media_type or "none"
+        raise HTTPException(
+            status_code=415, detail=f"the request body must be declared Content-Type: application/json (got {shown})"
+        )

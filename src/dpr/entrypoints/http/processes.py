@@ -10,10 +10,11 @@ from msgspec.structs import replace
 
 from dpr.domain import ogc
 from dpr.domain.documents import Link, Process, ProcessList
-from dpr.entrypoints.http.bodies import decode_execute_body, require_json
+from dpr.entrypoints.http.bodies import decode_execute_body
 from dpr.entrypoints.http.common import Caller, Config, Queries, Submit, base_url
 from dpr.entrypoints.http.encoded import EncodedResponses
 from dpr.entrypoints.http.forms import form_fields
+from dpr.entrypoints.http.guards import require_json
 from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.outcome import execution_response
 from dpr.entrypoints.http.prefer import parse_prefer
