@@ -16,8 +16,10 @@ import asyncio
 import os
 import platform
 import statistics
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from distributed import Client
 
@@ -26,6 +28,8 @@ from dpr.adapters.dask import DaskExecutor, LocalClusterSource
 from dpr.adapters.settings import ProcessSettings
 from dpr.domain.mode import Preference
 from dpr.domain.status import JobStatus
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.builders import execute_body
 from tests.services import Services, wire
 

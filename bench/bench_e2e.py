@@ -51,7 +51,8 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_store import cpu_model, create_database, drop_database, load_average
+from bench_store import create_database, drop_database
+from machine import cpu_model, cpu_seconds, load_average
 from store_data import psycopg_connect
 from tests.integration.server import ROOT, running_server
 from tests.waiting import wait_for
@@ -82,19 +83,6 @@ class Server:
     raw_cpu: list[float] = field(default_factory=list)  # CPU ms per raw task of the scheduler's process
     server_cpu: list[float] = field(default_factory=list)  # CPU ms per job of the server process
     all_cpu: list[float] = field(default_factory=list)  # CPU ms per job of the server and its children
-
-
-def cpu_seconds(pid: int, *, children: bool = False) -> float:
-    """User and system CPU time of process ``pid`` (and of every process under it)."""
-    root = psutil.Process(pid)
-    total = 0.0
-    for p in [root, *(root.children(recursive=True) if children else [])]:
-        try:
-            times = p.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
 
 
 # --- a minimal HTTP/1.1 client: a Python client must not eat the CPU the server needs ---------

@@ -28,8 +28,9 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_store import cpu_model, create_database, drop_database, load_average
+from bench_store import create_database, drop_database
 from http_load import Load, require_wrk, run_wrk
+from machine import cpu_model, load_average
 from store_data import psycopg_connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -46,8 +46,9 @@ import httpx
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_store import cpu_model, create_database, drop_database, load_average
+from bench_store import create_database, drop_database
 from http_load import Load, require_wrk, run_wrk
+from machine import cpu_model, load_average
 from pygeoapi_server import HELLO, JOBS_TABLE, running_pygeoapi
 from store_data import psycopg_connect
 
@@ -227,6 +228,12 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def rates(side: list[Load], other: list[Load]) -> tuple[float, float, list[float]]:
+    """The median rates of ``side`` and ``other``, and round by round the ratio of their rates."""
+    ratios = [x.ok_per_second / max(1e-9, y.ok_per_second) for x, y in zip(side, other, strict=True)]
+    return median([x.ok_per_second for x in side]), median([x.ok_per_second for x in other]), ratios
+
+
 def report(servers: dict[str, Server], args: argparse.Namespace, load_before: str) -> None:
     dpr, geo = servers["dpr"], servers["pygeoapi"]
     print(
@@ -243,8 +250,7 @@ def report(servers: dict[str, Server], args: argparse.Namespace, load_before: st
         for c in args.connections:
             key = (load, c)
             g, d = geo.results[key], dpr.results[key]
-            ratios = [x.ok_per_second / max(1e-9, y.ok_per_second) for x, y in zip(d, g, strict=True)]
-            rate_g, rate_d = median([x.ok_per_second for x in g]), median([x.ok_per_second for x in d])
+            rate_d, rate_g, ratios = rates(d, g)
             errors = {
                 name: sum(x.bad_status + x.socket_errors for x in runs) for name, runs in (("pygeoapi", g), ("dpr", d))
             }
@@ -267,8 +273,7 @@ def report(servers: dict[str, Server], args: argparse.Namespace, load_before: st
             for c in args.connections:
                 key = (load, c)
                 b, d = old.results[key], dpr.results[key]
-                ratios = [x.ok_per_second / max(1e-9, y.ok_per_second) for x, y in zip(d, b, strict=True)]
-                rate_b, rate_d = median([x.ok_per_second for x in b]), median([x.ok_per_second for x in d])
+                rate_d, rate_b, ratios = rates(d, b)
                 print(
                     f"| {load} | {c} | {rate_b:.0f} | {median([x.p99_ms for x in b]):.1f} | {rate_d:.0f} | "
                     f"{median([x.p99_ms for x in d]):.1f} | {rate_d / rate_b:.2f}x "

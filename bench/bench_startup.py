@@ -39,18 +39,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.integration.server import free_port  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import cpu_model, cpu_seconds, load_average  # noqa: E402
+
 POLL = 0.01  # seconds between probes
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def answers(url: str) -> bool:
@@ -68,18 +60,6 @@ def until(check: object, timeout: float, what: str) -> float:
             raise TimeoutError(what)
         time.sleep(POLL)
     return time.monotonic() - start
-
-
-def cpu_seconds(root: psutil.Process) -> float:
-    """CPU time (user + system) ``root`` and the processes under it used so far."""
-    total = 0.0
-    for p in [root, *root.children(recursive=True)]:
-        try:
-            times = p.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
 
 
 def memory(root: psutil.Process) -> tuple[float, float, int]:
@@ -108,7 +88,7 @@ def one_start(folder: Path, http_workers: int, python: str) -> dict[str, float]:
     try:
         until(lambda: answers(f"{base}/health"), 120, "/health")
         health = time.monotonic() - started
-        cpu = cpu_seconds(psutil.Process(proc.pid))
+        cpu = cpu_seconds(proc.pid, children=True)
         submitted = httpx.post(
             f"{base}/processes/echo/execution",
             json={"inputs": {"echo": "hi"}},

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from dpr.adapters.sql import upgrade_url
 from dpr.domain.query import Cursor
 from http_load import Load, require_wrk, run_wrk
+from machine import cpu_model, load_average
 from store_data import deep_cursor, fill, psycopg_connect, sample_ids
 from store_plans import explain
 
@@ -45,17 +46,6 @@ from tests.integration.server import running_server
 
 ECHO = '{"inputs": {"echo": "hello"}, "response": "document"}'
 LATENCIES = ("list first page", "list deep page", "list filtered", "get job")
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def create_database(admin_url: str, name: str) -> str:

@@ -140,30 +140,40 @@ class Timers:
             fn()
 
 
-class HeldCount:
-    """A count whose reads each wait until released; ``value`` is what the store holds now,
-    read when a read starts (as a query sees what was committed before it began)."""
+class Held:
+    """Reads that each wait until released (``release(n)``: the n-th), and fail when ``fail``."""
 
     def __init__(self) -> None:
-        self.value = 0
-        self.reads: list[str | None] = []
         self.gates: list[asyncio.Event] = []
         self.fail = False
 
-    async def __call__(self, key: str | None) -> int:
-        seen = self.value
-        self.reads.append(key)
+    async def hold(self) -> None:
         gate = asyncio.Event()
         self.gates.append(gate)
         await gate.wait()
         if self.fail:
             raise OSError("the connection broke")
-        return seen
 
     async def release(self, n: int) -> None:
         while len(self.gates) < n:
             await asyncio.sleep(0)
         self.gates[n - 1].set()
+
+
+class HeldCount(Held):
+    """A count whose reads each wait until released; ``value`` is what the store holds now,
+    read when a read starts (as a query sees what was committed before it began)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.value = 0
+        self.reads: list[str | None] = []
+
+    async def __call__(self, key: str | None) -> int:
+        seen = self.value
+        self.reads.append(key)
+        await self.hold()
+        return seen
 
 
 async def test_calls_made_during_a_read_share_the_next_one_which_sees_what_was_written_before_them() -> None:
@@ -287,29 +297,19 @@ def test_a_short_jobs_events_leave_the_worker_in_one_batch_sent_by_its_outcome()
     assert [[type(e).__name__ for e in decode_events(data)] for data in sent] == [["Started", "Logged", "Succeeded"]]
 
 
-class HeldStore:
+class HeldStore(Held):
     """``read_many`` over a dict that holds every read until released, recording the batches."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.rows: dict[str, int] = {}
         self.batches: list[list[str]] = []
-        self.gates: list[asyncio.Event] = []
-        self.fail = False
 
     async def __call__(self, keys: list[str]) -> dict[str, int]:
-        gate = asyncio.Event()
-        self.gates.append(gate)
         self.batches.append(list(keys))
         seen = {key: self.rows[key] for key in keys if key in self.rows}
-        await gate.wait()
-        if self.fail:
-            raise OSError("the connection broke")
+        await self.hold()
         return seen
-
-    async def release(self, n: int) -> None:
-        while len(self.gates) < n:
-            await asyncio.sleep(0)
-        self.gates[n - 1].set()
 
 
 async def test_keys_asked_during_a_read_go_together_in_the_next_one_which_sees_what_was_written_before() -> None:
