@@ -9,12 +9,13 @@ from collections.abc import Iterator
 
 import msgspec
 import pytest
-from litestar import Response
+from litestar import Request, Response
 from litestar.testing import TestClient
 
 from dpr.adapters.settings import AuthSettings, ProcessDefinition, ProcessSettings, ServerSettings, Settings, ephemeral
 from dpr.entrypoints.container import build_container
 from dpr.entrypoints.http.app import create_app
+from dpr.entrypoints.http.common import base_url
 from dpr.entrypoints.http.encoded import EncodedResponses
 from tests.ogc_schemas import check
 from tests.unit.conftest import DEFINITIONS
@@ -22,7 +23,7 @@ from tests.unit.conftest import DEFINITIONS
 
 def serving(**server: object) -> Iterator[TestClient]:
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS), server=ServerSettings(**server)))  # type: ignore[arg-type]
+    settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS), server=ServerSettings(**server)))
     with TestClient(create_app(container=build_container(settings)), base_url="http://dpr.test") as client:
         yield client
 
@@ -111,3 +112,24 @@ def test_the_store_keeps_the_most_recently_used_answers_only() -> None:
     for key in ("a", "b", "a", "c", "a", "b"):
         assert store.get(key, make(key)).content == key.encode()
     assert made == ["a", "b", "c", "b"] and len(store) == 2  # "b" was the least recent when "c" came
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"scheme": "http", "server": ("127.0.0.1", 8000), "headers": [(b"host", b"dpr.test")]},
+        {"scheme": "http", "server": ("127.0.0.1", 8000), "headers": [(b"host", b"dpr.test:8080")]},
+        {"scheme": "https", "server": ("10.0.0.1", 443), "headers": []},
+        {"scheme": "https", "server": ("10.0.0.1", 8443), "headers": [], "root_path": "/api"},
+        {"scheme": "http", "server": ("::1", 80), "headers": [(b"host", b"[::1]")], "app_root_path": "/dpr"},
+        {"scheme": "http", "server": None, "headers": [(b"host", b"example.org")]},
+    ],
+)
+def test_the_base_url_worked_out_once_per_host_is_the_one_litestar_derives(scope: dict[str, object]) -> None:
+    """Links are built from a base URL remembered per scheme, server, root path and ``Host``:
+    for each it must be exactly what Litestar derives from the request itself."""
+    full = {"type": "http", "method": "GET", "path": "/processes", "query_string": b"", "root_path": "", **scope}
+    settings = Settings()
+    remembered = base_url(Request(full), settings)
+    assert remembered == str(Request(full).base_url).rstrip("/")
+    assert base_url(Request(full), settings) == remembered

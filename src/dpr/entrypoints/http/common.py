@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, Response
+from litestar.datastructures import URL
 from litestar.di import NamedDependency
+from litestar.types import Scope
 
 from dpr.adapters.settings import Settings
 from dpr.domain.principal import Principal
@@ -26,7 +29,32 @@ def base_url(request: Request, settings: Settings) -> str:
     trusted = settings.server.trusted_hosts
     if trusted and not host_is_trusted(request, trusted):
         return f"{request.url.scheme}://{trusted[0]}{request.scope.get('root_path', '')}".rstrip("/")
-    return str(request.base_url).rstrip("/")
+    return _request_base(request)
+
+
+def first_header(request: Request, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower case), read from the raw ASGI headers."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _request_base(request: Request) -> str:
+    """``request.base_url`` without its trailing slash: what Litestar derives from the scheme,
+    the server, the root path and the ``Host`` header, worked out once per distinct set."""
+    scope = request.scope
+    server = scope.get("server")
+    root = scope.get("app_root_path") or scope.get("root_path", "")
+    host = next((value for key, value in scope["headers"] if key == b"host"), b"")
+    return _base_of(scope.get("scheme", "http"), tuple(server) if server else None, root, host)
+
+
+@lru_cache(maxsize=256)  # a client may send any Host: bounded
+def _base_of(scheme: str, server: tuple[str, int | None] | None, root: str, host: bytes) -> str:
+    headers = [(b"host", host)] if host else []
+    scope = {"type": "http", "scheme": scheme, "server": server, "root_path": root, "path": "/", "query_string": b""}
+    return str(URL.from_scope(cast("Scope", {**scope, "headers": headers}))).rstrip("/")
 
 
 def host_is_trusted(request: Request, trusted: list[str]) -> bool:
