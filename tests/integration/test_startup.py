@@ -43,7 +43,7 @@ NOT_BEFORE_THE_PORT = ["httpx", "rich", "alembic", "psycopg", "jinja2", "distrib
 LOADED_BY_A_START = """
 import json, sys
 import click
-from dpr.entrypoints.cli.main import cli
+from dpr.entrypoints.cli.commands import cli
 cli.get_command(click.Context(cli), "serve")
 from dpr.entrypoints.cli.serve import _app, prepare_storage, resolve_settings
 settings = resolve_settings(sys.argv[1])
