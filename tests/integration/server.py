@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from dpr.domain.job import Job
+from tests.sql_stores import open_sql_store
 from tests.waiting import scaled, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,22 +53,60 @@ def running_server(*args: str, env: Mapping[str, str] | None = None, timeout: fl
     port = free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"dpr-server-{port}.log"
     # A stop waits this long for jobs still running on an in-process or embedded executor.
-    grace = {"DPR_SERVER_GRACE_PERIOD": "5"}
-    full_env = {**os.environ, "PYTHONPATH": python_path(), **grace, **(env or {})}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dpr", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-            cwd=ROOT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with started_server(
+        "--host", "127.0.0.1", *args, env={"DPR_SERVER_GRACE_PERIOD": "5", **(env or {})}, log=log_path, port=port
+    ) as (url, proc):
         wait_healthy(url, proc, log_path, timeout)
         yield url
+
+
+@contextmanager
+def started_server(
+    *args: str, env: Mapping[str, str], log: Path, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``dpr serve ARGS --port P`` started (not yet waited for), its output appended to ``log``;
+    yields its base URL and process, stopped (SIGTERM, then kill) after if still running."""
+    port = port or free_port()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dpr", "serve", *args, "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": python_path(), **env},
+            cwd=ROOT,
+        )
+    try:
+        yield f"http://127.0.0.1:{port}", proc
     finally:
-        stop(proc)
+        if proc.poll() is None:
+            stop(proc)
+
+
+def submit_async(url: str, process: str, inputs: dict[str, object]) -> str:
+    """The id of a job submitted asynchronously on a new connection (so a server with several
+    HTTP workers spreads them)."""
+    response = httpx.post(
+        f"{url}/processes/{process}/execution", json={"inputs": inputs}, headers={"Prefer": "respond-async"}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["jobID"])
+
+
+def job_status(url: str, job_id: str) -> str:
+    return str(httpx.get(f"{url}/jobs/{job_id}").json()["status"])
+
+
+def stored_jobs(database: str, job_ids: list[str]) -> list[Job]:
+    """The jobs as the database at ``database`` holds them (read directly, not through a server)."""
+
+    async def read() -> list[Job]:
+        repository, _ = await open_sql_store(database, connect_timeout=5, migrate=False)
+        try:
+            return [await repository.get(job_id) for job_id in job_ids]
+        finally:
+            await repository.close()
+
+    return asyncio.run(read())
 
 
 def new_api_key(env: Mapping[str, str], owner: str, *roles: str) -> str:

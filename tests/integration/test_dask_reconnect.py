@@ -33,16 +33,26 @@ TUNING = WorkerTuning(flush_interval=0.1, cancel_poll=0.1, cancel_grace=1.0)
 DEFINITIONS = [ProcessDefinition(id="mockup", processor="dpr.adapters.processors.mockup:MockupProcessor")]
 
 
-def embedded_service(repository: InMemoryJobRepository) -> Services:
-    executor = DaskExecutor(LocalClusterSource(workers=2, processes=False), tuning=TUNING, check_every=0.5)
+def service_on(
+    source: LocalClusterSource | SchedulerSource,
+    repository: InMemoryJobRepository,
+    logs: InMemoryJobLogStore | None = None,
+) -> tuple[Services, DaskExecutor]:
+    """The service on the Dask cluster ``source`` names, checking its scheduler every 0.5 s."""
+    executor = DaskExecutor(source, tuning=TUNING, check_every=0.5)
     settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS)))
-    return wire(
+    service = wire(
         settings=settings,
         repository=repository,
-        log_store=InMemoryJobLogStore(),
+        log_store=logs or InMemoryJobLogStore(),
         executor=executor,
         ids=UuidIdGenerator(),
     )
+    return service, executor
+
+
+def embedded_service(repository: InMemoryJobRepository) -> Services:
+    return service_on(LocalClusterSource(workers=2, processes=False), repository)[0]
 
 
 async def submit(service: Services, count: int, duration: float) -> list[str]:
@@ -128,11 +138,7 @@ async def test_after_the_scheduler_restarted_jobs_end_and_new_ones_report_their_
     repository, logs = InMemoryJobRepository(), InMemoryJobLogStore()
     try:
         cluster.add_worker()
-        executor = DaskExecutor(SchedulerSource(cluster.address, timeout=30), tuning=TUNING, check_every=0.5)
-        settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS)))
-        service = wire(
-            settings=settings, repository=repository, log_store=logs, executor=executor, ids=UuidIdGenerator()
-        )
+        service, executor = service_on(SchedulerSource(cluster.address, timeout=30), repository, logs)
         await service.start()
         try:
             before = await submit(service, 2, 30.0)
@@ -163,11 +169,7 @@ async def test_a_running_job_outlives_a_moment_without_its_remote_scheduler(tmp_
     repository, logs = InMemoryJobRepository(), InMemoryJobLogStore()
     try:
         cluster.add_worker()
-        executor = DaskExecutor(SchedulerSource(cluster.address), tuning=TUNING, check_every=0.5)
-        settings = ephemeral(Settings(processes=ProcessSettings(definitions=DEFINITIONS)))
-        service = wire(
-            settings=settings, repository=repository, log_store=logs, executor=executor, ids=UuidIdGenerator()
-        )
+        service, executor = service_on(SchedulerSource(cluster.address), repository, logs)
         await service.start()
         try:
             jobs = await submit(service, 2, 3.0)

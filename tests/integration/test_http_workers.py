@@ -5,17 +5,14 @@ reaches the run whichever worker answers it."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from dpr.domain.job import Job
-from tests.integration.server import running_server
+from tests.integration.server import job_status, running_server, stored_jobs, submit_async
 from tests.integration.test_dask_cluster import Cluster
-from tests.sql_stores import open_sql_store
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -35,45 +32,23 @@ def remote(tmp_path: Path) -> Iterator[Cluster]:
         cluster.stop()
 
 
-def stored_jobs(database: str, job_ids: list[str]) -> list[Job]:
-    async def read() -> list[Job]:
-        repository, _ = await open_sql_store(database, connect_timeout=5, migrate=False)
-        try:
-            return [await repository.get(job_id) for job_id in job_ids]
-        finally:
-            await repository.close()
-
-    return asyncio.run(read())
-
-
-def post(url: str, process: str, inputs: dict[str, object]) -> str:
-    # A new connection each time: the kernel spreads them over both workers' accept queues.
-    response = httpx.post(f"{url}/processes/{process}/execution", json={"inputs": inputs}, headers=ASYNC)
-    assert response.status_code == 201, response.text
-    return str(response.json()["jobID"])
-
-
-def status(url: str, job_id: str) -> str:
-    return str(httpx.get(f"{url}/jobs/{job_id}").json()["status"])
-
-
 def exercise(url: str, database: str) -> None:
-    echoes = [post(url, "echo", {"echo": f"hello {n}"}) for n in range(JOBS)]
-    wait_for(lambda: all(status(url, j) == "successful" for j in echoes), 180, "every echo job to succeed")
+    echoes = [submit_async(url, "echo", {"echo": f"hello {n}"}) for n in range(JOBS)]
+    wait_for(lambda: all(job_status(url, j) == "successful" for j in echoes), 180, "every echo job to succeed")
     owners = {job.owner_instance for job in stored_jobs(database, echoes)}
     assert len(owners) == 2, f"the jobs went to {owners}: not both workers"
 
     # Long runs fill the cluster's two slots (and wait behind them); each DELETE is answered by
     # whichever worker takes its connection, the owner or the other one.
-    long = [post(url, "mockup", {"duration": 600}) for _ in range(6)]
-    wait_for(lambda: sum(status(url, j) == "running" for j in long) == 2, 120, "two long runs to start")
+    long = [submit_async(url, "mockup", {"duration": 600}) for _ in range(6)]
+    wait_for(lambda: sum(job_status(url, j) == "running" for j in long) == 2, 120, "two long runs to start")
     for job_id in long:
         response = httpx.delete(f"{url}/jobs/{job_id}")
         assert response.status_code == 200 and response.json()["status"] == "dismissed", response.text
     assert {job.owner_instance for job in stored_jobs(database, long)} <= owners
-    after = post(url, "echo", {"echo": "after"})
-    wait_for(lambda: status(url, after) == "successful", 120, "a new job to run: the dismissed runs stopped")
-    assert all(status(url, j) == "dismissed" for j in long)
+    after = submit_async(url, "echo", {"echo": "after"})
+    wait_for(lambda: job_status(url, after) == "successful", 120, "a new job to run: the dismissed runs stopped")
+    assert all(job_status(url, j) == "dismissed" for j in long)
 
 
 def test_two_http_workers_share_the_embedded_cluster(tmp_path: Path) -> None:

@@ -3,11 +3,8 @@ embedded cluster's jobs within the grace period, or hands a durable cluster's jo
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,9 +15,15 @@ import pytest
 
 from dpr.domain.job import Job
 from dpr.services.lifecycle import STOPPED
-from tests.integration.server import ROOT, free_port, python_path, running_server, wait_healthy
+from tests.integration.server import (
+    job_status,
+    running_server,
+    started_server,
+    stored_jobs,
+    submit_async,
+    wait_healthy,
+)
 from tests.integration.test_dask_cluster import Cluster
-from tests.sql_stores import open_sql_store
 from tests.waiting import scaled, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -33,51 +36,14 @@ def serving(
     database: str, *args: str, grace: float, log: Path, env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``dpr serve`` on ``database`` with the embedded defaults unless ``args`` or ``env`` say otherwise."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": python_path(),
-        "DPR_STORAGE_URL": database,
-        "DPR_SERVER_GRACE_PERIOD": str(grace),
-        **(env or {}),
-    }
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dpr", "serve", "-c", "config/dpr.yaml", "--port", str(port), *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
+    env = {"DPR_STORAGE_URL": database, "DPR_SERVER_GRACE_PERIOD": str(grace), **(env or {})}
+    with started_server("-c", "config/dpr.yaml", *args, env=env, log=log) as (url, proc):
         wait_healthy(url, proc, log, timeout=120)
         yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
-def submit(url: str, process: str, inputs: dict[str, object]) -> str:
-    response = httpx.post(f"{url}/processes/{process}/execution", json={"inputs": inputs}, headers=ASYNC)
-    assert response.status_code == 201, response.text
-    return str(response.json()["jobID"])
-
-
-def status(url: str, job_id: str) -> str:
-    return str(httpx.get(f"{url}/jobs/{job_id}").json()["status"])
 
 
 def stored(database: str, job_id: str) -> Job:
-    async def read() -> Job:
-        repository, _ = await open_sql_store(database, connect_timeout=5, migrate=False)
-        try:
-            return await repository.get(job_id)
-        finally:
-            await repository.close()
-
-    return asyncio.run(read())
+    return stored_jobs(database, [job_id])[0]
 
 
 def test_sigterm_drains_the_embedded_cluster_waits_for_its_jobs_then_fails_those_still_running(tmp_path):
@@ -86,9 +52,9 @@ def test_sigterm_drains_the_embedded_cluster_waits_for_its_jobs_then_fails_those
     grace = scaled(8)
     with serving(database, grace=grace, log=log) as (url, proc):
         wait_for(lambda: httpx.get(f"{url}/health/ready").status_code == 200, 120, "the embedded cluster")
-        short = submit(url, "mockup", {"duration": 2})
-        long = submit(url, "mockup", {"duration": 600})
-        wait_for(lambda: status(url, short) == status(url, long) == "running", 60, "both jobs to run")
+        short = submit_async(url, "mockup", {"duration": 2})
+        long = submit_async(url, "mockup", {"duration": 600})
+        wait_for(lambda: job_status(url, short) == job_status(url, long) == "running", 60, "both jobs to run")
         proc.send_signal(signal.SIGTERM)
         sent = time.monotonic()
 
@@ -124,12 +90,12 @@ def test_sigterm_on_a_durable_cluster_hands_the_running_job_over_at_once(cluster
     log = tmp_path / "serve.log"
     remote = {"DPR_EXECUTOR_KIND": "scheduler", "DPR_EXECUTOR_ADDRESS": cluster.address}
     with serving(database, grace=scaled(60), log=log, env=remote) as (url, proc):
-        job = submit(url, "mockup", {"duration": scaled(10)})
-        wait_for(lambda: status(url, job) == "running", 60, "the job to run")
+        job = submit_async(url, "mockup", {"duration": scaled(10)})
+        wait_for(lambda: job_status(url, job) == "running", 60, "the job to run")
         proc.send_signal(signal.SIGTERM)
         sent = time.monotonic()
         proc.wait(timeout=scaled(30))
         assert time.monotonic() - sent < scaled(60) * 0.5, "it did not wait for the grace period"
     assert stored(database, job).status.value == "running", "handed over, not failed"
     with running_server("-c", "config/dpr.yaml", env={"DPR_STORAGE_URL": database, **remote}) as again:
-        wait_for(lambda: status(again, job) == "successful", 120, "the next instance to record its end")
+        wait_for(lambda: job_status(again, job) == "successful", 120, "the next instance to record its end")

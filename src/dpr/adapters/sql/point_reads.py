@@ -47,6 +47,18 @@ class PointRead:
         """Every row, each as a dict of column name to value (see ``one_or_none``)."""
         if not self._direct:
             return [row_values(row) for row in (await conn.execute(self._statement, parameters)).all()]
+        return await self._direct_rows(conn, parameters)
+
+    async def one_or_none(self, conn: AsyncConnection, parameters: dict[str, Any]) -> dict[str, Any] | None:
+        """The row as a dict of column name to value, or None. A connection the driver found
+        broken is dropped from the pool before the error goes on (to the boundary)."""
+        if not self._direct:
+            row = (await conn.execute(self._statement, parameters)).one_or_none()
+            return None if row is None else row_values(row)
+        rows = await self._direct_rows(conn, parameters)
+        return rows[0] if rows else None
+
+    async def _direct_rows(self, conn: AsyncConnection, parameters: dict[str, Any]) -> list[dict[str, Any]]:
         driver: Any = (await conn.get_raw_connection()).driver_connection
         try:
             async with driver.cursor(row_factory=self._row_factory) as cursor:
@@ -59,22 +71,3 @@ class PointRead:
             for name, convert in self._convert:
                 values[name] = convert(values[name])
         return rows
-
-    async def one_or_none(self, conn: AsyncConnection, parameters: dict[str, Any]) -> dict[str, Any] | None:
-        """The row as a dict of column name to value, or None. A connection the driver found
-        broken is dropped from the pool before the error goes on (to the boundary)."""
-        if not self._direct:
-            row = (await conn.execute(self._statement, parameters)).one_or_none()
-            return None if row is None else row_values(row)
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        try:
-            async with driver.cursor(row_factory=self._row_factory) as cursor:
-                await cursor.execute(self._text, parameters)
-                values: dict[str, Any] | None = await cursor.fetchone()
-        except self._broken:
-            await conn.invalidate()
-            raise
-        if values is not None:
-            for name, convert in self._convert:
-                values[name] = convert(values[name])
-        return values
