@@ -181,6 +181,9 @@ def serve(
         "log_level": level.lower(),
         "log_config": log_config(level),
         "access_log": level == "DEBUG",
+        # uvicorn's httptools protocol sending a response's head and body in one write
+        "http": "dpr.entrypoints.http.wire:HttpProtocol",
+        "ws": "none",  # dpr has no WebSocket routes: an upgrade request is answered as plain HTTP
     }
     if app is not None:
         run_http(app, announce, **options)
