@@ -159,7 +159,7 @@ class LoggingSettings(_Section):
 
 class Settings(_Section):
     """Everything dpr runs with. The defaults are ``dpr serve``'s embedded set-up: jobs in a
-    SQLite file under ``./data``, run on an embedded Dask cluster. ``Settings.ephemeral()``
+    SQLite file under ``./data``, run on an embedded Dask cluster. ``ephemeral()``
     keeps everything in this process instead (tests, ``--ephemeral``)."""
 
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)

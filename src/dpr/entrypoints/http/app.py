@@ -9,22 +9,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from dpr import __version__
 from dpr.adapters.settings import Settings
-from dpr.domain.principal import Principal
 from dpr.entrypoints.container import Container, build_container, running
 from dpr.entrypoints.http import core, jobs, processes, signin
 from dpr.entrypoints.http import dpr as dpr_api
 from dpr.entrypoints.http.api_doc import SwaggerUI30, docs_assets
-from dpr.entrypoints.http.auth import caller_of, challenge, identify_caller
-from dpr.entrypoints.http.common import Config, Dismiss, Queries, Submit
+from dpr.entrypoints.http.auth import challenge, identify_caller
+from dpr.entrypoints.http.common import Services
 from dpr.entrypoints.http.encoded import EncodedResponses
 from dpr.entrypoints.http.errors import CHALLENGE, EXCEPTION_HANDLERS
 from dpr.entrypoints.http.guards import before_request
@@ -32,49 +30,8 @@ from dpr.entrypoints.http.headers import add_security_headers
 from dpr.entrypoints.http.streams import StreamSlots
 from dpr.entrypoints.http.templating import template_config
 from dpr.entrypoints.stop_signals import draining_on_signals
-from dpr.services.dismissal import Dismissal
-from dpr.services.queries import JobQueries
-from dpr.services.submission import Submission
 
 log = logging.getLogger("dpr")
-
-
-def _dependencies(container: Container) -> dict[str, Provide]:
-    """The handlers' ``settings`` and services, as the container built them: fixed for the
-    app's life, so cached.
-
-    Each is declared to need the one before it only so Litestar resolves them one after the
-    other: independent dependencies cost a task group (a task each) on every request. The
-    caller comes last in that chain for the same reason.
-    """
-    settings, queries = container.settings(), container.queries()
-    submission, dismissal = container.submission(), container.dismissal()
-
-    def provide_settings() -> Settings:
-        return settings
-
-    def provide_queries(settings: Config) -> JobQueries:
-        return queries
-
-    def provide_submission(queries: Queries) -> Submission:
-        return submission
-
-    def provide_dismissal(submission: Submit) -> Dismissal:
-        return dismissal
-
-    def provide_caller(request: Request, dismissal: Dismiss) -> Principal:
-        return caller_of(request)
-
-    services = {
-        name: Provide(provide, sync_to_thread=False, use_cache=True)
-        for name, provide in (
-            ("settings", provide_settings),
-            ("queries", provide_queries),
-            ("submission", provide_submission),
-            ("dismissal", provide_dismissal),
-        )
-    }
-    return {**services, "caller": Provide(provide_caller, sync_to_thread=False)}
 
 
 async def _warm_up() -> None:
@@ -145,11 +102,11 @@ def create_app(
             *dpr_api.routes(),
             docs_assets(),
         ],
-        dependencies=_dependencies(container),
         state=State(
             {
                 "queries": queries,
                 "settings": settings,
+                "services": Services(settings, queries, container.submission(), container.dismissal()),
                 "identification": identification,
                 CHALLENGE: challenge(identification, key_header),
                 "streams": stream_slots(settings),

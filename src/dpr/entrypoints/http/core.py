@@ -14,13 +14,14 @@ from dpr.domain.documents import ConfClasses, LandingPage
 from dpr.domain.errors import Unavailable
 from dpr.entrypoints.http.api_doc import api_document
 from dpr.entrypoints.http.auth import PUBLIC
-from dpr.entrypoints.http.common import Config, Queries, base_url, json_response
+from dpr.entrypoints.http.common import base_url, json_response, services
 from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.respond import requested_format, respond
 
 
 @get("/", summary="Landing page", tags=["Capabilities"], opt=PUBLIC)
-async def landing(request: Request, settings: Config) -> Response[LandingPage]:
+async def landing(request: Request) -> Response[LandingPage]:
+    settings = services(request).settings
     return respond(
         request,
         ogc.landing_page(base_url(request, settings), settings.server.title, settings.server.description),
@@ -29,7 +30,8 @@ async def landing(request: Request, settings: Config) -> Response[LandingPage]:
 
 
 @get("/conformance", summary="Conformance classes", tags=["Capabilities"], opt=PUBLIC)
-async def conformance(request: Request, settings: Config) -> Response[ConfClasses]:
+async def conformance(request: Request) -> Response[ConfClasses]:
+    settings = services(request).settings
     return respond(
         request, ogc.conformance(), "conformance.html", links=ogc.conformance_links(base_url(request, settings))
     )
@@ -44,7 +46,8 @@ async def api(request: Request) -> Response[Any]:
 
 
 @get("/health", summary="Liveness and storage reachability", tags=["Operations"], opt=PUBLIC)
-async def health(queries: Queries) -> dict[str, Any]:
+async def health(request: Request) -> dict[str, Any]:
+    queries = services(request).queries
     active = await queries.active_count()
     return {"status": "ok", "active_jobs": active, "processes": len(queries.process_ids())}
 
@@ -66,7 +69,8 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
     opt=PUBLIC,
     responses={503: ResponseSpec(data_container=Readiness, description="Not ready; the body says why.")},
 )
-async def ready(request: Request, queries: Queries) -> Response[Readiness]:
+async def ready(request: Request) -> Response[Readiness]:
+    queries = services(request).queries
     reasons = request.app.state.lifecycle.not_ready()
     try:
         await queries.active_count()

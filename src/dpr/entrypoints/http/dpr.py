@@ -19,8 +19,8 @@ from dpr.domain.errors import DomainError
 from dpr.domain.job_filters import parse_job_query
 from dpr.domain.mode import Preference
 from dpr.domain.query import MAX_LIMIT
-from dpr.entrypoints.http.auth import PUBLIC
-from dpr.entrypoints.http.common import JSON, Caller, Config, Dismiss, Queries, Submit, base_url, json_response
+from dpr.entrypoints.http.auth import PUBLIC, caller_of
+from dpr.entrypoints.http.common import JSON, base_url, json_response, services
 from dpr.entrypoints.http.dpr_wire import dpr_problem, dpr_status, parse_execution
 from dpr.entrypoints.http.errors import challenge_headers
 from dpr.entrypoints.http.guards import require_json
@@ -33,16 +33,18 @@ ASYNC = Preference(respond_async=True)  # the original always answered 201 with 
 
 
 @get("/processes", summary="The processes offered")
-async def list_processes(request: Request, queries: Queries, settings: Config) -> ProcessList:
+async def list_processes(request: Request) -> ProcessList:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
     base = base_url(request, settings)
     summaries = [ogc.process_summary(p, base) for p in queries.processes()]
     return ProcessList(processes=summaries, links=[_link(base, "/dpr/processes", {}, "self", "List of processes")])
 
 
 @get("/processes/{process_id:str}", summary="A process's EOPF task table, else its description")
-async def describe_process(
-    request: Request, queries: Queries, settings: Config, process_id: FromPath[str]
-) -> Response[Any]:
+async def describe_process(request: Request, process_id: FromPath[str]) -> Response[Any]:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
     table = queries.task_table(process_id)
     if table is not None:
         return json_response(table)
@@ -59,9 +61,10 @@ async def describe_process(
         )
     },
 )
-async def execute(
-    request: Request, queries: Queries, submission: Submit, settings: Config, caller: Caller, process_id: FromPath[str]
-) -> Response[bytes]:
+async def execute(request: Request, process_id: FromPath[str]) -> Response[bytes]:
+    svc = services(request)
+    queries, submission, settings = svc.queries, svc.submission, svc.settings
+    caller = caller_of(request)
     queries.describe(process_id)  # an unknown process is a 404 before the body is looked at
     require_json(request)
     wire = parse_execution(await request.body(), require_cluster=settings.executor.kind == "gateway")
@@ -73,7 +76,10 @@ async def execute(
 
 
 @get("/jobs", summary="The jobs, newest first (up to 1000 a page)")
-async def list_jobs(request: Request, queries: Queries, settings: Config, caller: Caller) -> JobList:
+async def list_jobs(request: Request) -> JobList:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
+    caller = caller_of(request)
     params = request.query_params.dict()
     params.setdefault("limit", [str(MAX_LIMIT)])  # the original listed every job at once
     page = await queries.list_jobs(parse_job_query(params, queries.now()), caller)
@@ -85,34 +91,34 @@ async def list_jobs(request: Request, queries: Queries, settings: Config, caller
 
 
 @get("/jobs/{job_id:str}", summary="A job's status; a successful job's message holds its outputs")
-async def job_status(
-    request: Request, queries: Queries, settings: Config, caller: Caller, job_id: FromPath[str]
-) -> StatusInfo:
+async def job_status(request: Request, job_id: FromPath[str]) -> StatusInfo:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
+    caller = caller_of(request)
     return dpr_status(await queries.status(job_id, caller), base_url(request, settings))
 
 
 @get("/jobs/{job_id:str}/results", summary="A successful job's outputs")
-async def job_results(
-    request: Request, queries: Queries, settings: Config, caller: Caller, job_id: FromPath[str]
-) -> dict[str, Any]:
+async def job_results(request: Request, job_id: FromPath[str]) -> dict[str, Any]:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
+    caller = caller_of(request)
     job, process = await queries.results(job_id, caller)
     return ogc.results_document(job, process, base_url(request, settings))
 
 
 @get("/jobs/{job_id:str}/logs", summary="A job's log lines as server-sent events, until it ends")
-async def job_logs(request: Request, queries: Queries, caller: Caller, job_id: FromPath[str]) -> ServerSentEvent:
+async def job_logs(request: Request, job_id: FromPath[str]) -> ServerSentEvent:
+    queries = services(request).queries
+    caller = caller_of(request)
     return await log_events(request, queries, job_id, resume_after(request), plain_text, caller)
 
 
 @delete("/jobs/{job_id:str}", summary="Dismiss a job: its work is cancelled", status_code=200)
-async def dismiss_job(
-    request: Request,
-    dismissal: Dismiss,
-    settings: Config,
-    caller: Caller,
-    job_id: FromPath[str],
-    purge: Annotated[bool, PURGE] = False,
-) -> StatusInfo:
+async def dismiss_job(request: Request, job_id: FromPath[str], purge: Annotated[bool, PURGE] = False) -> StatusInfo:
+    svc = services(request)
+    dismissal, settings = svc.dismissal, svc.settings
+    caller = caller_of(request)
     return dpr_status(await dismissal.dismiss(job_id, caller, purge=purge), base_url(request, settings))
 
 

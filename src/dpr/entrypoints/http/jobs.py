@@ -13,7 +13,8 @@ from dpr.domain import ogc
 from dpr.domain.documents import JobList, JobLogs, Link, LogLine, StatusInfo
 from dpr.domain.job_filters import parse_job_query
 from dpr.entrypoints.http import pages
-from dpr.entrypoints.http.common import Caller, Config, Dismiss, Queries, base_url, json_response
+from dpr.entrypoints.http.auth import caller_of
+from dpr.entrypoints.http.common import base_url, json_response, services
 from dpr.entrypoints.http.links import link_header
 from dpr.entrypoints.http.negotiation import Format
 from dpr.entrypoints.http.outcome import output_response, results_response
@@ -22,7 +23,10 @@ from dpr.entrypoints.http.sse import MAX_SEQ, json_lines, log_events, resume_aft
 
 
 @get("/jobs", summary="The jobs, newest first", tags=["Jobs"])
-async def list_jobs(request: Request, queries: Queries, settings: Config, caller: Caller) -> Response[JobList]:
+async def list_jobs(request: Request) -> Response[JobList]:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
+    caller = caller_of(request)
     fmt, params, base = requested_format(request), request.query_params.dict(), base_url(request, settings)
     query = parse_job_query(params, queries.now())
     doc = ogc.job_list(await queries.list_jobs(query, caller), base, {k: v for k, v in params.items() if k != "f"})
@@ -31,9 +35,10 @@ async def list_jobs(request: Request, queries: Queries, settings: Config, caller
 
 
 @get("/jobs/{job_id:str}", summary="A job's status", tags=["Jobs"])
-async def job_status(
-    request: Request, queries: Queries, settings: Config, caller: Caller, job_id: FromPath[str]
-) -> Response[StatusInfo]:
+async def job_status(request: Request, job_id: FromPath[str]) -> Response[StatusInfo]:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
+    caller = caller_of(request)
     fmt, base = requested_format(request), base_url(request, settings)
     job = await queries.status(job_id, caller)
     extras = await pages.job_page(queries, job, base) if fmt is Format.HTML else None
@@ -41,9 +46,10 @@ async def job_status(
 
 
 @get("/jobs/{job_id:str}/results", summary="A job's results", tags=["Jobs"])
-async def job_results(
-    request: Request, queries: Queries, settings: Config, caller: Caller, job_id: FromPath[str]
-) -> Response[Any]:
+async def job_results(request: Request, job_id: FromPath[str]) -> Response[Any]:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
+    caller = caller_of(request)
     fmt, base = requested_format(request), base_url(request, settings)
     job, process = await queries.results(job_id, caller)
     if fmt is Format.HTML:
@@ -55,7 +61,9 @@ async def job_results(
 
 
 @get("/jobs/{job_id:str}/results/{output:str}", summary="One output of a job, by itself", tags=["Jobs"])
-async def job_output(queries: Queries, caller: Caller, job_id: FromPath[str], output: FromPath[str]) -> Response[Any]:
+async def job_output(request: Request, job_id: FromPath[str], output: FromPath[str]) -> Response[Any]:
+    queries = services(request).queries
+    caller = caller_of(request)
     job, process = await queries.results(job_id, caller)
     return output_response(job, process, output)
 
@@ -72,13 +80,13 @@ async def job_output(queries: Queries, caller: Caller, job_id: FromPath[str], ou
 )
 async def job_logs(
     request: Request,
-    queries: Queries,
-    settings: Config,
-    caller: Caller,
     job_id: FromPath[str],
     after: Annotated[int, QueryParameter(ge=-1, le=MAX_SEQ, description="Only lines with a higher seq")] = -1,
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 1000,
 ) -> Response[bytes] | ServerSentEvent:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
+    caller = caller_of(request)
     if wants_event_stream(request):  # followed live, as server-sent events, until the job ends
         return await log_events(request, queries, job_id, resume_after(request, after), json_lines, caller)
     job, records = await queries.logs(job_id, after, limit, caller)
@@ -112,12 +120,12 @@ PURGE = QueryParameter(
 )
 async def dismiss_job(
     request: Request,
-    dismissal: Dismiss,
-    settings: Config,
-    caller: Caller,
     job_id: FromPath[str],
     purge: Annotated[bool, PURGE] = False,
 ) -> Response[StatusInfo]:
+    svc = services(request)
+    dismissal, settings = svc.dismissal, svc.settings
+    caller = caller_of(request)
     job = await dismissal.dismiss(job_id, caller, purge=purge)
     return respond(request, ogc.status_info(job, base_url(request, settings)), "job.html", fmt=Format.JSON)
 

@@ -10,8 +10,9 @@ from msgspec.structs import replace
 
 from dpr.domain import ogc
 from dpr.domain.documents import Link, Process, ProcessList
+from dpr.entrypoints.http.auth import caller_of
 from dpr.entrypoints.http.bodies import decode_execute_body
-from dpr.entrypoints.http.common import Caller, Config, Queries, Submit, base_url
+from dpr.entrypoints.http.common import base_url, services
 from dpr.entrypoints.http.encoded import EncodedResponses
 from dpr.entrypoints.http.forms import form_fields
 from dpr.entrypoints.http.guards import require_json
@@ -26,11 +27,11 @@ TASK_TABLE_REL = "task-table"  # what `dpr processes describe` follows to show t
 @get("/processes", summary="The processes offered", tags=["Processes"])
 async def list_processes(
     request: Request,
-    queries: Queries,
-    settings: Config,
     limit: Annotated[int, QueryParameter(ge=1, le=10000)] = 100,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> Response[ProcessList]:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
     fmt, base = requested_format(request), base_url(request, settings)
 
     def answer() -> Response[Any]:
@@ -46,9 +47,9 @@ async def list_processes(
 
 
 @get("/processes/{process_id:str}", summary="A process description", tags=["Processes"])
-async def describe_process(
-    request: Request, queries: Queries, settings: Config, process_id: FromPath[str]
-) -> Response[Process]:
+async def describe_process(request: Request, process_id: FromPath[str]) -> Response[Process]:
+    svc = services(request)
+    queries, settings = svc.queries, svc.settings
     process, base = queries.describe(process_id), base_url(request, settings)
     return respond(
         request,
@@ -68,9 +69,10 @@ def with_task_table_link(doc: Process, has_table: bool) -> Process:
 
 
 @post("/processes/{process_id:str}/execution", summary="Execute a process", tags=["Processes"], status_code=200)
-async def execute(
-    request: Request, submission: Submit, settings: Config, caller: Caller, process_id: FromPath[str]
-) -> Response[Any]:
+async def execute(request: Request, process_id: FromPath[str]) -> Response[Any]:
+    svc = services(request)
+    submission, settings = svc.submission, svc.settings
+    caller = caller_of(request)
     require_json(request)
     body = decode_execute_body(await request.body())
     preference = parse_prefer(request.headers.get("prefer"))

@@ -15,7 +15,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from dpr.entrypoints.http.auth import PUBLIC, SESSION_COOKIE
-from dpr.entrypoints.http.common import Config, base_url
+from dpr.entrypoints.http.common import base_url, services
 from dpr.entrypoints.http.respond import html_page
 from dpr.ports.authenticator import Credentials
 
@@ -26,7 +26,8 @@ async def signin_page(request: Request) -> Template:
 
 
 @post("/signin", summary="Sign in with an API key", include_in_schema=False, opt=PUBLIC, status_code=303)
-async def signin(request: Request, settings: Config) -> Response[Any]:
+async def signin(request: Request) -> Response[Any]:
+    settings = services(request).settings
     key = str((await request.form()).get("api_key", "")).strip()
     await request.app.state.identification.identify(Credentials(api_key=key))  # 401 when refused
     secure = base_url(request, settings).startswith("https:")
