@@ -13,6 +13,8 @@ from typing import Any
 
 from litestar import Response
 
+from dpr.entrypoints.http.common import Encoded
+
 MAX_ENTRIES = 64
 """Keys kept: a base URL taken from any ``Host`` a client sends must not grow this without bound."""
 
@@ -45,4 +47,4 @@ class EncodedResponses:
         else:
             self._entries.move_to_end(key)
         content, status, headers, media_type = entry
-        return Response(content=content, status_code=status, headers=headers, media_type=media_type)
+        return Encoded(content=content, status_code=status, headers=headers, media_type=media_type)

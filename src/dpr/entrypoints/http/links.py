@@ -7,8 +7,10 @@ A JSON document's ``self`` link gets an ``alternate`` twin pointing at its HTML 
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -22,7 +24,7 @@ PAGING = frozenset({"next", "prev", "first", "last"})
 _URI_SAFE = ":/?#[]@!$&'()*+,;=%~"
 # What ``quote(href, safe=_URI_SAFE)`` leaves as it is: an href made only of these (every link
 # the server builds from an ASCII base URL and ids) skips quoting, which is slow Python.
-_HREF_AS_IS = frozenset(string.ascii_letters + string.digits + "-._~" + _URI_SAFE)
+_HREF_AS_IS_RE = re.compile("[" + re.escape(string.ascii_letters + string.digits + "-._~" + _URI_SAFE) + "]*")
 # RFC 7230 tchar: a relation type made only of these goes out bare (``rel=monitor``), as the OGC
 # test suite matches it; extension types (URIs) and anything else are quoted.
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -105,19 +107,24 @@ def link_header(links: Iterable[Link]) -> str:
 
 
 def _link_value(link: Link) -> str:
-    href = link.href if _HREF_AS_IS.issuperset(link.href) else quote(link.href, safe=_URI_SAFE)
-    parts = [f"<{href}>"]
-    if link.rel:
-        parts.append(f"rel={relation_types(link.rel)}")
-    for name in ("type", "hreflang"):
-        value = getattr(link, name)
+    href = link.href if _HREF_AS_IS_RE.fullmatch(link.href) else quote(link.href, safe=_URI_SAFE)
+    return f"<{href}>{_link_params(link.rel, link.type, link.hreflang, link.title)}"
+
+
+@lru_cache(maxsize=512)  # a few dozen distinct (rel, type, hreflang, title): every response has them
+def _link_params(rel: str | None, type_: str | None, hreflang: str | None, title: str | None) -> str:
+    """A link's parameters, each after ``"; "``: the same few on every response, worked out once."""
+    parts = [""]
+    if rel:
+        parts.append(f"rel={relation_types(rel)}")
+    for name, value in (("type", type_), ("hreflang", hreflang)):
         if value:
             parts.append(f'{name}="{_quoted(value)}"')
-    if link.title:
-        if link.title.isascii():
-            parts.append(f'title="{_quoted(link.title)}"')
+    if title:
+        if title.isascii():
+            parts.append(f'title="{_quoted(title)}"')
         else:
-            parts.append(f"title*=UTF-8''{quote(link.title, safe='')}")
+            parts.append(f"title*=UTF-8''{quote(title, safe='')}")
     return "; ".join(parts)
 
 
