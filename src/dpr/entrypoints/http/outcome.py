@@ -25,8 +25,10 @@ from dpr.services.submission import Execution
 def execution_response(run: Execution, base: str) -> Response[Any]:
     """201 with ``Location`` and statusInfo for async; the results (or the failure) for sync."""
     job, location = run.job, f"{base}/jobs/{run.job.job_id}"
-    monitor = link_header([Link(href=location, rel="monitor", type=ogc.JSON)])
-    headers = {"Location": location} if run.mode is Mode.ASYNC else {"Link": monitor}
+    if run.mode is Mode.ASYNC:
+        headers = {"Location": location}
+    else:
+        headers = {"Link": link_header([Link(href=location, rel="monitor", type=ogc.JSON)])}
     applied = preference_applied(run)
     if applied:
         headers["Preference-Applied"] = applied
