@@ -155,18 +155,15 @@ class SqlJobRepository(JobRepository):
     async def _update_arrays(self, write: ArrayWrite, changes: Sequence[tuple[Job, int]]) -> list[Exception | None]:
         """Every compare-and-set in one statement, each holding or not on its own (as the port
         says): the statement returns which held, and only the others are tried again one by one,
-        to tell why they lost. A batch changing a job twice, or with text the driver cannot
-        encode, goes one by one from the start."""
+        to tell why they lost. A batch changing a job twice goes one by one from the start. Text
+        the driver cannot encode (a lone surrogate) raises before anything is sent, as
+        ``executemany`` did: none is stored, and the service stores the changes one by one."""
         if len({job.job_id for job, _ in changes}) < len(changes):
             return await super().update_many(changes)
-        rows = [sql.update_parameters(job, version) for job, version in changes]
-        try:
-            parameters = write.parameters(rows, UPDATE_NAMES)
-            with self._boundary:
-                async with self._auto.connect() as conn:
-                    count, stored = await write.run(conn, parameters)
-        except UnicodeEncodeError:
-            return await super().update_many(changes)
+        parameters = write.parameters([sql.update_parameters(job, version) for job, version in changes], UPDATE_NAMES)
+        with self._boundary:
+            async with self._auto.connect() as conn:
+                count, stored = await write.run(conn, parameters)
         outcomes: list[Exception | None] = [None] * len(changes)
         if count < len(changes):
             held = {n - 1 for (n,) in stored}
