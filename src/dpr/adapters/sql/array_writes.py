@@ -38,8 +38,8 @@ def _array_type(column: Column[Any]) -> str:
     return "text[]"
 
 
-def _arrays(columns: Sequence[Column[Any]], prefix: str = "") -> str:
-    return ", ".join(f"%({prefix}{c.name})s::{_array_type(c)}" for c in columns)
+def _arrays(columns: Sequence[Column[Any]]) -> str:
+    return ", ".join(f"%({c.name})s::{_array_type(c)}" for c in columns)
 
 
 _JOB_COLUMNS = list(jobs.columns)
