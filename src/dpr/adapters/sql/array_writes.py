@@ -11,7 +11,7 @@ are SQLAlchemy's, as for ``PointRead``. SQLite keeps SQLAlchemy's ``executemany`
 
 The arrays go in binary (``%(name)b``): psycopg writes a text array element by element in
 Python, escaping each with a regular expression, which cost more than the statements it
-replaced (a batch of 200 jobs: 6.5 ms of dumping in text, under 1 ms in binary). The statements
+replaced (inserting batches of 200 jobs: 40 us of client CPU per job in text, 13 in binary). The statements
 return only integers, so no Core type has a result to convert.
 """
 
