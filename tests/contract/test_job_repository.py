@@ -240,3 +240,27 @@ async def test_deleting_an_unknown_job_raises_no_such_job(repository: JobReposit
     await repository.delete("once")
     with pytest.raises(NoSuchJob):
         await repository.delete("once")
+
+
+async def test_update_many_changing_one_job_twice_stores_the_first_and_the_second_loses(
+    repository: JobRepository,
+) -> None:
+    job, other = make_job("twice"), make_job("other")
+    await add_all(repository, job, other)
+    started, dismissed, other_started = job.start(at(5)), job.dismiss(at(6)), other.start(at(5))
+    outcomes = await repository.update_many([(started, job.version), (other_started, 1), (dismissed, job.version)])
+    assert outcomes[:2] == [None, None]
+    assert isinstance(outcomes[2], ConcurrentUpdate)
+    assert [await repository.get(i) for i in ("twice", "other")] == [started, other_started]
+
+
+async def test_update_many_where_one_compare_and_set_loses_stores_all_the_others(repository: JobRepository) -> None:
+    jobs = [make_job(f"job-{i:03d}", created=i) for i in range(60)]
+    await add_all(repository, *jobs)
+    stale = jobs[17].start(at(70))
+    await repository.update(stale, expected_version=jobs[17].version)
+    done = [job.start(at(80)).succeed(at(81), {"n": i} if i % 2 else None) for i, job in enumerate(jobs)]
+    outcomes = await repository.update_many([(new, old.version) for new, old in zip(done, jobs, strict=True)])
+    assert isinstance(outcomes.pop(17), ConcurrentUpdate)
+    assert outcomes == [None] * 59
+    assert [await repository.get(job.job_id) for job in jobs] == [*done[:17], stale, *done[18:]]

@@ -168,3 +168,50 @@ async def test_a_deleted_log_takes_its_numbered_lines_again(log_store: JobLogSto
     await log_store.append_many(numbered("job", "run-1", "a"))
     await log_store.delete("job")
     assert len(await log_store.append_many(numbered("job", "run-1", "a"))) == 1
+
+
+async def test_a_batch_keeps_each_lines_text_level_and_zoned_time(log_store: JobLogStore) -> None:
+    zone = timezone(timedelta(hours=5, minutes=45))
+    batch = [
+        LogLine(job_id="one", at=at(1).astimezone(zone) + timedelta(microseconds=1), level="ERROR", line="été\t✓"),
+        LogLine(job_id="two", at=at(2), level="NULL", line='{"json": [1]} \\ "q" \n ✓', run="r", run_seq=0),
+        LogLine(job_id="one", at=at(3), level="", line="", run="r", run_seq=0),
+    ]
+    records = await log_store.append_many(batch)
+    assert [(r.job_id, r.seq, r.at, r.level, r.line) for r in records] == [
+        ("one", 0, batch[0].at, "ERROR", "été\t✓"),
+        ("two", 0, at(2), "NULL", batch[1].line),
+        ("one", 1, at(3), "", ""),
+    ]
+    assert [*await log_store.read("one"), *await log_store.read("two")] == [records[0], records[2], records[1]]
+
+
+async def test_batches_of_many_jobs_numbered_and_replayed_store_every_line_once_without_gaps(
+    log_store: JobLogStore,
+) -> None:
+    """Batches the size the service sends (up to hundreds of lines of dozens of jobs), half of
+    them numbered by their run, delivered twice and mixed with a single line per job."""
+    job_ids = [f"job-{j:02d}" for j in range(20)]
+    batches = [
+        [
+            LogLine(
+                job_id=job_id,
+                at=at(b),
+                level="INFO",
+                line=f"{job_id} {b} {k}",
+                run="run" if k % 2 else None,
+                run_seq=b * 10 + k,
+            )
+            for job_id in job_ids
+            for k in range(10)
+        ]
+        for b in range(3)
+    ]
+    for batch in batches:
+        await log_store.append_many(batch)
+        await log_store.append("job-00", at(9), "INFO", "single")
+        assert len(await log_store.append_many(batch)) == len(batch) // 2  # the unnumbered half again
+    for job_id in job_ids:
+        stored = await log_store.read(job_id)
+        assert [r.seq for r in stored] == list(range(len(stored)))
+        assert len(stored) == 3 * 15 + (3 if job_id == "job-00" else 0)

@@ -1,13 +1,17 @@
-"""Group commit in the SQL job repository: concurrent adds share one statement, yet each caller
-gets its own outcome."""
+"""Batched writes of the SQL adapters: concurrent adds share one statement (group commit), yet
+each caller gets its own outcome; batches of updates and log lines as the service sends them."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
-from contract_support import make_job
+import pytest
+from contract_support import S, at, make_job, psycopg_connect, rich_job
+from sqlalchemy.engine import make_url
 
 from dpr.domain.errors import ConcurrentUpdate
+from dpr.ports.log_store import JobLogStore, LogLine, LogRecord
 from tests.sql_stores import open_sql_store
 
 
@@ -35,3 +39,97 @@ async def test_a_caller_that_stops_waiting_does_not_stop_the_others(sql_url: str
         assert [(await repository.get(f"patient-{n}")).job_id for n in range(5)] == [f"patient-{n}" for n in range(5)]
     finally:
         await repository.close()
+
+
+async def test_two_hundred_adds_at_once_are_stored_equal(sql_url: str) -> None:
+    repository, _ = await open_sql_store(sql_url, migrate=False)
+    try:
+        kinds = [S.ACCEPTED, S.RUNNING, S.SUCCESSFUL, S.FAILED, S.DISMISSED]
+        jobs = [
+            make_job(f"job-{n:03d}", status=kinds[n % 5], created=n, owner=("alice", None)[n % 2]) for n in range(200)
+        ]
+        jobs[7] = rich_job()
+        assert await asyncio.gather(*(repository.add(job) for job in jobs)) == [None] * 200
+        assert [await repository.get(job.job_id) for job in jobs] == jobs
+    finally:
+        await repository.close()
+
+
+async def test_a_job_with_text_the_driver_cannot_encode_fails_alone(sql_url: str) -> None:
+    """A lone surrogate (Python text no UTF-8 encoder takes) fails its own job, not its batch's."""
+    repository, _ = await open_sql_store(sql_url, migrate=False)
+    try:
+        fresh = [make_job(f"job-{n}") for n in range(10)]
+        jobs = [*fresh[:5], make_job("bad", message="lone \udc80 surrogate"), *fresh[5:]]
+        outcomes = await asyncio.gather(*(repository.add(job) for job in jobs), return_exceptions=True)
+        assert isinstance(outcomes.pop(5), UnicodeEncodeError)
+        assert outcomes == [None] * 10
+        bad = fresh[3].start(at(5)).fail(at(6), "lone \udc80 surrogate")
+        changes = [(job.start(at(5)), job.version) for job in fresh]
+        changes[3] = (bad, fresh[3].version)
+        with pytest.raises(UnicodeEncodeError):  # nothing stored: the service then stores them one by one
+            await repository.update_many(changes)
+        assert [(await repository.get(job.job_id)).version for job in fresh] == [1] * 10
+    finally:
+        await repository.close()
+
+
+async def test_a_job_without_results_has_sql_null_there_not_json_null(sql_url: str) -> None:
+    repository, _ = await open_sql_store(sql_url, migrate=False)
+    try:
+        jobs = [make_job(f"job-{n}") for n in range(3)]
+        await asyncio.gather(*(repository.add(job) for job in jobs))
+        ended = [jobs[0].start(at(1)).fail(at(2), "no results"), jobs[1].start(at(1)).succeed(at(2), {"x": None})]
+        assert await repository.update_many([(ended[0], 1), (ended[1], 1)]) == [None, None]
+    finally:
+        await repository.close()
+    query = "SELECT job_id, results IS NULL, request IS NULL FROM jobs ORDER BY job_id"
+    assert raw_rows(sql_url, query) == [("job-0", True, False), ("job-1", False, False), ("job-2", True, False)]
+
+
+async def test_two_stores_appending_to_one_job_at_once_number_its_lines_without_gaps(sql_url: str) -> None:
+    """Like two service processes recording one job's events: batches race for the same numbers."""
+    stores = [await open_sql_store(sql_url, migrate=False) for _ in range(2)]
+    try:
+
+        async def appender(log_store: JobLogStore, name: str) -> list[LogRecord]:
+            out: list[LogRecord] = []
+            for b in range(15):
+                batch = [LogLine(job_id="job", at=at(b), level="INFO", line=f"{name} {b} {k}") for k in range(4)]
+                batch.append(LogLine(job_id="job", at=at(b), level="INFO", line=f"shared {b}", run="r", run_seq=b))
+                out += await log_store.append_many(batch)
+            return out
+
+        ours, theirs = await asyncio.gather(*(appender(logs, f"store {n}") for n, (_, logs) in enumerate(stores)))
+        stored = await stores[0][1].read("job")
+        assert [r.seq for r in stored] == list(range(15 * 9))
+        assert sorted([*ours, *theirs], key=lambda r: r.seq) == stored
+        for name, records in (("store 0", ours), ("store 1", theirs)):  # each batch's lines in order
+            mine = [r.line for r in records if r.line.startswith(name)]
+            assert mine == [f"{name} {b} {k}" for b in range(15) for k in range(4)]
+    finally:
+        for repository, _ in stores:
+            await repository.close()
+
+
+async def test_nul_characters_in_a_batch_of_log_lines_are_stored_as_replacement_characters(sql_url: str) -> None:
+    repository, log_store = await open_sql_store(sql_url, migrate=False)
+    try:
+        batch = [LogLine(job_id=f"job-{n % 2}", at=at(n), level="IN\x00FO", line=f"out\x00put {n}") for n in range(4)]
+        records = await log_store.append_many(batch)
+        assert [(r.job_id, r.seq, r.level, r.line) for r in records] == [
+            (f"job-{n % 2}", n // 2, "IN\ufffdFO", f"out\ufffdput {n}") for n in range(4)
+        ]
+        assert [*await log_store.read("job-0"), *await log_store.read("job-1")] == [records[n] for n in (0, 2, 1, 3)]
+    finally:
+        await repository.close()
+
+
+def raw_rows(url: str, query: str) -> list[tuple[object, ...]]:
+    """Rows read past the adapter: sqlite3 or psycopg on the same database."""
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        with sqlite3.connect(sa_url.database or "") as conn:
+            return [tuple(bool(v) if isinstance(v, int) else v for v in row) for row in conn.execute(query)]
+    with psycopg_connect(sa_url) as conn:
+        return [tuple(row) for row in conn.execute(query)]

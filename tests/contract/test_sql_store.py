@@ -210,3 +210,26 @@ def test_without_a_host_there_is_no_postgres_url() -> None:
 def test_the_postgres_url_defaults_port_database_and_user() -> None:
     url = make_url(url_from_postgres_env({"POSTGRES_HOST": "db"}) or "")
     assert (url.port, url.database, url.username, url.password) == (5432, "postgres", "postgres", None)
+
+
+@pytest.mark.postgres
+async def test_postgres_runs_every_size_of_batch_as_one_prepared_statement(postgres_url: str) -> None:
+    """One array per column: batches of 2 to 9 changes share one statement, which psycopg
+    prepares from its fifth run, and each run is planned with its parameters."""
+    empty_tables(postgres_url)
+    repository, _ = await open_sql_store(postgres_url, pool_size=1, max_overflow=0, migrate=False)
+    try:
+        jobs = [make_job(f"job-{i}", status=JobStatus.RUNNING) for i in range(9)]
+        for job in jobs:
+            await repository.add(job)
+        for size in range(2, 10):
+            changes = [(job.report(at(size), message=f"size {size}"), job.version) for job in jobs[:size]]
+            jobs[:size] = [new for new, _ in changes]
+            assert await repository.update_many(changes) == [None] * size
+        async with repository._engine.connect() as conn:  # the pool's one connection
+            plans = (
+                await conn.execute(text(PLANS + " GROUP BY statement"), {"pattern": "UPDATE jobs SET%unnest%"})
+            ).all()
+        assert len(plans) == 1 and plans[0].generic_plans == 0 and plans[0].custom_plans >= 3
+    finally:
+        await repository.close()

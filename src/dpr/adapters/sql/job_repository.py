@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dpr.adapters.batching import BatchedReads, GroupCommit, SharedReads
 from dpr.adapters.sql import leases
 from dpr.adapters.sql import statements as sql
+from dpr.adapters.sql.array_writes import INSERT_JOBS, JOB_NAMES, UPDATE_JOBS, UPDATE_NAMES, ArrayWrite
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.filters import NEWEST_FIRST, after_cursor, query_filters
 from dpr.adapters.sql.mapping import job_to_row, row_to_job, storable_id, values_to_job
@@ -55,8 +56,14 @@ class SqlJobRepository(JobRepository):
         many = sql.GET_JOBS_ANY if engine.dialect.name == "postgresql" else sql.GET_JOBS_IN
         self._get_jobs = PointRead(engine, many)
         self._reads: BatchedReads[str, dict[str, Any]] = BatchedReads(self._read_jobs, name="sql-get-jobs")
-        # Jobs submitted at the same time are inserted together: one transaction, and with
-        # psycopg's pipeline one round trip (group commit).
+        # On PostgreSQL with psycopg, a batch of inserts or updates is one statement of arrays.
+        self._insert_jobs: ArrayWrite | None = None
+        self._update_jobs: ArrayWrite | None = None
+        if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+            self._insert_jobs = ArrayWrite(engine.dialect, INSERT_JOBS)
+            self._update_jobs = ArrayWrite(engine.dialect, UPDATE_JOBS)
+        # Jobs submitted at the same time are inserted together (group commit): one statement on
+        # PostgreSQL; on SQLite one transaction.
         self._adds: GroupCommit[Job] = GroupCommit(self._insert, max_batch=200, name="sql-insert")
         # Every submission asks how many jobs are active: those asking at once share one count.
         self._counts: SharedReads[tuple[str | None, str | None], int] = SharedReads(
@@ -68,17 +75,26 @@ class SqlJobRepository(JobRepository):
         await self._adds.submit(job)
 
     async def _insert(self, batch: list[Job]) -> list[BaseException | None]:
-        """Insert the batch in one transaction; if a row breaks a constraint, one by one."""
-        if len(batch) > 1:
+        """Insert the batch in one statement (PostgreSQL) or transaction (SQLite): all rows or
+        none, so the fallback never meets half a batch. If a row breaks a constraint (or has
+        text the driver cannot encode, a lone surrogate), one by one: only that row fails."""
+        if len(batch) > 1 or self._insert_jobs is not None:
             with self._boundary:
                 try:
-                    # A transaction: all rows or none, so the fallback never meets half a batch.
-                    async with self._engine.begin() as conn:
-                        await conn.execute(sql.INSERT_JOB, [job_to_row(job) for job in batch])
+                    await self._insert_all(batch)
                     return [None] * len(batch)
-                except IntegrityError:
+                except (IntegrityError, UnicodeEncodeError):
                     pass  # no row went in: find the culprit
         return [await _outcome(self._insert_one(job)) for job in batch]
+
+    async def _insert_all(self, batch: list[Job]) -> None:
+        rows = [job_to_row(job) for job in batch]
+        if self._insert_jobs is not None:
+            async with self._auto.connect() as conn:
+                await self._insert_jobs.run(conn, self._insert_jobs.parameters(rows, JOB_NAMES))
+            return
+        async with self._engine.begin() as conn:
+            await conn.execute(sql.INSERT_JOB, rows)
 
     async def _insert_one(self, job: Job) -> None:
         with self._boundary:
@@ -121,9 +137,11 @@ class SqlJobRepository(JobRepository):
         raise InvalidTransition(job.job_id, JobStatus(current.status), job.status)
 
     async def update_many(self, changes: Sequence[tuple[Job, int]]) -> list[Exception | None]:
-        """All changes in one statement and transaction when every compare-and-set holds (one
-        round trip with psycopg's pipeline); when one does not, the transaction is rolled back
-        and each change is tried on its own, to tell which lost."""
+        """All changes in one statement. On SQLite, in one transaction when every
+        compare-and-set holds; when one does not, the transaction is rolled back and each
+        change is tried on its own, to tell which lost. On PostgreSQL see ``_update_arrays``."""
+        if len(changes) > 1 and self._update_jobs is not None:
+            return await self._update_arrays(self._update_jobs, changes)
         if len(changes) > 1:
             parameters = [sql.update_parameters(job, version) for job, version in changes]
             with self._boundary:
@@ -133,6 +151,26 @@ class SqlJobRepository(JobRepository):
                             return [None] * len(changes)
                         await transaction.rollback()
         return await super().update_many(changes)
+
+    async def _update_arrays(self, write: ArrayWrite, changes: Sequence[tuple[Job, int]]) -> list[Exception | None]:
+        """Every compare-and-set in one statement, each holding or not on its own (as the port
+        says): the statement returns which held, and only the others are tried again one by one,
+        to tell why they lost. A batch changing a job twice goes one by one from the start. Text
+        the driver cannot encode (a lone surrogate) raises before anything is sent, as
+        ``executemany`` did: none is stored, and the service stores the changes one by one."""
+        if len({job.job_id for job, _ in changes}) < len(changes):
+            return await super().update_many(changes)
+        parameters = write.parameters([sql.update_parameters(job, version) for job, version in changes], UPDATE_NAMES)
+        with self._boundary:
+            async with self._auto.connect() as conn:
+                count, stored = await write.run(conn, parameters)
+        outcomes: list[Exception | None] = [None] * len(changes)
+        if count < len(changes):
+            held = {n - 1 for (n,) in stored}
+            lost = [i for i in range(len(changes)) if i not in held]
+            for i, outcome in zip(lost, await super().update_many([changes[i] for i in lost]), strict=True):
+                outcomes[i] = outcome
+        return outcomes
 
     async def list_jobs(self, query: JobQuery) -> JobPage:
         filters = query_filters(query)

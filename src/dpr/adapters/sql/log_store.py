@@ -10,6 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dpr.adapters.sql.array_writes import APPEND_LOGS, LOG_NAMES, ArrayWrite
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.mapping import row_to_log, storable
 from dpr.adapters.sql.statements import APPEND_LOG, INSERT_LOGS, LAST_SEQS, READ_LOG, STORED_RUN_LINES
@@ -27,10 +28,11 @@ class SqlJobLogStore(JobLogStore):
     ``append`` numbers a line with one ``INSERT ... SELECT max(seq) + 1`` statement. SQLite runs
     it under its single write lock; on PostgreSQL two concurrent appenders may pick the same
     number, the primary key rejects the second, and it retries with the next one.
-    ``append_many`` reads the last numbers of the jobs concerned (and which of the numbered lines
-    given are stored already, skipped) and inserts the others in one multi-row statement, in one
-    transaction retried the same way: a concurrent appender storing the same numbered line makes
-    the unique index refuse the batch, and the retry finds the line stored.
+    ``append_many`` skips the numbered lines already stored, numbers the others after their
+    jobs' last lines and stores them, retried the same way: a concurrent appender storing the
+    same numbered line makes the unique index refuse the batch, and the retry finds the line
+    stored. On PostgreSQL with psycopg that is one statement (``APPEND_LOGS``); on SQLite a
+    transaction of up to three.
 
     Args:
         engine: the async engine, shared with (and disposed by) the job repository.
@@ -41,6 +43,9 @@ class SqlJobLogStore(JobLogStore):
         # Every operation is one statement, its own transaction.
         self._auto = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._boundary = Boundary(engine.url)
+        dialect = engine.dialect
+        direct = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        self._append_logs = ArrayWrite(dialect, APPEND_LOGS) if direct else None
 
     async def append(self, job_id: str, at: datetime, level: str, line: str) -> LogRecord:
         level, line = storable(level), storable(line)
@@ -58,6 +63,8 @@ class SqlJobLogStore(JobLogStore):
     async def append_many(self, lines: Sequence[LogLine]) -> list[LogRecord]:
         if not lines:
             return []
+        if self._append_logs is not None:  # even for one line: a little cheaper than ``append``
+            return await self._append_arrays(self._append_logs, lines)
         if len(lines) == 1 and lines[0].key is None:
             return [await self.append(lines[0].job_id, lines[0].at, lines[0].level, lines[0].line)]
         job_ids = sorted({x.job_id for x in lines})
@@ -79,6 +86,19 @@ class SqlJobLogStore(JobLogStore):
                 except IntegrityError:
                     continue  # another appender took a number or stored a line: none of these went in
                 return [_record(row) for row in records]
+        raise RuntimeError(f"could not number {len(lines)} log lines after {MAX_ATTEMPTS} attempts")
+
+    async def _append_arrays(self, write: ArrayWrite, lines: Sequence[LogLine]) -> list[LogRecord]:
+        rows = [_row(x) for x in lines]
+        parameters = write.parameters(rows, LOG_NAMES)
+        with self._boundary:
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    async with self._auto.connect() as conn:
+                        _, stored = await write.run(conn, parameters)
+                except IntegrityError:
+                    continue  # another appender took a number or stored a line: none of these went in
+                return [_record(rows[n - 1] | {"seq": seq}) for n, seq in stored]
         raise RuntimeError(f"could not number {len(lines)} log lines after {MAX_ATTEMPTS} attempts")
 
     async def read(self, job_id: str, after: int = -1, limit: int = 1000) -> list[LogRecord]:
@@ -112,9 +132,14 @@ def _numbered(lines: Sequence[LogLine], last: dict[str, int]) -> list[dict[str, 
     out = []
     for x in lines:
         seq = last[x.job_id] = last.get(x.job_id, -1) + 1
-        row = {"job_id": x.job_id, "seq": seq, "at": x.at, "level": storable(x.level), "line": storable(x.line)}
-        out.append(row | {"run": x.run, "run_seq": x.run_seq})
+        out.append(_row(x) | {"seq": seq})
     return out
+
+
+def _row(x: LogLine) -> dict[str, Any]:
+    """The ``job_logs`` row of a line, but its number."""
+    level, line = storable(x.level), storable(x.line)
+    return {"job_id": x.job_id, "at": x.at, "level": level, "line": line, "run": x.run, "run_seq": x.run_seq}
 
 
 def _record(row: dict[str, Any]) -> LogRecord:
