@@ -44,6 +44,18 @@ def test_a_missing_eopf_environment_is_described_without_its_path(tmp_path):
         assert "secret-location" in server_log  # the operator learns where it looked
 
 
+def test_no_answer_names_the_server_software():
+    with running_server("--ephemeral") as url, httpx.Client(base_url=url, timeout=30) as client:
+        answers = [client.get(path) for path in ("/", "/processes", "/jobs/none", "/nowhere")]
+        answers.append(
+            client.post("/processes/echo/execution", content=b"{", headers={"content-type": "application/json"})
+        )
+        assert [a.status_code for a in answers] == [200, 200, 404, 404, 400]
+        for answer in answers:
+            assert "server" not in answer.headers, answer.request.url  # uvicorn's "server: uvicorn"
+            assert answer.headers["date"]  # HTTP asks an origin server with a clock for it
+
+
 def test_the_sqlite_database_and_its_folder_are_the_service_users_only(tmp_path):
     folder = tmp_path / "data"
     database = folder / "dpr.sqlite"

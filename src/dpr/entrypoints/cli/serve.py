@@ -184,6 +184,7 @@ def serve(
         # uvicorn's httptools protocol sending a response's head and body in one write
         "http": "dpr.entrypoints.http.wire:HttpProtocol",
         "ws": "none",  # dpr has no WebSocket routes: an upgrade request is answered as plain HTTP
+        "server_header": False,  # no "server: uvicorn" on every answer: it tells a prober what to try
     }
     if app is not None:
         run_http(app, announce, **options)
