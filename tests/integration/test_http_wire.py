@@ -142,67 +142,55 @@ async def serving(app: Any) -> AsyncIterator[int]:
         await task
 
 
-async def test_requests_on_a_kept_alive_connection_are_answered_in_turn() -> None:
+@asynccontextmanager
+async def connected(requests: bytes) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A TCP connection to a server of ``chunks_app`` that has sent ``requests``."""
     async with serving(chunks_app) as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
-            for path in ("/one", "/two"):  # two requests on one connection
-                writer.write(f"GET {path} HTTP/1.1\r\nhost: test\r\n\r\n".encode())
-                await writer.drain()
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-                assert head.startswith(b"HTTP/1.1 200 OK\r\n")
-                length = int(
-                    next(x for x in head.split(b"\r\n") if x.lower().startswith(b"content-length")).split(b":")[1]
-                )
-                assert await asyncio.wait_for(reader.readexactly(length), 5) == b"answer of " + path.encode()
+            writer.write(requests)
+            await writer.drain()
+            yield reader, writer
         finally:
             writer.close()
+
+
+async def test_requests_on_a_kept_alive_connection_are_answered_in_turn() -> None:
+    async with connected(b"GET /one HTTP/1.1\r\nhost: test\r\n\r\n") as (reader, writer):
+        for path in (b"/one", b"/two"):
+            if path == b"/two":  # the second request once the first was answered, on the same connection
+                writer.write(b"GET /two HTTP/1.1\r\nhost: test\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+            length = int(next(x for x in head.split(b"\r\n") if x.lower().startswith(b"content-length")).split(b":")[1])
+            assert await asyncio.wait_for(reader.readexactly(length), 5) == b"answer of " + path
 
 
 async def test_pipelined_requests_are_answered_in_order() -> None:
-    async with serving(chunks_app) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            writer.write(b"GET /a HTTP/1.1\r\nhost: test\r\n\r\nGET /b HTTP/1.1\r\nhost: test\r\n\r\n")
-            await writer.drain()
-            data = b""
-            async with asyncio.timeout(5):
-                while data.count(b"answer of") < 2:
-                    data += await reader.read(65536)
-            assert data.index(b"answer of /a") < data.index(b"answer of /b")
-        finally:
-            writer.close()
+    async with connected(b"GET /a HTTP/1.1\r\nhost: test\r\n\r\nGET /b HTTP/1.1\r\nhost: test\r\n\r\n") as (reader, _):
+        data = b""
+        async with asyncio.timeout(5):
+            while data.count(b"answer of") < 2:
+                data += await reader.read(65536)
+        assert data.index(b"answer of /a") < data.index(b"answer of /b")
 
 
 async def test_a_streamed_response_arrives_chunk_by_chunk() -> None:
-    async with serving(chunks_app) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            writer.write(b"GET /stream HTTP/1.1\r\nhost: test\r\n\r\n")
-            await writer.drain()
-            loop = asyncio.get_running_loop()
-            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-            arrivals = []
-            for n in range(3):
-                line = await asyncio.wait_for(reader.readuntil(f"chunk {n}\n".encode()), 5)
-                assert line.endswith(f"chunk {n}\n".encode())
-                arrivals.append(loop.time())
-            # The first chunk came before the app slept and wrote the next: nothing waits for the end.
-            assert arrivals[1] - arrivals[0] >= 0.2
-            assert arrivals[2] - arrivals[1] >= 0.2
-        finally:
-            writer.close()
+    async with connected(b"GET /stream HTTP/1.1\r\nhost: test\r\n\r\n") as (reader, _):
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        arrivals = []
+        for n in range(3):
+            await asyncio.wait_for(reader.readuntil(f"chunk {n}\n".encode()), 5)
+            arrivals.append(loop.time())
+        # The first chunk came before the app slept and wrote the next: nothing waits for the end.
+        assert arrivals[1] - arrivals[0] >= 0.2
+        assert arrivals[2] - arrivals[1] >= 0.2
 
 
 @pytest.mark.parametrize("path", ["/", "/stream"])
 async def test_http_1_0_gets_its_answer_then_the_close(path: str) -> None:
-    async with serving(chunks_app) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            writer.write(f"GET {path} HTTP/1.0\r\n\r\n".encode())
-            await writer.drain()
-            data = await asyncio.wait_for(reader.read(), 5)  # until the server closes
-            assert data.startswith(b"HTTP/1.1 200 OK\r\n")
-            assert (b"chunk 2" if path == "/stream" else b"answer of /") in data
-        finally:
-            writer.close()
+    async with connected(f"GET {path} HTTP/1.0\r\n\r\n".encode()) as (reader, _):
+        data = await asyncio.wait_for(reader.read(), 5)  # until the server closes
+        assert data.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert (b"chunk 2" if path == "/stream" else b"answer of /") in data
