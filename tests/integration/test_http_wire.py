@@ -194,3 +194,13 @@ async def test_http_1_0_gets_its_answer_then_the_close(path: str) -> None:
         data = await asyncio.wait_for(reader.read(), 5)  # until the server closes
         assert data.startswith(b"HTTP/1.1 200 OK\r\n")
         assert (b"chunk 2" if path == "/stream" else b"answer of /") in data
+
+
+async def test_a_large_body_is_not_copied_but_still_arrives_whole_and_in_order() -> None:
+    async with socket_pair() as (real, receiver):
+        wire = CoalescingTransport(real, asyncio.get_running_loop())  # type: ignore[arg-type]
+        head, body = b"HTTP/1.1 200 OK\r\n\r\n", bytes(range(256)) * 4096  # 1 MiB
+        wire.write(head)
+        wire.write(body)
+        assert await received(receiver, len(head) + len(body)) == head + body
+        assert real.writes == [head, body]  # each as it was given: the MiB was not joined

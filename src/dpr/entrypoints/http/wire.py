@@ -21,6 +21,9 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+JOIN_AT_MOST = 256 * 1024
+"""Writes of one turn joined into one up to this many bytes; beyond, copying costs more than a ``send``."""
+
 
 class CoalescingTransport:
     """A transport whose writes in one event-loop turn leave as one ``write`` of the real one."""
@@ -44,7 +47,13 @@ class CoalescingTransport:
         pending, self._pending = self._pending, None
         if not pending or self.transport.is_closing():
             return
-        self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        if len(pending) == 1:
+            self.transport.write(pending[0])
+        elif sum(map(len, pending)) <= JOIN_AT_MOST:
+            self.transport.write(b"".join(pending))
+        else:  # a large body is not copied to save a system call
+            for data in pending:
+                self.transport.write(data)
 
     def close(self) -> None:
         self.flush()
