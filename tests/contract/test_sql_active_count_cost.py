@@ -4,7 +4,10 @@ Every submission (admission limits) and every health check counts the active job
 leaves dead row versions with an active status behind it (accepted, then running), and until a
 vacuum removes them a count in ``jobs`` walked them all: its bitmap index scan returned every
 dead entry (about 1.6 per job) and visited their heap pages. Counted in ``active_jobs``, the
-plan handles no more rows than there are active jobs, and reads few pages.
+plan handles no more rows than there are active jobs: its sequential scan prunes the dead rows
+of each page it reads. The pages themselves are freed only by a vacuum, so the table still
+grows by about one page per 200 jobs meanwhile (measured: 98 pages, 0.07 ms after 20,000 jobs,
+against 33,000 index entries and 708 pages, 1.8 ms, in ``jobs``), hence a looser bound there.
 """
 
 from __future__ import annotations
