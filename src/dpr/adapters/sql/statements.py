@@ -41,8 +41,8 @@ UPDATE_JOB = (
 )
 
 # Every submission and health check counts the active jobs: in ``active_jobs`` (kept by
-# triggers on ``jobs``, migration 0007), whose few pages cost the same however many jobs ended
-# since the last vacuum, not in ``jobs``, whose status index keeps an entry per row version.
+# triggers on ``jobs``, migration 0007), whose scan handles only the active rows however many
+# jobs ended since the last vacuum, not in ``jobs``, whose status index keeps every row version.
 COUNT_ACTIVE = select(func.count()).select_from(active_jobs)
 COUNT_ACTIVE_OF = {
     (False, False): COUNT_ACTIVE,

@@ -65,8 +65,8 @@ Index("ix_jobs_running_started", jobs.c.started, postgresql_where=RUNNING_SINCE,
 Index("ix_jobs_owner_instance", jobs.c.owner_instance, postgresql_where=ACTIVE_ONLY, sqlite_where=ACTIVE_ONLY)
 
 # The active jobs and nothing else, kept by triggers on ``jobs`` (migration 0007; tables cannot
-# declare triggers): admission and health checks count them here, in a few pages, instead of in
-# ``jobs``, whose status index holds an entry for every row version since the last vacuum.
+# declare triggers): admission and health checks count them here, handling only the active rows,
+# instead of in ``jobs``, whose status index holds an entry per row version since the last vacuum.
 active_jobs = Table(
     "active_jobs",
     metadata,

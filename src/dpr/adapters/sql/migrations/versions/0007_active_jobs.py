@@ -9,8 +9,11 @@ that read grew with every job since the last vacuum: each move (accepted, runnin
 changes the indexed ``status``, leaving index entries with an active status for dead row
 versions, and PostgreSQL's bitmap index scan never marks them dead (40 ms after 76,000 jobs
 with autovacuum off, for no active job). ``active_jobs`` holds one row per active job (its id,
-process and owner, which never change) and nothing else: a few pages, read by a sequential scan
-that prunes the dead row versions of each page it reads.
+process and owner, which never change) and nothing else, read by a sequential scan that prunes
+the dead row versions of each page it reads: the plan handles only the active rows. Without a
+vacuum its pages still grow, by about one per 200 jobs (a pruned page's space is reused only
+after VACUUM records it): 98 pages, 0.07 ms after 20,000 jobs, against 1.8 ms in ``jobs``.
+A vacuum of this small table takes milliseconds, and autovacuum runs one at every round.
 
 Triggers on ``jobs`` keep it, so every write path (array statements, compare-and-set updates,
 take-over, deletes) stays exact without knowing of it: a job inserted or moved into an active
