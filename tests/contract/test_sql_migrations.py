@@ -110,7 +110,8 @@ def seed_0005(conn: Connection) -> Seed:
 # 0002 only changed indexes: rows are stored as 0001 stored them. 0003 added duration_us,
 # which the upgrade computes for the ended jobs older revisions stored. 0004 added run and
 # run_seq, empty in the lines stored before; 0005 owner_instance and the instances' leases;
-# 0006 added a table of its own (API keys): jobs and logs are stored as 0005 stored them.
+# 0006 added a table of its own (API keys), 0007 one kept by triggers (active_jobs): jobs and
+# logs are stored as 0005 stored them.
 SEEDERS: dict[str, Callable[[Connection], Seed]] = {
     "0001": seed_0001,
     "0002": seed_0001,
@@ -118,6 +119,7 @@ SEEDERS: dict[str, Callable[[Connection], Seed]] = {
     "0004": seed_0004,
     "0005": seed_0005,
     "0006": seed_0005,
+    "0007": seed_0005,
 }
 
 
@@ -222,3 +224,31 @@ async def test_downgrading_to_base_and_upgrading_again_works(empty_sql_url: str)
         assert await current_revision(engine) == head_revision()
     finally:
         await engine.dispose()
+
+
+async def test_the_upgrade_to_0007_fills_active_jobs_with_exactly_the_active_jobs(empty_sql_url: str) -> None:
+    await upgrade_url(empty_sql_url, "0006")
+    seeded, _ = await run_sync(empty_sql_url, seed_0005)
+    assert sorted(job.status.value for job in seeded) == ["accepted", "successful"]
+    copy_plain = text(
+        "INSERT INTO jobs (job_id, process_id, status, created, updated, progress, message, request, owner, version)"
+        " SELECT :id, 'mockup', :status, created, updated, 0, '', request, :owner, 1 FROM jobs WHERE job_id = 'plain'"
+    )
+    more = [("run", "running", "bob"), ("gone", "dismissed", "bob"), ("anon", "accepted", None)]
+
+    def add_more(conn: Connection) -> None:
+        for job_id, status, owner in more:
+            conn.execute(copy_plain, {"id": job_id, "status": status, "owner": owner})
+
+    def active_rows(conn: Connection) -> set[tuple[Any, ...]]:
+        return {tuple(row) for row in conn.execute(text("SELECT job_id, process_id, owner FROM active_jobs"))}
+
+    await run_sync(empty_sql_url, add_more)
+    await upgrade_url(empty_sql_url)
+    active = await run_sync(empty_sql_url, active_rows)
+    assert active == {("plain", "echo", None), ("run", "mockup", "bob"), ("anon", "mockup", None)}
+    repository, _ = await open_sql_store(empty_sql_url, migrate=False)
+    try:
+        assert (await repository.count_active(), await repository.count_active("mockup", owner="bob")) == (3, 1)
+    finally:
+        await repository.close()

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Text, bindparam, func, insert, literal, or_, select, update
 
 from dpr.adapters.sql.mapping import job_to_row
-from dpr.adapters.sql.tables import job_logs, jobs
+from dpr.adapters.sql.tables import active_jobs, job_logs, jobs
 from dpr.adapters.sql.timestamps import UtcDateTime
 from dpr.domain.job import Job
 from dpr.domain.status import ACTIVE, TERMINAL
@@ -40,23 +40,25 @@ UPDATE_JOB = (
     .where(or_(jobs.c.status.not_in([literal(s) for s in _TERMINAL]), jobs.c.status == bindparam("where_status")))
 )
 
-# The active statuses as bound literals, not an expanding list (which SQLAlchemy renders anew
-# at every run): every submission counts the active jobs, with or without these filters.
-COUNT_ACTIVE = select(func.count()).select_from(jobs).where(jobs.c.status.in_([literal(s) for s in _ACTIVE]))
+# Every submission and health check counts the active jobs: in ``active_jobs`` (kept by
+# triggers on ``jobs``, migration 0007), whose scan handles only the active rows however many
+# jobs ended since the last vacuum, not in ``jobs``, whose status index keeps every row version.
+COUNT_ACTIVE = select(func.count()).select_from(active_jobs)
 COUNT_ACTIVE_OF = {
     (False, False): COUNT_ACTIVE,
-    (True, False): COUNT_ACTIVE.where(jobs.c.process_id == bindparam("process_id")),
-    (False, True): COUNT_ACTIVE.where(jobs.c.owner == bindparam("owner")),
-    (True, True): COUNT_ACTIVE.where(jobs.c.process_id == bindparam("process_id"), jobs.c.owner == bindparam("owner")),
+    (True, False): COUNT_ACTIVE.where(active_jobs.c.process_id == bindparam("process_id")),
+    (False, True): COUNT_ACTIVE.where(active_jobs.c.owner == bindparam("owner")),
+    (True, True): COUNT_ACTIVE.where(
+        active_jobs.c.process_id == bindparam("process_id"), active_jobs.c.owner == bindparam("owner")
+    ),
 }
 
-# What admission reads (one statement for every limit): the same bound literals.
-ACTIVE_COUNTS = (
-    select(jobs.c.process_id, jobs.c.owner, func.count())
-    .where(jobs.c.status.in_([literal(s) for s in _ACTIVE]))
-    .group_by(jobs.c.process_id, jobs.c.owner)
+# What admission reads (one statement for every limit).
+ACTIVE_COUNTS = select(active_jobs.c.process_id, active_jobs.c.owner, func.count()).group_by(
+    active_jobs.c.process_id, active_jobs.c.owner
 )
 
+# Recovery needs whole rows: it runs once per start, in ``jobs``.
 LIST_ACTIVE = select(jobs).where(jobs.c.status.in_(_ACTIVE)).order_by(jobs.c.created, jobs.c.job_id)
 
 # ``INSERT INTO job_logs SELECT :job_id, coalesce(max(seq), -1) + 1, ... RETURNING seq``.

@@ -64,6 +64,17 @@ Index("ix_jobs_running_started", jobs.c.started, postgresql_where=RUNNING_SINCE,
 
 Index("ix_jobs_owner_instance", jobs.c.owner_instance, postgresql_where=ACTIVE_ONLY, sqlite_where=ACTIVE_ONLY)
 
+# The active jobs and nothing else, kept by triggers on ``jobs`` (migration 0007; tables cannot
+# declare triggers): admission and health checks count them here, handling only the active rows,
+# instead of in ``jobs``, whose status index holds an entry per row version since the last vacuum.
+active_jobs = Table(
+    "active_jobs",
+    metadata,
+    Column("job_id", JobId, primary_key=True),
+    Column("process_id", Text, nullable=False),
+    Column("owner", Text),
+)
+
 # One row per service instance: its lease, renewed by its heartbeat. An instance whose lease
 # expired is taken over by one other instance (``taken_over_by``, set by compare-and-set), which
 # then owns its active jobs (migration 0005).
