@@ -348,7 +348,8 @@ def main() -> None:
                     variants.append(("postgres, baseline", args.baseline, None))
                 for label, src, extra in variants:
                     db_name = f"dpr_bench_e2e_{os.getpid()}_{len(servers)}"
-                    url = create_database(args.admin_url, db_name)
+                    # Another version's server (the baseline) migrates its database to its own schema.
+                    url = create_database(args.admin_url, db_name, migrate=src is None)
                     stack.callback(drop_database, args.admin_url, db_name)
                     servers.append(stack.enter_context(serving(label, url, db_name, src, extra)))
             elif store == "sqlite":

@@ -161,7 +161,8 @@ def both_servers(args: argparse.Namespace, work: Path) -> Iterator[dict[str, Ser
         for name in names.values():
             stack.callback(drop_database, args.admin_url, name)
         dpr_url = create_database(args.admin_url, names["dpr"])
-        baseline_url = create_database(args.admin_url, names[BASELINE]) if args.baseline else ""
+        # The baseline's own server migrates its database: its schema may be older than this one's.
+        baseline_url = create_database(args.admin_url, names[BASELINE], migrate=False) if args.baseline else ""
         with psycopg_connect(make_url(args.admin_url), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{names["pygeoapi"]}"')
         pygeoapi_url = make_url(args.admin_url).set(drivername="postgresql", database=names["pygeoapi"])
