@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -16,6 +18,7 @@ from dpr.domain.job import Job
 from dpr.domain.query import JobQuery
 from dpr.domain.status import JobStatus
 from dpr.ports.job_repository import JobRepository
+from tests.sql_stores import open_sql_store
 
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 S = JobStatus
@@ -135,3 +138,20 @@ async def listed_ids(repository: JobRepository, **query: Any) -> list[str]:
     query.setdefault("now", at(100))
     page = await repository.list_jobs(JobQuery(**query))
     return [job.job_id for job in page.jobs]
+
+
+@asynccontextmanager
+async def views_of(
+    repository: JobRepository, database_url: str | None, count: int
+) -> AsyncIterator[list[JobRepository]]:
+    """``count`` views of one store: the repository itself and, on SQL, more stores on its
+    database (as several instances see it), closed afterwards."""
+    if database_url is None:
+        yield [repository] * count
+        return
+    others = [(await open_sql_store(database_url, connect_timeout=5, migrate=False))[0] for _ in range(count - 1)]
+    try:
+        yield [repository, *others]
+    finally:
+        for other in others:
+            await other.close()

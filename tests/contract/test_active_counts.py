@@ -13,13 +13,12 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from contract_support import at, make_job
+from contract_support import at, make_job, views_of
 from msgspec.structs import replace
 
 from dpr.domain.job import Job
 from dpr.domain.status import JobStatus
 from dpr.ports.job_repository import JobRepository
-from tests.sql_stores import open_sql_store
 
 PROCESSES = ("echo", "mockup")
 OWNERS = ("alice", "bob", None)
@@ -42,15 +41,8 @@ async def assert_counts_match_the_jobs(repository: JobRepository) -> None:
 @pytest.fixture
 async def peers(database_url: str | None, repository: JobRepository) -> AsyncIterator[list[JobRepository]]:
     """Three views of one store: the repository itself and, on SQL, two more stores."""
-    if database_url is None:
-        yield [repository] * 3
-        return
-    others = [(await open_sql_store(database_url, connect_timeout=5, migrate=False))[0] for _ in range(2)]
-    try:
-        yield [repository, *others]
-    finally:
-        for other in others:
-            await other.close()
+    async with views_of(repository, database_url, 3) as views:
+        yield views
 
 
 async def test_counts_follow_a_job_from_accepted_to_each_end(repository: JobRepository) -> None:

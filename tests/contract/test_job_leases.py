@@ -11,27 +11,19 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from contract_support import at, make_job
+from contract_support import at, make_job, views_of
 from msgspec.structs import replace
 
 from dpr.domain.errors import ConcurrentUpdate
 from dpr.domain.status import JobStatus
 from dpr.ports.job_repository import JobRepository
-from tests.sql_stores import open_sql_store
 
 
 @pytest.fixture
 async def peers(database_url: str | None, repository: JobRepository) -> AsyncIterator[list[JobRepository]]:
     """Four views of one store: the repository itself and, on SQL, three more stores."""
-    if database_url is None:
-        yield [repository] * 4
-        return
-    others = [(await open_sql_store(database_url, connect_timeout=5, migrate=False))[0] for _ in range(3)]
-    try:
-        yield [repository, *others]
-    finally:
-        for other in others:
-            await other.close()
+    async with views_of(repository, database_url, 4) as views:
+        yield views
 
 
 async def test_a_live_lease_keeps_its_jobs_and_an_expired_one_gives_them_to_one_taker(
