@@ -1,4 +1,4 @@
-"""Small helpers the route modules share: base URL, JSON responses, the handlers' parameter types."""
+"""Small helpers the route modules share: base URL, encoded JSON responses, the app's services."""
 
 from __future__ import annotations
 
