@@ -349,6 +349,9 @@ async def disposed(engine: AsyncEngine | None) -> AsyncIterator[AsyncEngine | No
         yield engine
     finally:
         if engine is not None:
+            from dpr.adapters.sql.lanes import close_lanes
+
+            await close_lanes(engine)
             await engine.dispose()
 
 

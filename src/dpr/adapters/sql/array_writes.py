@@ -25,6 +25,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dpr.adapters.sql.lanes import Lane, driver_of
 from dpr.adapters.sql.mapping import encode_json
 from dpr.adapters.sql.tables import job_logs, jobs
 from dpr.adapters.sql.timestamps import UtcDateTime
@@ -126,9 +127,11 @@ class ArrayWrite:
             out[name] = values if bind is None else [None if v is None else bind(v) for v in values]
         return out
 
-    async def run(self, conn: AsyncConnection, parameters: dict[str, Any]) -> tuple[int, list[tuple[Any, ...]]]:
-        """The statement's row count and the rows it returned."""
-        driver: Any = (await conn.get_raw_connection()).driver_connection
+    async def run(
+        self, conn: AsyncConnection, parameters: dict[str, Any], lane: Lane | None = None
+    ) -> tuple[int, list[tuple[Any, ...]]]:
+        """The statement's row count and the rows it returned (``conn`` may be ``lane``'s)."""
+        driver: Any = await (lane.driver(conn) if lane is not None else driver_of(conn))
         try:
             async with driver.cursor() as cursor:
                 await cursor.execute(self._text, parameters)

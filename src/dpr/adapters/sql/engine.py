@@ -26,6 +26,9 @@ MAX_ATTEMPT_SECONDS = 10
 # a database restart left dead are replaced instead of failing a request. Connections in steady
 # use skip the ping: ``pool_pre_ping`` would add a round trip to every statement.
 PING_AFTER_IDLE_SECONDS = 2.0
+# Set in a connection's info by whoever kept it checked out while it sat idle (a lane,
+# lanes.py): since when, so that time counts towards the ping.
+IDLE_SINCE = "dpr_idle_since"
 
 
 def create_sql_engine(
@@ -94,7 +97,7 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
     dialect = engine.sync_engine.dialect
 
     def on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info["idle_since"] = time.monotonic()
+        record.info["idle_since"] = record.info.pop(IDLE_SINCE, None) or time.monotonic()
 
     def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
         idle_since = record.info.pop("idle_since", None)

@@ -16,6 +16,7 @@ from dpr.adapters.sql import statements as sql
 from dpr.adapters.sql.array_writes import INSERT_JOBS, JOB_NAMES, UPDATE_JOBS, UPDATE_NAMES, ArrayWrite
 from dpr.adapters.sql.errors import Boundary
 from dpr.adapters.sql.filters import NEWEST_FIRST, after_cursor, query_filters
+from dpr.adapters.sql.lanes import Lane, close_lanes
 from dpr.adapters.sql.mapping import job_to_row, row_to_job, storable_id, values_to_job
 from dpr.adapters.sql.point_reads import PointRead
 from dpr.adapters.sql.store import prepare
@@ -70,6 +71,9 @@ class SqlJobRepository(JobRepository):
             self._count_active, name="sql-count-active"
         )
         self._active: SharedReads[None, ActiveCounts] = SharedReads(self._active_counts, name="sql-active-counts")
+        # Each of these batchers runs one statement at a time, one after the other under load:
+        # its connection is kept between them (lanes.py).
+        self._lanes = {name: Lane(engine) for name in ("insert", "update", "read", "count")}
 
     async def add(self, job: Job) -> None:
         await self._adds.submit(job)
@@ -90,8 +94,9 @@ class SqlJobRepository(JobRepository):
     async def _insert_all(self, batch: list[Job]) -> None:
         rows = [job_to_row(job) for job in batch]
         if self._insert_jobs is not None:
-            async with self._auto.connect() as conn:
-                await self._insert_jobs.run(conn, self._insert_jobs.parameters(rows, JOB_NAMES))
+            lane = self._lanes["insert"]
+            async with lane() as conn:
+                await self._insert_jobs.run(conn, self._insert_jobs.parameters(rows, JOB_NAMES), lane)
             return
         async with self._engine.begin() as conn:
             await conn.execute(sql.INSERT_JOB, rows)
@@ -116,12 +121,13 @@ class SqlJobRepository(JobRepository):
         return values_to_job(values)
 
     async def _read_jobs(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+        lane = self._lanes["read"]
         with self._boundary:
-            async with self._auto.connect() as conn:
+            async with lane() as conn:
                 if len(job_ids) == 1:
-                    found = await self._get_job.one_or_none(conn, {"job_id": job_ids[0]})
+                    found = await self._get_job.one_or_none(conn, {"job_id": job_ids[0]}, lane)
                     return {} if found is None else {job_ids[0]: found}
-                rows = await self._get_jobs.all(conn, {"ids": job_ids})
+                rows = await self._get_jobs.all(conn, {"ids": job_ids}, lane)
         return {row["job_id"]: row for row in rows}
 
     async def update(self, job: Job, *, expected_version: int) -> None:
@@ -161,9 +167,10 @@ class SqlJobRepository(JobRepository):
         if len({job.job_id for job, _ in changes}) < len(changes):
             return await super().update_many(changes)
         parameters = write.parameters([sql.update_parameters(job, version) for job, version in changes], UPDATE_NAMES)
+        lane = self._lanes["update"]
         with self._boundary:
-            async with self._auto.connect() as conn:
-                count, stored = await write.run(conn, parameters)
+            async with lane() as conn:
+                count, stored = await write.run(conn, parameters, lane)
         outcomes: list[Exception | None] = [None] * len(changes)
         if count < len(changes):
             held = {n - 1 for (n,) in stored}
@@ -204,7 +211,7 @@ class SqlJobRepository(JobRepository):
 
     async def _active_counts(self, _: None) -> ActiveCounts:
         with self._boundary:
-            async with self._auto.connect() as conn:
+            async with self._lanes["count"]() as conn:
                 rows = (await conn.execute(sql.ACTIVE_COUNTS)).all()
         return ActiveCounts({(process, owner): int(n) for process, owner, n in rows})
 
@@ -239,6 +246,7 @@ class SqlJobRepository(JobRepository):
 
     async def close(self) -> None:
         await self._adds.drained()
+        await close_lanes(self._engine)  # the log store's too
         await self._engine.dispose()
 
     async def _version(self, job_id: str) -> int | None:

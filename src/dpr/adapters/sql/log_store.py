@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dpr.adapters.sql.array_writes import APPEND_LOGS, LOG_NAMES, ArrayWrite
 from dpr.adapters.sql.errors import Boundary
+from dpr.adapters.sql.lanes import Lane
 from dpr.adapters.sql.mapping import row_to_log, storable
 from dpr.adapters.sql.statements import APPEND_LOG, INSERT_LOGS, LAST_SEQS, READ_LOG, STORED_RUN_LINES
 from dpr.adapters.sql.tables import job_logs
@@ -46,6 +47,7 @@ class SqlJobLogStore(JobLogStore):
         dialect = engine.dialect
         direct = dialect.name == "postgresql" and dialect.driver == "psycopg"
         self._append_logs = ArrayWrite(dialect, APPEND_LOGS) if direct else None
+        self._lane = Lane(engine)  # the batches of lines follow each other (lanes.py)
 
     async def append(self, job_id: str, at: datetime, level: str, line: str) -> LogRecord:
         level, line = storable(level), storable(line)
@@ -94,8 +96,8 @@ class SqlJobLogStore(JobLogStore):
         with self._boundary:
             for _ in range(MAX_ATTEMPTS):
                 try:
-                    async with self._auto.connect() as conn:
-                        _, stored = await write.run(conn, parameters)
+                    async with self._lane() as conn:
+                        _, stored = await write.run(conn, parameters, self._lane)
                 except IntegrityError:
                     continue  # another appender took a number or stored a line: none of these went in
                 return [_record(rows[n - 1] | {"seq": seq}) for n, seq in stored]

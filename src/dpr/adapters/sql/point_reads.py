@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
 
+from dpr.adapters.sql.lanes import Lane, driver_of
 from dpr.adapters.sql.mapping import row_values
 
 
@@ -43,23 +44,30 @@ class PointRead:
             if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
         ]
 
-    async def all(self, conn: AsyncConnection, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    async def all(
+        self, conn: AsyncConnection, parameters: dict[str, Any], lane: Lane | None = None
+    ) -> list[dict[str, Any]]:
         """Every row, each as a dict of column name to value (see ``one_or_none``)."""
         if not self._direct:
             return [row_values(row) for row in (await conn.execute(self._statement, parameters)).all()]
-        return await self._direct_rows(conn, parameters)
+        return await self._direct_rows(conn, parameters, lane)
 
-    async def one_or_none(self, conn: AsyncConnection, parameters: dict[str, Any]) -> dict[str, Any] | None:
+    async def one_or_none(
+        self, conn: AsyncConnection, parameters: dict[str, Any], lane: Lane | None = None
+    ) -> dict[str, Any] | None:
         """The row as a dict of column name to value, or None. A connection the driver found
-        broken is dropped from the pool before the error goes on (to the boundary)."""
+        broken is dropped from the pool before the error goes on (to the boundary). ``conn``
+        may be ``lane``'s, which keeps its driver connection."""
         if not self._direct:
             row = (await conn.execute(self._statement, parameters)).one_or_none()
             return None if row is None else row_values(row)
-        rows = await self._direct_rows(conn, parameters)
+        rows = await self._direct_rows(conn, parameters, lane)
         return rows[0] if rows else None
 
-    async def _direct_rows(self, conn: AsyncConnection, parameters: dict[str, Any]) -> list[dict[str, Any]]:
-        driver: Any = (await conn.get_raw_connection()).driver_connection
+    async def _direct_rows(
+        self, conn: AsyncConnection, parameters: dict[str, Any], lane: Lane | None
+    ) -> list[dict[str, Any]]:
+        driver: Any = await (lane.driver(conn) if lane is not None else driver_of(conn))
         try:
             async with driver.cursor(row_factory=self._row_factory) as cursor:
                 await cursor.execute(self._text, parameters)
