@@ -56,6 +56,7 @@ class SqlJobRepository(JobRepository):
         # statement: under load one checkout and one round trip serve many requests.
         many = sql.GET_JOBS_ANY if engine.dialect.name == "postgresql" else sql.GET_JOBS_IN
         self._get_jobs = PointRead(engine, many)
+        self._count_all = PointRead(engine, sql.ACTIVE_COUNTS)  # before every admission
         self._reads: BatchedReads[str, dict[str, Any]] = BatchedReads(self._read_jobs, name="sql-get-jobs")
         # On PostgreSQL with psycopg, a batch of inserts or updates is one statement of arrays.
         self._insert_jobs: ArrayWrite | None = None
@@ -210,10 +211,11 @@ class SqlJobRepository(JobRepository):
         return await self._active(None)
 
     async def _active_counts(self, _: None) -> ActiveCounts:
+        lane = self._lanes["count"]
         with self._boundary:
-            async with self._lanes["count"]() as conn:
-                rows = (await conn.execute(sql.ACTIVE_COUNTS)).all()
-        return ActiveCounts({(process, owner): int(n) for process, owner, n in rows})
+            async with lane() as conn:
+                rows = await self._count_all.all(conn, {}, lane)
+        return ActiveCounts({(row["process_id"], row["owner"]): int(row["n"]) for row in rows})
 
     async def delete(self, job_id: str) -> None:
         """Remove the job and its log lines in one transaction. Raises ``NoSuchJob``."""

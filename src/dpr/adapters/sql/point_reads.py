@@ -1,4 +1,5 @@
-"""Rows by key, read through psycopg itself on a pooled connection (PostgreSQL only).
+"""Rows by key (and the active count every submission reads), read through psycopg itself
+on a pooled connection (PostgreSQL only).
 
 ``GET /jobs/{id}`` is the most frequent request a client polling its job makes, and one
 indexed row costs PostgreSQL microseconds: the cost is in Python. SQLAlchemy's execution

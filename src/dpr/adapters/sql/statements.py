@@ -54,7 +54,7 @@ COUNT_ACTIVE_OF = {
 }
 
 # What admission reads (one statement for every limit).
-ACTIVE_COUNTS = select(active_jobs.c.process_id, active_jobs.c.owner, func.count()).group_by(
+ACTIVE_COUNTS = select(active_jobs.c.process_id, active_jobs.c.owner, func.count().label("n")).group_by(
     active_jobs.c.process_id, active_jobs.c.owner
 )
 
