@@ -36,7 +36,9 @@ class StorageSettings(_Section):
     # Connections each server process keeps open. Requests beyond them wait for one (up to
     # pool_timeout seconds, then a 503) instead of opening more: a connection made for one
     # query and closed after it cost more than the query (600 new sessions in 8 s at 32
-    # concurrent readers with 10 overflow connections per worker).
+    # concurrent readers with 10 overflow connections per worker). Under load the store's
+    # batchers keep up to five of them between their statements, and only while another is
+    # idle in the pool (adapters/sql/lanes.py).
     pool_size: int = 10
     max_overflow: int = 0  # extra connections opened (and closed again) under load
     pool_timeout: float = 30.0
