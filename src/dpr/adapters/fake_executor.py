@@ -9,16 +9,19 @@ exactly repeatable, for unit tests.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+import logging
+import queue
+import threading
 
 from dpr.adapters.clock import ManualClock
 from dpr.adapters.event_pump import EventPump
 from dpr.adapters.inline_runs import InlineRuns
 from dpr.adapters.runner import run_order
-from dpr.domain.events import AnyEvent
 from dpr.domain.job import Job
 from dpr.domain.run import WorkOrder
 from dpr.ports.executor import EventHandler, Executor
+
+log = logging.getLogger(__name__)
 
 
 class FakeExecutor(Executor):
@@ -31,20 +34,30 @@ class FakeExecutor(Executor):
     def __init__(self, max_workers: int = 4, clock: ManualClock | None = None) -> None:
         self.max_workers, self.clock = max_workers, clock
         self._pump: EventPump | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._inline: InlineRuns | None = None
         # Read by the job threads through ``cancelled()``; a set and a flag cost less per job
         # than a threading.Event each.
         self._cancelled: set[str] = set()
         self._closing = False
-        self._futures: dict[str, Future[AnyEvent]] = {}
+        # Thread mode: the jobs queued or running, one queue of orders, the job threads.
+        # A ThreadPoolExecutor made a Future (a lock and a condition) per job and took two
+        # locks per submit, where a job of its own thread needs only a queue put.
+        self._known: set[str] = set()
+        self._queue: queue.SimpleQueue[WorkOrder | None] | None = None
+        self._threads: list[threading.Thread] = []
 
     async def start(self, handler: EventHandler) -> None:
         self._pump = EventPump(handler)
         if self.clock is not None:
             self._inline = InlineRuns(self.clock, self.max_workers, self._pump.put)
         else:
-            self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="dpr-job")
+            self._queue = queue.SimpleQueue()
+            self._threads = [
+                threading.Thread(target=self._work, args=(self._queue,), name=f"dpr-job_{n}", daemon=True)
+                for n in range(self.max_workers)
+            ]
+            for thread in self._threads:
+                thread.start()
 
     async def submit(self, order: WorkOrder) -> str:
         assert self._pump is not None, "start() first"
@@ -52,15 +65,10 @@ class FakeExecutor(Executor):
         if self._inline is not None:
             self._inline.submit(order)
             return self.reference(order)
-        assert self._pool is not None
-
-        def cancelled() -> bool:
-            return self._closing or job_id in self._cancelled
-
-        # A plain pool future: its outcome is in the events, so the loop need not hear of it.
-        future = self._pool.submit(run_order, order, self._pump.put_threadsafe, cancelled)
-        self._futures[job_id] = future
-        future.add_done_callback(lambda _: self._forget(job_id))  # on the job's thread
+        assert self._queue is not None
+        # Its outcome is in the events, so the loop need not hear of the thread's end.
+        self._known.add(job_id)
+        self._queue.put(order)
         return self.reference(order)
 
     def reference(self, order: WorkOrder) -> str:
@@ -71,20 +79,19 @@ class FakeExecutor(Executor):
         if self._inline is not None:
             self._inline.cancel(job_id)
             return
-        future = self._futures.get(job_id)
-        if future is not None:
-            self._cancelled.add(job_id)
-            future.cancel()  # drops it if still queued; a running thread sees the flag instead
+        if job_id in self._known:
+            self._cancelled.add(job_id)  # a queued order is dropped; a running job sees the flag
 
     async def adopt(self, job: Job) -> bool:
         if self._inline is not None:
             return self._inline.knows(job.job_id)
-        return job.job_id in self._futures
+        return job.job_id in self._known
 
     async def close(self) -> None:
-        self._closing = True
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._closing = True  # queued orders are dropped, running jobs see it as a cancellation
+        if self._queue is not None:
+            for _ in self._threads:
+                self._queue.put(None)
         if self._inline is not None:
             await self._inline.close()
         if self._pump is not None:
@@ -103,6 +110,21 @@ class FakeExecutor(Executor):
         await self._inline.advance(seconds)
         await self.drained()
 
-    def _forget(self, job_id: str) -> None:
-        self._futures.pop(job_id, None)
-        self._cancelled.discard(job_id)
+    def _work(self, orders: queue.SimpleQueue[WorkOrder | None]) -> None:
+        """A job thread: runs the orders it takes until it takes ``None``."""
+        assert self._pump is not None
+        emit = self._pump.put_threadsafe
+        while (order := orders.get()) is not None:
+            job_id = order.job_id
+
+            def cancelled(job_id: str = job_id) -> bool:
+                return self._closing or job_id in self._cancelled
+
+            try:
+                if not cancelled():
+                    run_order(order, emit, cancelled)
+            except BaseException:  # run_order reports a processor's errors; this is emit failing
+                log.exception("job %s: its thread failed", job_id)
+            finally:
+                self._known.discard(job_id)
+                self._cancelled.discard(job_id)
