@@ -80,7 +80,10 @@ def main() -> None:
             }
             base = stack.enter_context(running_server("--http-workers", "2", env=env))
             headers = {"Content-Type": "application/json", "Prefer": "respond-async"}
-            job = httpx.post(f"{base}/processes/echo/execution", content=ECHO, headers=headers, timeout=30).json()
+            answer = httpx.post(f"{base}/processes/echo/execution", content=ECHO, headers=headers, timeout=30)
+            job = answer.json()
+            if "jobID" not in job:
+                raise SystemExit(f"{src}: the first job was refused: {answer.status_code} {answer.text}")
             paths = {
                 "submit": ["/processes/echo/execution"],
                 "status": [f"/jobs/{job['jobID']}"],
