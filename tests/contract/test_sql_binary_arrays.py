@@ -3,11 +3,14 @@ values they were built from, NULLs, empty arrays and edge values included."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
 import pytest
+from contract_support import empty_tables, make_job
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from dpr.adapters.sql.binary_arrays import (
@@ -17,7 +20,10 @@ from dpr.adapters.sql.binary_arrays import (
     JsonArray,
     TextArray,
     TimestamptzArray,
+    register_dumpers,
 )
+from dpr.adapters.sql.engine import create_sql_engine
+from dpr.adapters.sql.job_repository import SqlJobRepository
 
 pytestmark = pytest.mark.postgres
 
@@ -42,7 +48,9 @@ CASES: list[tuple[type[BinaryArray], str, list[Any]]] = [
 
 def connect(postgres_url: str) -> psycopg.Connection[Any]:
     url = make_url(postgres_url).set(drivername="postgresql")
-    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+    conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+    register_dumpers(conn.adapters)
+    return conn
 
 
 @pytest.mark.parametrize(("kind", "cast", "values"), CASES, ids=[cast for _, cast, _ in CASES])
@@ -51,8 +59,8 @@ def test_postgres_reads_back_the_values_an_array_was_built_from(
 ) -> None:
     with connect(postgres_url) as conn:
         for given in (values, [], [None], values[:1]):
-            text = "SELECT %(a)b::" + cast + ("::text[]" if kind is JsonArray else "")
-            (found,) = conn.execute(text, {"a": kind.of(given)}).fetchone() or (None,)
+            statement = "SELECT %(a)b::" + cast + ("::text[]" if kind is JsonArray else "")
+            (found,) = conn.execute(statement, {"a": kind.of(given)}).fetchone() or (None,)
             assert found == given
 
 
@@ -70,3 +78,21 @@ def test_text_utf8_cannot_encode_and_naive_times_raise_before_anything_is_sent()
         TextArray.of(["fine", "lone \ud800 surrogate"])
     with pytest.raises(ValueError, match="naive"):
         TimestamptzArray.of([datetime(2026, 1, 1)])  # naive: the case under test
+
+
+async def test_a_connection_the_pool_opened_before_the_store_existed_sends_batched_writes(postgres_url: str) -> None:
+    """The arrays' dumpers are the connection's own, not psycopg's global ones: a server whose
+    first connection served another store (API keys) before the job store was built failed
+    every batched write with "cannot adapt type 'TextArray'"."""
+    empty_tables(postgres_url)
+    engine = create_sql_engine(make_url(postgres_url), pool_size=1)
+    async with engine.connect() as conn:  # opened now, kept by the pool
+        await conn.execute(text("SELECT 1"))
+    repository = SqlJobRepository(engine, migrate=False)
+    try:
+        await repository.open()
+        jobs = [make_job(f"early-{n}") for n in range(3)]
+        await asyncio.gather(*(repository.add(job) for job in jobs))
+        assert [await repository.get(job.job_id) for job in jobs] == jobs
+    finally:
+        await repository.close()

@@ -7,7 +7,9 @@ advance. Each column's values are built here into the array's binary form (Postg
 ``array_send``: a header, the one dimension, then each element as its length and bytes, -1
 for NULL) and handed to psycopg as an object whose dumper returns those bytes as they are.
 
-Imported on PostgreSQL with psycopg only (it registers its dumpers with psycopg).
+Imported on PostgreSQL with psycopg only. The engine registers the dumpers on each connection
+it opens (``engine.py``): registered with psycopg's global adapters instead, they would miss the
+connections opened before this module was first imported.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import psycopg
-from psycopg.adapt import Dumper
+from psycopg.adapt import AdaptersMap, Dumper
 from psycopg.pq import Format
 
 from dpr.adapters.sql.timestamps import to_micros
@@ -125,5 +126,10 @@ def _dumper(array_oid: int) -> type[Dumper]:
     return Prebuilt
 
 
-for _kind, _oid in ARRAY_OIDS.items():
-    psycopg.adapters.register_dumper(_kind, _dumper(_oid))
+_DUMPERS = {kind: _dumper(oid) for kind, oid in ARRAY_OIDS.items()}
+
+
+def register_dumpers(adapters: AdaptersMap) -> None:
+    """Let a connection (or cursor) with these adapters send the arrays built here."""
+    for kind, dumper in _DUMPERS.items():
+        adapters.register_dumper(kind, dumper)
