@@ -9,9 +9,10 @@ parameters are the same whatever the batch's size, one prepared statement serves
 (psycopg prepares a statement from its fifth run). The connection, its pool and its settings
 are SQLAlchemy's, as for ``PointRead``. SQLite keeps SQLAlchemy's ``executemany``.
 
-The arrays go in binary (``%(name)b``): psycopg writes a text array element by element in
-Python, escaping each with a regular expression, which cost more than the statements it
-replaced (inserting batches of 200 jobs: 40 us of client CPU per job in text, 13 in binary). The statements
+The arrays go in binary (``%(name)b``), built by ``binary_arrays.py`` from each column's type:
+psycopg writes a text array element by element in Python, escaping each with a regular
+expression, which cost more than the statements it replaced (inserting batches of 200 jobs: 40
+us of client CPU per job in text, 13 in binary with psycopg's own list dumper). The statements
 return only integers, so no Core type has a result to convert.
 """
 
@@ -25,6 +26,14 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dpr.adapters.sql.binary_arrays import (
+    BinaryArray,
+    Int4Array,
+    Int8Array,
+    JsonArray,
+    TextArray,
+    TimestamptzArray,
+)
 from dpr.adapters.sql.lanes import Lane, driver_of
 from dpr.adapters.sql.mapping import encode_json
 from dpr.adapters.sql.tables import job_logs, jobs
@@ -34,14 +43,25 @@ from dpr.domain.status import TERMINAL
 _TERMINAL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL))
 
 
+_ARRAYS: tuple[tuple[type[Any], str, type[BinaryArray]], ...] = (
+    (UtcDateTime, "timestamptz", TimestamptzArray),
+    (JSON, "json", JsonArray),
+    (BigInteger, "int8", Int8Array),
+    (Integer, "int4", Int4Array),
+    (Text, "text", TextArray),
+)
+
+
+def _array_kind(column: Column[Any]) -> tuple[str, type[BinaryArray]]:
+    """The PostgreSQL array type of a column's values (the parameter's cast) and its builder."""
+    for core, name, build in _ARRAYS:
+        if isinstance(column.type, core):
+            return f"{name}[]", build
+    raise AssertionError(f"no array type for {column.name}: {column.type!r}")
+
+
 def _array_type(column: Column[Any]) -> str:
-    """The PostgreSQL array type of a column's values (the parameter's cast)."""
-    kind = column.type
-    for core, name in ((UtcDateTime, "timestamptz"), (JSON, "json"), (BigInteger, "int8"), (Integer, "int4")):
-        if isinstance(kind, core):
-            return f"{name}[]"
-    assert isinstance(kind, Text), f"no array type for {column.name}: {kind!r}"
-    return "text[]"
+    return _array_kind(column)[0]
 
 
 def _arrays(columns: Sequence[Column[Any]]) -> str:
@@ -114,17 +134,21 @@ class ArrayWrite:
 
         self._text = text
         self._binds = _binds(dialect)
+        self._builds = _builds()
         self._error = psycopg.Error
         self._broken = (psycopg.OperationalError, psycopg.InterfaceError)
 
-    def parameters(self, rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
-        """The array parameters of ``rows``: per name, every row's value, bound as its column's
-        Core type binds it (times checked aware), JSON as text (None: SQL NULL)."""
-        out: dict[str, list[Any]] = {}
+    def parameters(self, rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, BinaryArray]:
+        """The array parameters of ``rows``: per name, every row's value as its column's type
+        stores it (times checked aware, JSON as text; None: SQL NULL), in binary. Raises
+        ``UnicodeEncodeError`` for text UTF-8 cannot encode (a lone surrogate)."""
+        out: dict[str, BinaryArray] = {}
         for name in names:
             values = [row[name] for row in rows]
             bind = self._binds.get(name)
-            out[name] = values if bind is None else [None if v is None else bind(v) for v in values]
+            if bind is not None:
+                values = [None if v is None else bind(v) for v in values]
+            out[name] = self._builds[name].of(values)
         return out
 
     async def run(
@@ -147,11 +171,21 @@ class ArrayWrite:
 
 
 def _binds(dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
-    """Per column name (of ``jobs`` and ``job_logs``), what binding does to a value, if anything."""
+    """Per column name (of ``jobs`` and ``job_logs``), what binding does to a value, if anything
+    (times are checked and converted by their array's builder)."""
     found: dict[str, Callable[[Any], Any]] = {}
     for column in (*jobs.columns, *job_logs.columns):
         if isinstance(column.type, JSON):
             found[column.name] = encode_json
+        elif isinstance(column.type, UtcDateTime):
+            continue
         elif (bind := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None:
             found[column.name] = bind
+    return found
+
+
+def _builds() -> dict[str, type[BinaryArray]]:
+    """Per parameter name of the statements above, the builder of its array."""
+    found = {column.name: _array_kind(column)[1] for column in (*jobs.columns, *job_logs.columns)}
+    found |= {"where_job_id": TextArray, "where_version": Int4Array, "where_status": TextArray}
     return found

@@ -71,7 +71,8 @@ def create_sql_engine(
 
 
 def _postgres_session(dbapi_connection: Any, _record: Any) -> None:
-    """Plan every execution of a prepared statement with its parameters.
+    """Plan every execution of a prepared statement with its parameters, and let the connection
+    send the arrays the batched writes build (``binary_arrays.py``).
 
     psycopg prepares a statement the fifth time it runs; PostgreSQL may then keep one generic
     plan for the connection's lifetime, chosen from the table as it was at that moment. On a
@@ -86,6 +87,9 @@ def _postgres_session(dbapi_connection: Any, _record: Any) -> None:
     finally:
         cursor.close()
     dbapi_connection.commit()  # the setting outlives the transaction psycopg opened for it
+    from dpr.adapters.sql.binary_arrays import register_dumpers  # psycopg: PostgreSQL only
+
+    register_dumpers(dbapi_connection.driver_connection.adapters)
 
 
 def _ping_idle_connections(engine: AsyncEngine) -> None:

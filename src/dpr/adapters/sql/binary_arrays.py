@@ -1,0 +1,135 @@
+"""One-dimensional PostgreSQL arrays in binary, built here for the batched writes.
+
+psycopg dumps a list parameter element by element in Python, and first walks the list to find
+its element type (``get_key``, ``upgrade``): about 8 % of a server's CPU under async submission
+went there for the batches of ``array_writes.py``, whose every array has a type known in
+advance. Each column's values are built here into the array's binary form (PostgreSQL's
+``array_send``: a header, the one dimension, then each element as its length and bytes, -1
+for NULL) and handed to psycopg as an object whose dumper returns those bytes as they are.
+
+Imported on PostgreSQL with psycopg only. The engine registers the dumpers on each connection
+it opens (``engine.py``): registered with psycopg's global adapters instead, they would miss the
+connections opened before this module was first imported.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from psycopg.adapt import AdaptersMap, Dumper
+from psycopg.pq import Format
+
+from dpr.adapters.sql.timestamps import to_micros
+
+_NULL = b"\xff\xff\xff\xff"
+_LENGTH = struct.Struct(">i").pack
+_INT4 = struct.Struct(">ii").pack  # an int4 element: its length (4) and its value
+_INT8 = struct.Struct(">iq").pack  # an int8 or timestamptz element: its length (8) and its value
+_HEADER = struct.Struct(">iiiii").pack  # dimensions, has nulls, element type, length, lower bound
+# PostgreSQL counts timestamps in microseconds from 2000-01-01 UTC, not from the Unix epoch.
+_POSTGRES_EPOCH_MICROS = 946_684_800 * 1_000_000
+
+
+class BinaryArray:
+    """An array already in PostgreSQL's binary form (of the subclass's array type)."""
+
+    __slots__ = ("data",)
+    element_oid: ClassVar[int]
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    @classmethod
+    def of(cls, values: Sequence[Any]) -> BinaryArray:
+        """The array of ``values`` (``None``: NULL). Raises ``UnicodeEncodeError`` for text
+        UTF-8 cannot encode (a lone surrogate), ``ValueError`` for a naive time."""
+        elements = cls._elements(values)
+        has_null = 1 if None in values else 0
+        if not values:
+            return cls(struct.pack(">iii", 0, 0, cls.element_oid))
+        return cls(_HEADER(1, has_null, cls.element_oid, len(values), 1) + elements)
+
+    @staticmethod
+    def _elements(values: Sequence[Any]) -> bytes:
+        raise NotImplementedError
+
+
+class TextArray(BinaryArray):
+    __slots__ = ()
+    element_oid = 25
+
+    @staticmethod
+    def _elements(values: Sequence[Any]) -> bytes:
+        parts: list[bytes] = []
+        for value in values:
+            if value is None:
+                parts.append(_NULL)
+            else:
+                data = value.encode()
+                parts.append(_LENGTH(len(data)))
+                parts.append(data)
+        return b"".join(parts)
+
+
+class JsonArray(TextArray):
+    """Documents already encoded as JSON text."""
+
+    __slots__ = ()
+    element_oid = 114
+
+
+class Int4Array(BinaryArray):
+    __slots__ = ()
+    element_oid = 23
+
+    @staticmethod
+    def _elements(values: Sequence[Any]) -> bytes:
+        return b"".join(_NULL if value is None else _INT4(4, value) for value in values)
+
+
+class Int8Array(BinaryArray):
+    __slots__ = ()
+    element_oid = 20
+
+    @staticmethod
+    def _elements(values: Sequence[Any]) -> bytes:
+        return b"".join(_NULL if value is None else _INT8(8, value) for value in values)
+
+
+class TimestamptzArray(BinaryArray):
+    """Aware datetimes (a naive one raises ``ValueError``, as binding it would)."""
+
+    __slots__ = ()
+    element_oid = 1184
+
+    @staticmethod
+    def _elements(values: Sequence[Any]) -> bytes:
+        epoch = _POSTGRES_EPOCH_MICROS
+        return b"".join(_NULL if value is None else _INT8(8, to_micros(value) - epoch) for value in values)
+
+
+ARRAY_OIDS = {TextArray: 1009, JsonArray: 199, Int4Array: 1007, Int8Array: 1016, TimestamptzArray: 1185}
+"""Each kind's array type (``text[]``, ``json[]``, ``int4[]``, ``int8[]``, ``timestamptz[]``)."""
+
+
+def _dumper(array_oid: int) -> type[Dumper]:
+    class Prebuilt(Dumper):
+        format = Format.BINARY
+        oid = array_oid
+
+        def dump(self, obj: Any) -> bytes:
+            data: bytes = obj.data
+            return data
+
+    return Prebuilt
+
+
+_DUMPERS = {kind: _dumper(oid) for kind, oid in ARRAY_OIDS.items()}
+
+
+def register_dumpers(adapters: AdaptersMap) -> None:
+    """Let a connection (or cursor) with these adapters send the arrays built here."""
+    for kind, dumper in _DUMPERS.items():
+        adapters.register_dumper(kind, dumper)
