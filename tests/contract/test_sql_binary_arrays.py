@@ -13,27 +13,19 @@ from contract_support import empty_tables, make_job
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from dpr.adapters.sql.binary_arrays import (
-    BinaryArray,
-    Int4Array,
-    Int8Array,
-    JsonArray,
-    TextArray,
-    TimestamptzArray,
-    register_dumpers,
-)
+from dpr.adapters.sql import binary_arrays as arrays
 from dpr.adapters.sql.engine import create_sql_engine
 from dpr.adapters.sql.job_repository import SqlJobRepository
 
 pytestmark = pytest.mark.postgres
 
-CASES: list[tuple[type[BinaryArray], str, list[Any]]] = [
-    (TextArray, "text[]", ["", "a", None, "é ü ß 日本", "emoji \U0001f600", "x" * 10_000, "quote ' \" \\ {}"]),
-    (JsonArray, "json[]", ['{"a": [1, 2]}', None, '"text"', "null"]),
-    (Int4Array, "int4[]", [0, 1, -1, 2**31 - 1, -(2**31), None]),
-    (Int8Array, "int8[]", [0, 2**63 - 1, -(2**63), None, 86_400_000_000]),
+CASES: list[tuple[type[arrays.BinaryArray], str, list[Any]]] = [
+    (arrays.TextArray, "text[]", ["", "a", None, "é ü ß 日本", "emoji \U0001f600", "x" * 10_000, "quote ' \" \\ {}"]),
+    (arrays.JsonArray, "json[]", ['{"a": [1, 2]}', None, '"text"', "null"]),
+    (arrays.Int4Array, "int4[]", [0, 1, -1, 2**31 - 1, -(2**31), None]),
+    (arrays.Int8Array, "int8[]", [0, 2**63 - 1, -(2**63), None, 86_400_000_000]),
     (
-        TimestamptzArray,
+        arrays.TimestamptzArray,
         "timestamptz[]",
         [
             datetime(2026, 12, 3, 21, 40, 1, 123456, tzinfo=UTC),
@@ -49,17 +41,17 @@ CASES: list[tuple[type[BinaryArray], str, list[Any]]] = [
 def connect(postgres_url: str) -> psycopg.Connection[Any]:
     url = make_url(postgres_url).set(drivername="postgresql")
     conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
-    register_dumpers(conn.adapters)
+    arrays.register_dumpers(conn.adapters)
     return conn
 
 
 @pytest.mark.parametrize(("kind", "cast", "values"), CASES, ids=[cast for _, cast, _ in CASES])
 def test_postgres_reads_back_the_values_an_array_was_built_from(
-    postgres_url: str, kind: type[BinaryArray], cast: str, values: list[Any]
+    postgres_url: str, kind: type[arrays.BinaryArray], cast: str, values: list[Any]
 ) -> None:
     with connect(postgres_url) as conn:
         for given in (values, [], [None], values[:1]):
-            statement = "SELECT %(a)b::" + cast + ("::text[]" if kind is JsonArray else "")
+            statement = "SELECT %(a)b::" + cast + ("::text[]" if kind is arrays.JsonArray else "")
             (found,) = conn.execute(statement, {"a": kind.of(given)}).fetchone() or (None,)
             assert found == given
 
@@ -68,22 +60,22 @@ def test_rows_come_back_in_order_from_unnest(postgres_url: str) -> None:
     with connect(postgres_url) as conn:
         rows = conn.execute(
             "SELECT * FROM unnest(%(ids)b::text[], %(n)b::int4[]) WITH ORDINALITY",
-            {"ids": TextArray.of(["a", "b", None]), "n": Int4Array.of([1, None, 3])},
+            {"ids": arrays.TextArray.of(["a", "b", None]), "n": arrays.Int4Array.of([1, None, 3])},
         ).fetchall()
     assert rows == [("a", 1, 1), ("b", None, 2), (None, 3, 3)]
 
 
 def test_text_utf8_cannot_encode_and_naive_times_raise_before_anything_is_sent() -> None:
     with pytest.raises(UnicodeEncodeError):
-        TextArray.of(["fine", "lone \ud800 surrogate"])
+        arrays.TextArray.of(["fine", "lone \ud800 surrogate"])
     with pytest.raises(ValueError, match="naive"):
-        TimestamptzArray.of([datetime(2026, 1, 1)])  # naive: the case under test
+        arrays.TimestamptzArray.of([datetime(2026, 1, 1)])  # naive: the case under test
 
 
 async def test_a_connection_the_pool_opened_before_the_store_existed_sends_batched_writes(postgres_url: str) -> None:
     """The arrays' dumpers are the connection's own, not psycopg's global ones: a server whose
     first connection served another store (API keys) before the job store was built failed
-    every batched write with "cannot adapt type 'TextArray'"."""
+    every batched write with "cannot adapt type 'arrays.TextArray'"."""
     empty_tables(postgres_url)
     engine = create_sql_engine(make_url(postgres_url), pool_size=1)
     async with engine.connect() as conn:  # opened now, kept by the pool

@@ -15,7 +15,7 @@ connections opened before this module was first imported.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from psycopg.adapt import AdaptersMap, Dumper
@@ -51,8 +51,8 @@ class BinaryArray:
             return cls(struct.pack(">iii", 0, 0, cls.element_oid))
         return cls(_HEADER(1, has_null, cls.element_oid, len(values), 1) + elements)
 
-    @staticmethod
-    def _elements(values: Sequence[Any]) -> bytes:
+    @classmethod
+    def _elements(cls, values: Sequence[Any]) -> bytes:
         raise NotImplementedError
 
 
@@ -60,8 +60,8 @@ class TextArray(BinaryArray):
     __slots__ = ()
     element_oid = 25
 
-    @staticmethod
-    def _elements(values: Sequence[Any]) -> bytes:
+    @classmethod
+    def _elements(cls, values: Sequence[Any]) -> bytes:
         parts: list[bytes] = []
         for value in values:
             if value is None:
@@ -80,34 +80,44 @@ class JsonArray(TextArray):
     element_oid = 114
 
 
-class Int4Array(BinaryArray):
+class _FixedWidth(BinaryArray):
+    """Elements of one width, each a number packed after its length."""
+
+    __slots__ = ()
+    _pack: ClassVar[Callable[[int, int], bytes]]
+    _width: ClassVar[int]
+
+    @classmethod
+    def _elements(cls, values: Sequence[Any]) -> bytes:
+        pack, width, number = cls._pack, cls._width, cls._number
+        return b"".join(_NULL if value is None else pack(width, number(value)) for value in values)
+
+    @staticmethod
+    def _number(value: Any) -> int:
+        return int(value)
+
+
+class Int4Array(_FixedWidth):
     __slots__ = ()
     element_oid = 23
-
-    @staticmethod
-    def _elements(values: Sequence[Any]) -> bytes:
-        return b"".join(_NULL if value is None else _INT4(4, value) for value in values)
+    _pack, _width = _INT4, 4
 
 
-class Int8Array(BinaryArray):
+class Int8Array(_FixedWidth):
     __slots__ = ()
     element_oid = 20
-
-    @staticmethod
-    def _elements(values: Sequence[Any]) -> bytes:
-        return b"".join(_NULL if value is None else _INT8(8, value) for value in values)
+    _pack, _width = _INT8, 8
 
 
-class TimestamptzArray(BinaryArray):
+class TimestamptzArray(Int8Array):
     """Aware datetimes (a naive one raises ``ValueError``, as binding it would)."""
 
     __slots__ = ()
     element_oid = 1184
 
     @staticmethod
-    def _elements(values: Sequence[Any]) -> bytes:
-        epoch = _POSTGRES_EPOCH_MICROS
-        return b"".join(_NULL if value is None else _INT8(8, to_micros(value) - epoch) for value in values)
+    def _number(value: Any) -> int:
+        return to_micros(value) - _POSTGRES_EPOCH_MICROS
 
 
 ARRAY_OIDS = {TextArray: 1009, JsonArray: 199, Int4Array: 1007, Int8Array: 1016, TimestamptzArray: 1185}
