@@ -7,7 +7,8 @@ advance. Each column's values are built here into the array's binary form (Postg
 ``array_send``: a header, the one dimension, then each element as its length and bytes, -1
 for NULL) and handed to psycopg as an object whose dumper returns those bytes as they are.
 
-Imported on PostgreSQL with psycopg only. The engine registers the dumpers on each connection
+Builds arrays without psycopg; psycopg is imported when dumpers are registered, so a server on
+SQLite never loads it. The engine registers the dumpers on each connection
 it opens (``engine.py``): registered with psycopg's global adapters instead, they would miss the
 connections opened before this module was first imported.
 """
@@ -16,12 +17,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
-
-from psycopg.adapt import AdaptersMap, Dumper
-from psycopg.pq import Format
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dpr.adapters.sql.timestamps import to_micros
+
+if TYPE_CHECKING:
+    from psycopg.adapt import AdaptersMap, Dumper
 
 _NULL = b"\xff\xff\xff\xff"
 _LENGTH = struct.Struct(">i").pack
@@ -125,6 +126,9 @@ ARRAY_OIDS = {TextArray: 1009, JsonArray: 199, Int4Array: 1007, Int8Array: 1016,
 
 
 def _dumper(array_oid: int) -> type[Dumper]:
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
     class Prebuilt(Dumper):
         format = Format.BINARY
         oid = array_oid
@@ -136,10 +140,12 @@ def _dumper(array_oid: int) -> type[Dumper]:
     return Prebuilt
 
 
-_DUMPERS = {kind: _dumper(oid) for kind, oid in ARRAY_OIDS.items()}
+_DUMPERS: dict[type[BinaryArray], type[Dumper]] = {}
 
 
 def register_dumpers(adapters: AdaptersMap) -> None:
     """Let a connection (or cursor) with these adapters send the arrays built here."""
+    if not _DUMPERS:
+        _DUMPERS.update({kind: _dumper(oid) for kind, oid in ARRAY_OIDS.items()})
     for kind, dumper in _DUMPERS.items():
         adapters.register_dumper(kind, dumper)
